@@ -1,0 +1,72 @@
+# Everyday verbs. `make run` and `make test` set everything up on their own (Python 3.11+ only).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: install run serve test check lint format types migrations-check deploy-check pytest migrate bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Set up, migrate, load the demo catalog, print a demo login and API key, and serve on SQLite.
+run: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py demo_access
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production entry command (what the Docker image runs), here on your machine.
+serve: install
+	$(BIN)/gunicorn inventory_project.wsgi --config gunicorn.conf.py
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+# The whole suite: lint, types, migrations, then the tests (on SQLite unless DATABASE_URL says).
+test: check pytest
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: lint types migrations-check deploy-check
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+types: install
+	$(BIN)/mypy .
+
+migrations-check: install
+	DATABASE_URL=sqlite:///:memory: DJANGO_SETTINGS_MODULE=inventory_project.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Django's deployment checklist against the production settings, with a throwaway secret key.
+deploy-check: install
+	DJANGO_SETTINGS_MODULE=inventory_project.settings.production \
+	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DJANGO_ALLOWED_HOSTS=inventory.example.com DATABASE_URL=sqlite:///:memory: \
+	REDIS_URL=redis://cache:6379/0 \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The API against the raw floor of the machine. Needs PostgreSQL on 127.0.0.1:5432 (user
+# postgres, trust; the database inventory_bench is dropped and recreated), Redis on
+# 127.0.0.1:6379 (its db 7 is flushed) and wrk (apt-get install -y wrk). About 7 minutes;
+# `make bench BENCH_ARGS=--quick` is a 2-minute smoke run.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

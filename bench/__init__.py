@@ -1,0 +1,1 @@
+"""The benchmark of the API against the raw floor of the machine (see bench/run.py)."""

@@ -1,0 +1,220 @@
+from datetime import UTC
+from typing import Any, ClassVar, cast
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from catalog.models import (
+    Category,
+    MovementReason,
+    Product,
+    ProductQuerySet,
+    Size,
+    StockMovement,
+    Variant,
+)
+from catalog.validators import MAX_ID, normalize_code
+from inventory_project.api.filters import FilterSet
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true/false (or 1/0); anything else is an error rather than silently no filter."""
+
+    widget = forms.TextInput  # the default select widget turns unknown values into "no filter"
+
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None: no filter
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+    def validate(self, value: Any) -> None:
+        pass
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number in the range of the id column, or a validation error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class StoredIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time that the database can store once in UTC (year 1 in UTC+5 cannot)."""
+
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)
+        if parsed is not None:
+            try:
+                parsed.astimezone(UTC)
+            except OverflowError as error:
+                raise forms.ValidationError("This time is out of range.", code="invalid") from error
+        return parsed
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StoredIsoDateTimeField
+
+
+# Text filters are no longer than the columns they match (a search, than a product's name): a
+# longer value matches nothing, and a pattern of 100,000 characters makes SQLite give up.
+SEARCH_MAX_LENGTH = 200
+
+ACTIVE_CHOICES = [("true", "Active only"), ("false", "Archived only"), ("all", "Both")]
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Ordering with the primary key as the last key, so that pages never repeat or skip rows
+    when many rows share a price or a name."""
+
+    def filter(self, qs: QuerySet[Any], value: list[str] | None) -> QuerySet[Any]:
+        ordering = [self.get_ordering_value(param) for param in value or []] or list(
+            self.parent.default_ordering
+        )
+        if not any(key.lstrip("-") == "id" for key in ordering):
+            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
+        return qs.order_by(*ordering)
+
+
+class CatalogFilterSet(FilterSet):
+    """Archived products (and their variants) are hidden unless ``active`` asks for them, and
+    every list has a stable order even when ``ordering`` is not given."""
+
+    active_field: ClassVar[str]
+    default_ordering: ClassVar[tuple[str, ...]]
+
+    active = django_filters.ChoiceFilter(
+        choices=ACTIVE_CHOICES,
+        method="filter_active",
+        empty_label=None,
+        help_text="Archived products are hidden unless asked for (default: true).",
+    )
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.form.cleaned_data.get("active"):
+            queryset = self.filter_active(queryset, "active", "true")
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = self.filters["ordering"].filter(queryset, None)
+        return cast(QuerySet[Any], super().filter_queryset(queryset))
+
+    def filter_active(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "all":
+            return queryset
+        return queryset.filter(**{self.active_field: value != "false"})
+
+
+class ProductFilter(CatalogFilterSet):
+    category = django_filters.MultipleChoiceFilter(choices=Category.choices)
+    collection = django_filters.CharFilter(
+        method="filter_collection", max_length=4, help_text="e.g. FW24"
+    )
+    color = django_filters.CharFilter(lookup_expr="iexact", max_length=50)
+    size = django_filters.ChoiceFilter(
+        choices=Size.choices,
+        method="filter_variant",
+        help_text="Products having a variant of this size; with in_stock, that variant's stock.",
+    )
+    in_stock = BooleanFilter(
+        method="filter_variant",
+        help_text="true: some variant (or the variant of `size`) is in stock; false: none is.",
+    )
+    price_min = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
+    price_max = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=SEARCH_MAX_LENGTH, help_text="Name, color or SKU."
+    )
+    ordering = StableOrderingFilter(
+        fields=(("price", "price"), ("name", "name"), ("created_at", "created")),
+        help_text="price, name or created; prefix with - for descending (default: -created).",
+    )
+
+    active_field = "is_active"
+    default_ordering = ("-created_at",)
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_collection(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(collection=normalize_code(value))
+
+    def filter_variant(self, queryset: ProductQuerySet, name: str, value: Any) -> QuerySet[Any]:
+        # size and in_stock describe one variant together: apply them once, jointly.
+        if name == "in_stock" and self.form.cleaned_data.get("size"):
+            return queryset
+        size = self.form.cleaned_data.get("size") or None
+        in_stock = self.form.cleaned_data.get("in_stock")
+        return queryset.with_variant(size=size, in_stock=in_stock)
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        sku_match = Variant.objects.filter(product=OuterRef("pk"), sku__icontains=value)
+        return queryset.filter(
+            Q(name__icontains=value) | Q(color__icontains=value) | Q(Exists(sku_match))
+        )
+
+
+class VariantFilter(CatalogFilterSet):
+    product = IdFilter(field_name="product_id")
+    sku = django_filters.CharFilter(
+        method="filter_sku", max_length=64, help_text="Exact SKU, any case."
+    )
+    barcode = django_filters.CharFilter(max_length=14)
+    size = django_filters.ChoiceFilter(choices=Size.choices)
+    in_stock = BooleanFilter()
+    low_stock = BooleanFilter()
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=SEARCH_MAX_LENGTH, help_text="SKU or product name."
+    )
+    ordering = StableOrderingFilter(
+        fields=(("sku", "sku"), ("quantity", "quantity"), ("created_at", "created")),
+        help_text="sku, quantity or created; prefix with - for descending (default: id).",
+    )
+
+    active_field = "product__is_active"
+    default_ordering = ("id",)
+
+    class Meta:
+        model = Variant
+        fields: list[str] = []
+
+    def filter_sku(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(sku=normalize_code(value))
+
+    def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(sku__icontains=value) | Q(product__name__icontains=value))
+
+
+class StockMovementFilter(FilterSet):
+    variant = IdFilter(field_name="variant_id")
+    product = IdFilter(field_name="product_id")
+    # distinct=False: the rows are distinct anyway, and DISTINCT would stop PostgreSQL from
+    # reading the ledger in index order (a sort of every matching row on each page).
+    reason = django_filters.MultipleChoiceFilter(choices=MovementReason.choices, distinct=False)
+    actor = django_filters.CharFilter(max_length=150, help_text="The user's or the API key's name.")
+    created_after = IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
+    )
+    created_before = IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", help_text="ISO 8601, exclusive."
+    )
+
+    class Meta:
+        model = StockMovement
+        fields: list[str] = []

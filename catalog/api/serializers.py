@@ -1,0 +1,379 @@
+"""Input serializers validate the shape of a request and never save; output serializers render.
+
+Values are checked with the same validators as the models, so a client learns of every mistake
+in one answer, field by field; the services check again, and the database last.
+"""
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from catalog import selectors
+from catalog.models import Category, MovementReason, Product, Size, StockMovement, Variant
+from catalog.services import (
+    DEFAULT_LOW_STOCK_THRESHOLD,
+    MANUAL_REASON_CHOICES,
+    MANUAL_REASONS,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    SKU_TAKEN,
+    VARIANT_UPDATABLE_FIELDS,
+    VariantSpec,
+    stock_reason_errors,
+)
+from catalog.validators import (
+    MAX_ID,
+    MAX_QUANTITY,
+    normalize_code,
+    validate_gtin,
+    validate_season_code,
+    validate_sku,
+)
+from inventory_project.api.fields import WholeNumberField
+from inventory_project.api.models import ApiKey
+
+MAX_VARIANTS_PER_PRODUCT = len(Size.values)
+
+
+def _run_django_validator(validator: Any, value: str) -> None:
+    try:
+        validator(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from error
+
+
+# Input
+
+
+class ProductInputSerializer(serializers.Serializer[Product]):
+    category = serializers.ChoiceField(choices=Category.choices)
+    name = serializers.CharField(max_length=200)
+    color = serializers.CharField(max_length=50)
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), help_text="Greater than 0."
+    )
+    collection = serializers.CharField(
+        max_length=4, help_text="Season code, e.g. FW24 or SS25; lower case is accepted."
+    )
+    is_active = serializers.BooleanField(default=True)
+
+    def validate_collection(self, value: str) -> str:
+        value = normalize_code(value)
+        _run_django_validator(validate_season_code, value)
+        return value
+
+
+class ProductUpdateSerializer(ProductInputSerializer):
+    is_active = serializers.BooleanField(
+        required=False, help_text="Unchanged when omitted (a PUT does not re-activate)."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "variants" in self.initial_data:
+            raise serializers.ValidationError({"variants": [VARIANTS_ELSEWHERE]}, code="read_only")
+        return attrs
+
+
+VARIANTS_ELSEWHERE = (
+    "Variants are changed one by one at /api/v1/variants/{id}/, and their stock through "
+    "POST /api/v1/variants/{id}/adjust/ or /count/."
+)
+
+
+class VariantFieldsMixin(serializers.Serializer[Variant]):
+    """The fields of a variant that a client may set, checked value by value."""
+
+    sku = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Generated when omitted. Never changes afterwards and is never reused.",
+    )
+    barcode = serializers.CharField(
+        max_length=14,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="EAN-13 or another GTIN (8, 12, 13 or 14 digits) with a valid check digit.",
+    )
+    low_stock_threshold = WholeNumberField(
+        min_value=0, max_value=MAX_QUANTITY, default=DEFAULT_LOW_STOCK_THRESHOLD
+    )
+
+    def validate_sku(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = normalize_code(value)
+        _run_django_validator(validate_sku, value)
+        return value
+
+    def validate_barcode(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        _run_django_validator(validate_gtin, value)
+        return value
+
+
+class VariantCreateFieldsSerializer(VariantFieldsMixin):
+    size = serializers.ChoiceField(choices=Size.choices)
+    quantity = WholeNumberField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        default=0,
+        help_text="The opening quantity; read-only afterwards (stock changes go through movements).",
+    )
+
+
+def taken_codes_errors(
+    rows: list[dict[str, Any]], *, exclude_variant: int | None = None
+) -> list[dict[str, list[str]]]:
+    """Field errors, row by row, for SKUs and barcodes that are taken or repeated.
+
+    Two queries for any number of rows; the services and the database check again, so a race
+    between two requests ends in a clear error too.
+    """
+    skus = [row["sku"] for row in rows if row.get("sku")]
+    barcodes = [row["barcode"] for row in rows if row.get("barcode")]
+    issued = selectors.issued_skus(skus)
+    taken_barcodes = selectors.barcodes_in_use(barcodes, except_variant=exclude_variant)
+    sku_counts, barcode_counts = Counter(skus), Counter(barcodes)
+
+    errors: list[dict[str, list[str]]] = []
+    for row in rows:
+        row_errors: dict[str, list[str]] = {}
+        sku, barcode = row.get("sku"), row.get("barcode")
+        if sku in issued:
+            row_errors["sku"] = [SKU_TAKEN]
+        elif sku and sku_counts[sku] > 1:
+            row_errors["sku"] = ["This SKU is given to more than one variant."]
+        if barcode in taken_barcodes:
+            row_errors["barcode"] = ["Another variant already has this barcode."]
+        elif barcode and barcode_counts[barcode] > 1:
+            row_errors["barcode"] = ["This barcode is given to more than one variant."]
+        errors.append(row_errors)
+    return errors
+
+
+class ProductCreateSerializer(ProductInputSerializer):
+    variants = VariantCreateFieldsSerializer(  # type: ignore[call-arg]  # many=True makes a list
+        many=True,
+        required=False,
+        max_length=MAX_VARIANTS_PER_PRODUCT,
+        help_text="Created with the product, all or nothing: one per size.",
+    )
+
+    def validate_variants(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sizes = Counter(row["size"] for row in rows)
+        errors = taken_codes_errors(rows)
+        for row, row_errors in zip(rows, errors, strict=True):
+            if sizes[row["size"]] > 1:
+                row_errors["size"] = ["A product has one variant per size; this size is repeated."]
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return rows
+
+    def variant_specs(self) -> list[VariantSpec]:
+        return [VariantSpec(**row) for row in self.validated_data.get("variants", [])]
+
+
+class ProductIdField(serializers.PrimaryKeyRelatedField[Product]):
+    """A product's id: a whole number (not 1.5, not a string of digits beyond the id range)."""
+
+    def to_internal_value(self, data: Any) -> Product:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, str) and not data.strip().isdigit():
+            self.fail("incorrect_type", data_type="str")
+        if not 1 <= int(data) <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(int(data))  # type: ignore[arg-type]  # stubs: Any
+
+
+class VariantCreateSerializer(VariantCreateFieldsSerializer):
+    product = ProductIdField(queryset=Product.objects.all())
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = taken_codes_errors([attrs])[0]
+        if Variant.objects.filter(product=attrs["product"], size=attrs["size"]).exists():
+            errors["size"] = ["This product already has a variant of this size."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class VariantUpdateSerializer(VariantFieldsMixin):
+    """Only the barcode and the low-stock threshold change after creation.
+
+    The other fields of a variant's representation may be sent back unchanged (so that a client
+    can PUT what it read); a changed quantity, size, SKU or product is refused with a clear error
+    rather than silently ignored.
+    """
+
+    low_stock_threshold = WholeNumberField(min_value=0, max_value=MAX_QUANTITY, required=False)
+    quantity = WholeNumberField(required=False)
+    size = serializers.CharField(required=False)
+    product = WholeNumberField(required=False)
+
+    _IMMUTABLE_MESSAGES = {
+        "quantity": (
+            "The quantity cannot be set here: use POST /api/v1/variants/{id}/adjust/ (a change "
+            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity)."
+        ),
+        "size": "A variant's size cannot change; create a variant of the other size.",
+        "sku": "A variant's SKU cannot change.",
+        "product": "A variant cannot move to another product.",
+    }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        variant = cast(Variant, self.instance)
+        current = {
+            "quantity": variant.quantity,
+            "size": variant.size,
+            "sku": variant.sku,
+            "product": variant.product_id,
+        }
+        errors = {
+            field: [message]
+            for field, message in self._IMMUTABLE_MESSAGES.items()
+            if field in attrs and attrs[field] != current[field]
+        }
+        if attrs.get("barcode"):
+            errors.update(
+                {
+                    k: v
+                    for k, v in taken_codes_errors([attrs], exclude_variant=variant.pk)[0].items()
+                    if k == "barcode"
+                }
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {field: attrs[field] for field in VARIANT_UPDATABLE_FIELDS if field in attrs}
+
+
+# Output
+
+
+class VariantSummarySerializer(serializers.Serializer[Variant]):
+    id = serializers.IntegerField(read_only=True)
+    size = serializers.ChoiceField(choices=Size.choices, read_only=True)
+    sku = serializers.CharField(read_only=True)
+    barcode = serializers.CharField(read_only=True, allow_null=True)
+    quantity = serializers.IntegerField(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    low_stock = serializers.BooleanField(read_only=True)
+
+
+class ProductOutputSerializer(serializers.Serializer[Product]):
+    id = serializers.IntegerField(read_only=True)
+    category = serializers.ChoiceField(choices=Category.choices, read_only=True)
+    name = serializers.CharField(read_only=True)
+    color = serializers.CharField(read_only=True)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    currency = serializers.SerializerMethodField()
+    collection = serializers.CharField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    variants = VariantSummarySerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_currency(self, product: Product) -> str:
+        return str(settings.STORE_CURRENCY)
+
+
+class VariantOutputSerializer(VariantSummarySerializer):
+    product = serializers.IntegerField(source="product_id", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    low_stock_threshold = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+# Stock
+
+
+class StockAdjustSerializer(serializers.Serializer[Any]):
+    delta = WholeNumberField(
+        min_value=-MAX_QUANTITY,
+        max_value=MAX_QUANTITY,
+        help_text="The signed change: positive for received and returned, negative for damaged "
+        "and lost, either for a correction.",
+    )
+    reason = serializers.ChoiceField(
+        choices=MANUAL_REASON_CHOICES,
+        error_messages={
+            "invalid_choice": (
+                f'"{{input}}" cannot be given here. Use {", ".join(MANUAL_REASONS)}; sales and '
+                "cancellations come from orders, counts from /count/."
+            )
+        },
+    )
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    reference = serializers.CharField(
+        max_length=REFERENCE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="e.g. a delivery note number",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = stock_reason_errors(reason=attrs["reason"], delta=attrs["delta"])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class StockCountSerializer(serializers.Serializer[Any]):
+    quantity = WholeNumberField(
+        min_value=0, max_value=MAX_QUANTITY, help_text="The quantity counted on the shelf."
+    )
+    expected_quantity = WholeNumberField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The quantity when the count started; if it has changed since, the count is "
+        "refused (409 stock_count_mismatch) and nothing changes.",
+    )
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+
+class StockMovementSerializer(serializers.Serializer[StockMovement]):
+    id = serializers.IntegerField(read_only=True)
+    variant = serializers.IntegerField(source="variant_id", read_only=True)
+    sku = serializers.CharField(source="variant.sku", read_only=True)
+    delta = serializers.IntegerField(read_only=True)
+    quantity_after = serializers.IntegerField(read_only=True)
+    reason = serializers.ChoiceField(choices=MovementReason.choices, read_only=True)
+    actor = serializers.CharField(read_only=True, help_text="The user's or the API key's name.")
+    note = serializers.CharField(read_only=True)
+    reference = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: StockMovement) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        # A client sees the stock move, not who else moved it: another client's key name, order
+        # number and note stay with the store's staff.
+        request = self.context.get("request")
+        caller = getattr(request, "auth", None)
+        if isinstance(caller, ApiKey) and instance.api_key_id not in (None, caller.pk):
+            data.update(actor=OTHER_CLIENT, reference="", note="")
+        return data
+
+
+OTHER_CLIENT = "another client"
+
+
+class StockResultSerializer(serializers.Serializer[Any]):
+    variant = VariantOutputSerializer(read_only=True)
+    movement = StockMovementSerializer(read_only=True)

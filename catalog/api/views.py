@@ -1,0 +1,240 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from catalog import selectors, services
+from catalog.api import representations
+from catalog.api.filters import ProductFilter, StockMovementFilter, VariantFilter
+from catalog.api.serializers import (
+    ProductCreateSerializer,
+    ProductOutputSerializer,
+    ProductUpdateSerializer,
+    StockAdjustSerializer,
+    StockCountSerializer,
+    StockMovementSerializer,
+    StockResultSerializer,
+    VariantCreateSerializer,
+    VariantOutputSerializer,
+    VariantUpdateSerializer,
+)
+from catalog.models import Product, StockMovement, Variant
+from inventory_project.api.authentication import request_actor
+from inventory_project.api.filters import FilterBackend
+from inventory_project.api.idempotency import idempotent
+from inventory_project.api.pagination import CursorPagination
+from inventory_project.api.permissions import CatalogPermission, LedgerPermission, StockPermission
+from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
+
+
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Reads come from a selector through an output serializer."""
+
+    # Ids are positive 64-bit integers written without leading zeros: one address per object
+    # (Idempotency-Keys are scoped by address). Anything else is an unknown address (404).
+    lookup_value_regex = "[1-9][0-9]{0,17}"
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # Filters (and the default "active only") shape lists; a detail answers for any id.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+
+class CatalogViewSet(
+    mixins.UpdateModelMixin,  # for partial_update; each resource's update calls its service
+    ReadViewSet,
+):
+    """Reads come from a selector through an output serializer; writes go through services."""
+
+    permission_classes = [CatalogPermission]
+
+    def created(self, data: Any) -> Response:
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+_PROTECTED = OpenApiResponse(description="It still has stock (or history): archive it instead.")
+
+
+@extend_schema_view(
+    create=extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer}),
+    update=extend_schema(request=ProductUpdateSerializer, responses=ProductOutputSerializer),
+    partial_update=extend_schema(
+        request=ProductUpdateSerializer, responses=ProductOutputSerializer
+    ),
+    destroy=extend_schema(responses={204: None, 409: _PROTECTED}),
+)
+class ProductViewSet(CatalogViewSet):
+    """Products with their variants embedded. Archived products are listed only on request
+    (``active=false`` or ``active=all``)."""
+
+    filterset_class = ProductFilter
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.product_list()
+
+    # Reads build their JSON from values() rows (see representations): the same answer as
+    # ProductOutputSerializer, at a fraction of the cost. Four queries for a page of any size
+    # (with the key's): count, products, their variants.
+    def list(self, request: Request) -> Response:
+        queryset = self.filter_queryset(Product.objects.all())
+        page = self.paginate_queryset(representations.product_rows(queryset))
+        return self.get_paginated_response(representations.products(page or []))
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        row = representations.one(representations.product_rows(Product.objects.all()), pk)
+        return Response(representations.products([row])[0])
+
+    def create(self, request: Request) -> Response:
+        serializer = ProductCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("variants", None)
+        product = services.product_create(
+            **data, variants=serializer.variant_specs(), actor=request_actor(request)
+        )
+        return self.created(self.render(product.pk))
+
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        product = self.get_object()
+        serializer = ProductUpdateSerializer(product, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        services.product_update(product=product, data=serializer.validated_data)
+        return Response(self.render(product.pk))
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.product_delete(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def render(self, product_id: int) -> Any:
+        return ProductOutputSerializer(selectors.product_get(product_id=product_id)).data
+
+
+@extend_schema_view(
+    create=extend_schema(request=VariantCreateSerializer, responses={201: VariantOutputSerializer}),
+    update=extend_schema(request=VariantUpdateSerializer, responses=VariantOutputSerializer),
+    partial_update=extend_schema(
+        request=VariantUpdateSerializer, responses=VariantOutputSerializer
+    ),
+    destroy=extend_schema(responses={204: None, 409: _PROTECTED}),
+)
+class VariantViewSet(CatalogViewSet):
+    """Variants by size, each with its own SKU, barcode and stock. Find one by ``sku`` or
+    ``barcode``. The quantity is read-only here: it changes only through stock movements."""
+
+    filterset_class = VariantFilter
+    serializer_class = VariantOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Variant]:
+        return selectors.variant_list()
+
+    # As for products: values() rows, the same answer as VariantOutputSerializer.
+    def list(self, request: Request) -> Response:
+        queryset = self.filter_queryset(Variant.objects.all())
+        page = self.paginate_queryset(representations.variant_rows(queryset))
+        return self.get_paginated_response(representations.variants(page or []))
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        row = representations.one(representations.variant_rows(Variant.objects.all()), pk)
+        return Response(representations.variants([row])[0])
+
+    def create(self, request: Request) -> Response:
+        serializer = VariantCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        variant = services.variant_create(**serializer.validated_data, actor=request_actor(request))
+        return self.created(self.render(variant.pk))
+
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        variant = self.get_object()
+        serializer: BaseSerializer[Variant] = VariantUpdateSerializer(
+            variant, data=request.data, partial=partial
+        )
+        serializer.is_valid(raise_exception=True)
+        services.variant_update(variant=variant, data=serializer.validated_data)
+        return Response(self.render(variant.pk))
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.variant_delete(variant=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def render(self, variant_id: int) -> Any:
+        return VariantOutputSerializer(selectors.variant_get(variant_id=variant_id)).data
+
+    @extend_schema(
+        request=StockAdjustSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: StockResultSerializer, 422: error_response_doc(422)},
+        summary="Change the stock by a signed amount, with a reason",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
+    @idempotent
+    def adjust(self, request: Request, pk: str) -> Response:
+        variant = self.get_object()
+        serializer = StockAdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = services.stock_adjust(
+            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
+        )
+        return self.stock_result(movement)
+
+    @extend_schema(
+        request=StockCountSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: StockResultSerializer, 422: error_response_doc(422)},
+        summary="Set the counted quantity (a stocktake)",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
+    @idempotent
+    def count(self, request: Request, pk: str) -> Response:
+        variant = self.get_object()
+        serializer = StockCountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = services.stock_count(
+            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
+        )
+        return self.stock_result(movement)
+
+    @extend_schema(responses=StockMovementSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[LedgerPermission],
+        pagination_class=CursorPagination,
+        filterset_class=None,
+    )
+    def movements(self, request: Request, pk: str) -> Response:
+        """This variant's stock movements, newest first."""
+        variant = self.get_object()
+        movements = selectors.stock_movement_list().filter(variant=variant)
+        # No filters here, but an unknown parameter is refused as on every list.
+        page = self.paginate_queryset(FilterBackend().filter_queryset(request, movements, self))
+        serializer = StockMovementSerializer(page, many=True, context=self.get_serializer_context())  # type: ignore[arg-type]  # many=True
+        return self.get_paginated_response(serializer.data)
+
+    def stock_result(self, movement: StockMovement) -> Response:
+        data = {
+            "variant": self.render(movement.variant_id),
+            "movement": StockMovementSerializer(
+                movement, context=self.get_serializer_context()
+            ).data,
+        }
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class StockMovementViewSet(ReadViewSet):
+    """The stock ledger: every change of every quantity, newest first. Read-only: movements are
+    never changed or deleted."""
+
+    serializer_class = StockMovementSerializer
+    filterset_class = StockMovementFilter
+    pagination_class = CursorPagination
+    permission_classes = [LedgerPermission]
+
+    def get_queryset(self) -> QuerySet[StockMovement]:
+        return selectors.stock_movement_list()

@@ -1,0 +1,20 @@
+from inventory_project.exceptions import ApplicationError
+
+
+class InsufficientStock(ApplicationError):
+    """A change would take a quantity below zero. ``details["lines"]`` lists every short
+    variant with what was requested and what is available; nothing was changed."""
+
+    code = "insufficient_stock"
+    status_code = 409
+    default_message = "Not enough stock; nothing was changed."
+
+
+class StockCountMismatch(ApplicationError):
+    """The quantity changed since the count started (compare-and-set on the expected quantity)."""
+
+    code = "stock_count_mismatch"
+    status_code = 409
+    default_message = (
+        "The quantity changed since the count started; nothing was changed. Count again."
+    )

@@ -1,0 +1,401 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Cast, Length, LPad, Mod, Now, Substr
+from django.db.models.lookups import Exact, LessThanOrEqual
+from django.utils import timezone
+
+from catalog.fields import CodeField
+from catalog.validators import (
+    GTIN_PATTERN,
+    MAX_QUANTITY,
+    NOT_BLANK_PATTERN,
+    SEASON_CODE_PATTERN,
+    SKU_PATTERN,
+    validate_gtin,
+    validate_not_blank,
+    validate_season_code,
+    validate_sku,
+)
+
+
+def _gtin_check_digit_is_valid() -> models.Q:
+    """The GS1 check digit rule as a database condition. Padded to 14 digits, the digits weigh
+    3, 1, 3, ... from the left (leading zeros weigh nothing), and with the check digit the
+    sum is a multiple of 10."""
+    padded = LPad("barcode", 14, Value("0"))
+    digits = [Cast(Substr(padded, position, 1), models.IntegerField()) for position in range(1, 15)]
+    weighted = sum(
+        (digit * (3 if position % 2 else 1) for position, digit in enumerate(digits[:13], 1)),
+        start=digits[13],
+    )
+    return models.Q(Exact(Mod(weighted, 10), 0))
+
+
+class Category(models.TextChoices):
+    TEES = "Tees", "Tees"
+    SWEATERS = "Sweaters", "Sweaters"
+    PANTS = "Pants", "Pants"
+
+
+class Size(models.TextChoices):
+    S_M = "S-M", "S-M"
+    L_XL = "L-XL", "L-XL"
+    ONE_SIZE = "One Size", "One Size"
+
+
+class ProductQuerySet(models.QuerySet["Product"]):
+    def active(self) -> "ProductQuerySet":
+        return self.filter(is_active=True)
+
+    def with_variant(
+        self, *, size: str | None = None, in_stock: bool | None = None
+    ) -> "ProductQuerySet":
+        """Products by the state of one variant. With both a size and ``in_stock``, the
+        conditions hold for the same variant: "L-XL in stock" means the L-XL is in stock, not
+        that some size is. ``in_stock=False`` without a size means sold out in every size."""
+        variants = Variant.objects.filter(product=OuterRef("pk"))
+        if size is not None:
+            variants = variants.filter(size=size)
+        if in_stock is None:
+            return self.filter(Exists(variants))
+        if in_stock or size is not None:
+            return self.filter(Exists(variants.filter(in_stock=in_stock)))
+        return self.exclude(Exists(variants.filter(in_stock=True)))
+
+
+class Product(models.Model):
+    category = models.CharField(max_length=16, choices=Category.choices)
+    name = models.CharField(max_length=200, validators=[validate_not_blank])
+    color = models.CharField(max_length=50, validators=[validate_not_blank])
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="In the store's currency (STORE_CURRENCY).",
+    )
+    collection = CodeField(
+        max_length=4,
+        validators=[validate_season_code],
+        help_text="Season code: FW or SS and two digits, e.g. FW24.",
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Archived products are kept but hidden from clients."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["category", "collection"]),
+            models.Index(fields=["-created_at", "-id"], name="catalog_product_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=Category.values), name="catalog_product_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(name__regex=NOT_BLANK_PATTERN), name="catalog_product_name_not_blank"
+            ),
+            models.CheckConstraint(
+                condition=Q(color__regex=NOT_BLANK_PATTERN), name="catalog_product_color_not_blank"
+            ),
+            # SQLite does not enforce the length of a varchar; these do, on both databases.
+            models.CheckConstraint(
+                condition=Q(LessThanOrEqual(Length("name"), 200)),
+                name="catalog_product_name_length",
+            ),
+            models.CheckConstraint(
+                condition=Q(LessThanOrEqual(Length("color"), 50)),
+                name="catalog_product_color_length",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=Decimal("0")), name="catalog_product_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(collection__regex=SEASON_CODE_PATTERN),
+                name="catalog_product_collection_season_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.color}, {self.collection})"
+
+
+class VariantQuerySet(models.QuerySet["Variant"]):
+    def of_active_products(self) -> "VariantQuerySet":
+        return self.filter(product__is_active=True)
+
+
+class Variant(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    size = models.CharField(max_length=16, choices=Size.choices)
+    sku = CodeField(
+        "SKU",
+        max_length=64,
+        unique=True,
+        validators=[validate_sku],
+        help_text="Generated when left empty. Never changes and is never used again.",
+    )
+    barcode = models.CharField(
+        max_length=14,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_gtin],
+        help_text="EAN-13 or another GTIN, for scanning at the till.",
+    )
+    quantity = models.IntegerField(
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)],
+        help_text="Units on hand. Changed only through stock movements.",
+    )
+    low_stock_threshold = models.IntegerField(
+        default=2,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)],
+        help_text="At or below this quantity the variant counts as low on stock.",
+    )
+    # Derived in the database from the quantity, so they can never disagree with it.
+    in_stock = models.GeneratedField(
+        expression=Q(quantity__gt=0),  # type: ignore[arg-type]  # a Q is a boolean expression
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    low_stock = models.GeneratedField(
+        expression=Q(quantity__lte=models.F("low_stock_threshold")),  # type: ignore[arg-type]
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    objects = VariantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id", "id"]
+        permissions = [("change_stock", "Can adjust and count stock")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "size"], name="catalog_variant_one_per_size"
+            ),
+            models.CheckConstraint(
+                condition=Q(size__in=Size.values), name="catalog_variant_size_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sku__regex=SKU_PATTERN), name="catalog_variant_sku_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(barcode__isnull=True) | Q(barcode__regex=GTIN_PATTERN),
+                name="catalog_variant_barcode_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(barcode__isnull=True) | _gtin_check_digit_is_valid(),
+                name="catalog_variant_barcode_check_digit",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="catalog_variant_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(low_stock_threshold__gte=0),
+                name="catalog_variant_low_stock_threshold_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} ({self.size})"
+
+
+class IssuedSku(models.Model):
+    """Every SKU ever given to a variant. Rows are never deleted, so a SKU is never used twice,
+    even after its variant is gone: old receipts, labels and reports keep meaning one thing."""
+
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    issued_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+
+    class Meta:
+        verbose_name = "issued SKU"
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class MovementReason(models.TextChoices):
+    INITIAL = "initial", "Opening quantity"
+    RECEIVED = "received", "Received (delivery)"
+    RETURNED = "returned", "Returned by a customer"
+    DAMAGED = "damaged", "Damaged"
+    LOST = "lost", "Lost or stolen"
+    COUNT_CORRECTION = "count_correction", "Count correction"
+    CORRECTION = "correction", "Correction"
+    SALE = "sale", "Sale"
+    ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+
+
+# Reasons that only ever add stock, and those that only ever take it.
+INCREASING_REASONS = (
+    MovementReason.INITIAL,
+    MovementReason.RECEIVED,
+    MovementReason.RETURNED,
+    MovementReason.ORDER_CANCELLED,
+)
+DECREASING_REASONS = (MovementReason.DAMAGED, MovementReason.LOST, MovementReason.SALE)
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "Staff user"
+    API_KEY = "api_key", "API key"
+    SYSTEM = "system", "System"
+
+
+class StockMovement(models.Model):
+    """One change of a variant's quantity, and why. Append-only: the database refuses updates
+    and deletes of these rows, and a variant with movements cannot be deleted."""
+
+    # Both foreign keys are indexed by the composite indexes below, which lead with them.
+    variant = models.ForeignKey(
+        Variant, on_delete=models.PROTECT, related_name="movements", db_index=False
+    )
+    # The variant's product, copied (a variant never changes product) so that a product's
+    # history, newest first, is one index scan however long the ledger grows.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="stock_movements", db_index=False
+    )
+    delta = models.IntegerField(help_text="The signed change of the quantity.")
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=32, choices=MovementReason.choices)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.CharField(max_length=150, help_text="The user's or the API key's name.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+        help_text="Users with stock history are deactivated, not deleted.",
+    )
+    api_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_movements",
+        help_text="Keys with stock history are revoked, not deleted.",
+    )
+    note = models.CharField(max_length=500, blank=True)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="What caused it, e.g. an order number."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Each list filter with the newest first: index scans, also on millions of rows.
+            models.Index(fields=["variant", "-id"], name="catalog_move_variant_idx"),
+            models.Index(fields=["product", "-id"], name="catalog_move_product_idx"),
+            models.Index(fields=["reason", "-id"], name="catalog_move_reason_idx"),
+            models.Index(fields=["actor", "-id"], name="catalog_move_actor_idx"),
+            models.Index(fields=["created_at"], name="catalog_move_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reason__in=MovementReason.values), name="catalog_move_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(actor_kind__in=ActorKind.values), name="catalog_move_actor_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_after__gte=0), name="catalog_move_quantity_after_not_negative"
+            ),
+            models.CheckConstraint(
+                # Only a count may find the quantity unchanged.
+                condition=~Q(delta=0) | Q(reason=MovementReason.COUNT_CORRECTION),
+                name="catalog_move_delta_not_zero",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason__in=INCREASING_REASONS) | Q(delta__gt=0),
+                name="catalog_move_increasing_reason_adds",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason__in=DECREASING_REASONS) | Q(delta__lt=0),
+                name="catalog_move_decreasing_reason_takes",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=MovementReason.INITIAL) | Q(quantity_after=F("delta")),
+                name="catalog_move_initial_is_opening",
+            ),
+            models.CheckConstraint(
+                condition=Q(actor__regex=NOT_BLANK_PATTERN), name="catalog_move_actor_not_blank"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.reason} → {self.quantity_after}"
+
+
+class ImportBatchStatus(models.TextChoices):
+    PREVIEWED = "previewed", "Previewed, not applied"
+    INVALID = "invalid", "Has errors"
+    APPLIED = "applied", "Applied"
+
+
+class ImportBatch(models.Model):
+    """A previewed CSV import (see ``catalog.imports``): the file's parsed rows, what applying
+    them will do, and every row's errors. Kept in the database, not in a local file, so that
+    whichever instance serves the "Apply" request finds it; applied at most once (the status
+    moves from ``previewed`` to ``applied`` in a guarded update)."""
+
+    filename = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportBatchStatus.choices, default=ImportBatchStatus.PREVIEWED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="import_batches",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, help_text="What the import does, counted.")
+    rows = models.JSONField(default=list, help_text="The file's rows, parsed and normalised.")
+    plan = models.JSONField(default=list, help_text="What each row does, as the preview shows.")
+    errors = models.JSONField(default=list, help_text="Every error: row, column and message.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportBatchStatus.values),
+                name="catalog_importbatch_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ImportBatchStatus.APPLIED, applied_at__isnull=False)
+                | (~Q(status=ImportBatchStatus.APPLIED) & Q(applied_at__isnull=True)),
+                name="catalog_importbatch_applied_at_iff_applied",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ImportBatchStatus.PREVIEWED) | Q(error_count=0),
+                name="catalog_importbatch_previewed_has_no_errors",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.filename or 'CSV'}, {self.get_status_display()})"

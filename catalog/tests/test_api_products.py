@@ -1,0 +1,472 @@
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import IssuedSku, Product, Variant
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/products/"
+
+
+def detail(product_id):
+    return f"{URL}{product_id}/"
+
+
+def names(response):
+    return [product["name"] for product in response.json()["results"]]
+
+
+NEW_PRODUCT = {
+    "category": "Sweaters",
+    "name": "Merino Crew",
+    "color": "Charcoal",
+    "price": "89.5",
+    "collection": "fw24",
+    "variants": [
+        {"size": "S-M", "quantity": 4, "sku": "mer-crew-sm", "barcode": "4006381333931"},
+        {"size": "L-XL"},
+    ],
+}
+
+
+def test_create_a_product_with_its_variants(writer):
+    response = writer.post(URL, NEW_PRODUCT, format="json")
+
+    assert response.status_code == 201, response.json()
+    product = Product.objects.get()
+    small, large = product.variants.order_by("id")
+    body = response.json()
+    assert body == {
+        "id": product.pk,
+        "category": "Sweaters",
+        "name": "Merino Crew",
+        "color": "Charcoal",
+        "price": "89.50",
+        "currency": "EUR",
+        "collection": "FW24",
+        "is_active": True,
+        "variants": [
+            {
+                "id": small.pk,
+                "size": "S-M",
+                "sku": "MER-CREW-SM",
+                "barcode": "4006381333931",
+                "quantity": 4,
+                "in_stock": True,
+                "low_stock": False,
+            },
+            {
+                "id": large.pk,
+                "size": "L-XL",
+                "sku": f"SWT-FW24-{product.pk:05d}-LXL",
+                "barcode": None,
+                "quantity": 0,
+                "in_stock": False,
+                "low_stock": True,
+            },
+        ],
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+    }
+
+
+def test_the_currency_is_the_store_setting(writer, make_product, settings):
+    settings.STORE_CURRENCY = "SEK"
+    product = make_product()
+    assert writer.get(detail(product.pk)).json()["currency"] == "SEK"
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"name": "   "}, {"name": ["This field may not be blank."]}),
+        ({"color": ""}, {"color": ["This field may not be blank."]}),
+        ({"price": "0"}, {"price": ["Ensure this value is greater than or equal to 0.01."]}),
+        ({"price": "-3"}, {"price": ["Ensure this value is greater than or equal to 0.01."]}),
+        ({"price": "1.999"}, {"price": ["Ensure that there are no more than 2 decimal places."]}),
+        ({"price": "abc"}, {"price": ["A valid number is required."]}),
+        ({"category": "Hats"}, {"category": ['"Hats" is not a valid choice.']}),
+        (
+            {"collection": "AW24"},
+            {
+                "collection": [
+                    "Enter a season code: FW or SS followed by two digits, e.g. FW24 or SS25."
+                ]
+            },
+        ),
+        (
+            {"variants": [{"size": "XXL"}]},
+            {"variants": [{"size": ['"XXL" is not a valid choice.']}]},
+        ),
+        (
+            {"variants": [{"size": "S-M"}, {"size": "S-M"}]},
+            {
+                "variants": [
+                    {"size": ["A product has one variant per size; this size is repeated."]},
+                    {"size": ["A product has one variant per size; this size is repeated."]},
+                ]
+            },
+        ),
+        (
+            {"variants": [{"size": "S-M"}, {"size": "L-XL", "quantity": -1}]},
+            {"variants": [{}, {"quantity": ["Ensure this value is greater than or equal to 0."]}]},
+        ),
+        (
+            {"variants": [{"size": "S-M", "barcode": "4006381333932"}]},
+            {
+                "variants": [
+                    {
+                        "barcode": [
+                            "This barcode's check digit is wrong; check for a mistyped digit."
+                        ]
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_bad_products_are_refused_with_field_errors_and_nothing_is_stored(writer, change, errors):
+    response = writer.post(URL, {**NEW_PRODUCT, **change}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "validation_error",
+            "message": "The request is not valid; see details for the fields at fault.",
+            "details": errors,
+        }
+    }
+    assert not Product.objects.exists()
+    assert not Variant.objects.exists()
+
+
+def test_missing_fields_are_reported_together(writer):
+    response = writer.post(URL, {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {
+        "category",
+        "name",
+        "color",
+        "price",
+        "collection",
+    }
+
+
+def test_a_taken_or_retired_sku_is_refused(writer, make_product):
+    make_product(stock={"S-M": 1}, sku="TAKEN")
+    IssuedSku.objects.create(sku="RETIRED")
+    body = {
+        **NEW_PRODUCT,
+        "variants": [{"size": "S-M", "sku": "taken"}, {"size": "L-XL", "sku": "RETIRED"}],
+    }
+    response = writer.post(URL, body, format="json")
+    assert response.status_code == 400
+    message = "This SKU is taken, or was used by a deleted variant; SKUs are never reused."
+    assert response.json()["error"]["details"] == {
+        "variants": [{"sku": [message]}, {"sku": [message]}]
+    }
+    assert Product.objects.count() == 1
+
+
+def test_list_embeds_variants_and_paginates(reader, make_product):
+    for number in range(3):
+        make_product(name=f"Tee {number}")
+
+    response = reader.get(URL, {"page_size": 2})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3
+    assert body["previous"] is None
+    assert body["next"].endswith("?page=2&page_size=2")
+    assert [p["name"] for p in body["results"]] == ["Tee 2", "Tee 1"]
+    assert [v["size"] for v in body["results"][0]["variants"]] == ["S-M", "L-XL"]
+    second = reader.get(URL, {"page_size": 2, "page": 2}).json()
+    assert [p["name"] for p in second["results"]] == ["Tee 0"]
+
+
+def test_page_size_is_capped_at_100(reader):
+    Product.objects.bulk_create(
+        Product(category="Tees", name=f"Tee {n}", color="Black", price="10.00", collection="FW24")
+        for n in range(105)
+    )
+    body = reader.get(URL, {"page_size": 1000}).json()
+    assert (body["count"], len(body["results"])) == (105, 100)
+    assert body["next"].endswith("page=2&page_size=1000")
+
+
+def test_a_page_past_the_end_is_not_found(reader, make_product):
+    make_product()
+    response = reader.get(URL, {"page": 5})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_pages_never_repeat_or_skip_rows_when_prices_tie(reader, make_product):
+    ids = {make_product(name=f"Tee {n}", price="10.00").pk for n in range(7)}
+    seen = []
+    for page in (1, 2, 3, 4):
+        response = reader.get(URL, {"ordering": "price", "page_size": 2, "page": page})
+        seen += [product["id"] for product in response.json()["results"]]
+    assert sorted(seen) == sorted(ids)
+    assert seen == sorted(seen)
+
+
+def test_archived_products_are_hidden_unless_asked_for(reader, make_product):
+    make_product(name="Live")
+    archived = make_product(name="Old", is_active=False)
+
+    assert names(reader.get(URL)) == ["Live"]
+    assert names(reader.get(URL, {"active": "false"})) == ["Old"]
+    assert sorted(names(reader.get(URL, {"active": "all"}))) == ["Live", "Old"]
+    # A detail answers for an archived product too.
+    assert reader.get(detail(archived.pk)).json()["is_active"] is False
+
+
+@pytest.fixture
+def catalog(make_product):
+    make_product(
+        name="Black Tee",
+        category="Tees",
+        color="Black",
+        price="20.00",
+        collection="FW24",
+        stock={"S-M": 3, "L-XL": 0},
+    )
+    make_product(
+        name="White Tee",
+        category="Tees",
+        color="White",
+        price="25.00",
+        collection="SS25",
+        stock={"S-M": 0, "L-XL": 4},
+    )
+    make_product(
+        name="Grey Sweater",
+        category="Sweaters",
+        color="Grey",
+        price="80.00",
+        collection="FW24",
+        stock={"One Size": 2},
+    )
+    make_product(
+        name="Khaki Chino",
+        category="Pants",
+        color="Khaki",
+        price="60.00",
+        collection="SS25",
+        stock={"S-M": 0, "L-XL": 0},
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"category": "Tees"}, ["Black Tee", "White Tee"]),
+        ({"category": ["Tees", "Pants"]}, ["Black Tee", "Khaki Chino", "White Tee"]),
+        ({"collection": "ss25"}, ["Khaki Chino", "White Tee"]),
+        ({"color": "grey"}, ["Grey Sweater"]),
+        ({"price_min": "25", "price_max": "60"}, ["Khaki Chino", "White Tee"]),
+        ({"size": "One Size"}, ["Grey Sweater"]),
+        ({"in_stock": "true"}, ["Black Tee", "Grey Sweater", "White Tee"]),
+        ({"in_stock": "false"}, ["Khaki Chino"]),
+        # The L-XL itself must be in stock, not just some size of the product.
+        ({"size": "L-XL", "in_stock": "true"}, ["White Tee"]),
+        ({"size": "L-XL", "in_stock": "false"}, ["Black Tee", "Khaki Chino"]),
+        ({"search": "tee"}, ["Black Tee", "White Tee"]),
+        ({"search": "khaki"}, ["Khaki Chino"]),
+    ],
+)
+def test_filters(reader, catalog, params, expected):
+    response = reader.get(URL, params)
+    assert response.status_code == 200
+    assert sorted(names(response)) == expected
+
+
+def test_search_finds_a_product_by_sku(reader, make_product):
+    product = make_product(name="Chino", stock={"S-M": 1})
+    make_product(name="Other")
+    sku = product.variants.get().sku
+    assert names(reader.get(URL, {"search": sku.lower()})) == ["Chino"]
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("price", ["Black Tee", "White Tee", "Khaki Chino", "Grey Sweater"]),
+        ("-price", ["Grey Sweater", "Khaki Chino", "White Tee", "Black Tee"]),
+        ("name", ["Black Tee", "Grey Sweater", "Khaki Chino", "White Tee"]),
+        ("created", ["Black Tee", "White Tee", "Grey Sweater", "Khaki Chino"]),
+        ("-created", ["Khaki Chino", "Grey Sweater", "White Tee", "Black Tee"]),
+    ],
+)
+def test_ordering(reader, catalog, ordering, expected):
+    assert names(reader.get(URL, {"ordering": ordering})) == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"category": "Hats"},
+        {"size": "XXL"},
+        {"in_stock": "maybe"},
+        {"price_min": "cheap"},
+        {"ordering": "sku"},
+        {"active": "sometimes"},
+    ],
+)
+def test_bad_filter_values_are_validation_errors(reader, params):
+    response = reader.get(URL, params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == list(params)
+
+
+def test_retrieve(reader, make_product):
+    product = make_product()
+    response = reader.get(detail(product.pk))
+    assert response.status_code == 200
+    assert response.json()["id"] == product.pk
+    assert reader.get(detail(product.pk + 100)).status_code == 404
+
+
+def test_put_replaces_and_patch_changes_fields(writer, make_product):
+    product = make_product()
+    put = {
+        "category": "Pants",
+        "name": "Chino",
+        "color": "Khaki",
+        "price": "60.00",
+        "collection": "ss25",
+        "is_active": False,
+    }
+    response = writer.put(detail(product.pk), put, format="json")
+    assert response.status_code == 200, response.json()
+    assert {k: response.json()[k] for k in put} == {**put, "collection": "SS25"}
+
+    response = writer.patch(detail(product.pk), {"price": "55"}, format="json")
+    assert response.status_code == 200
+    product.refresh_from_db()
+    assert (product.price, product.name, product.is_active) == (Decimal("55.00"), "Chino", False)
+
+
+def test_put_needs_every_field(writer, make_product):
+    product = make_product()
+    response = writer.put(detail(product.pk), {"price": "5"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"category", "name", "color", "collection"}
+
+
+def test_patch_refuses_bad_values_and_changes_nothing(writer, make_product):
+    product = make_product()
+    response = writer.patch(detail(product.pk), {"price": "0", "name": "ok"}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["price"]
+    product.refresh_from_db()
+    assert (product.price, product.name) == (Decimal("29.90"), "Organic Cotton Tee")
+
+
+def test_delete_a_product_without_stock(writer, make_product):
+    product = make_product(stock={"S-M": 0})
+    assert writer.delete(detail(product.pk)).status_code == 204
+    assert not Product.objects.exists()
+
+
+def test_a_product_with_stock_cannot_be_deleted(writer, make_product):
+    product = make_product(stock={"S-M": 2, "L-XL": 0})
+    response = writer.delete(detail(product.pk))
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": {
+            "code": "protected",
+            "message": "This product still has stock and cannot be deleted; archive it instead.",
+            "details": {"variants_with_stock": [product.variants.get(size="S-M").sku]},
+        }
+    }
+    assert Variant.objects.count() == 2
+
+
+def _count_queries(client, url, params=None):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_list_queries_do_not_grow_with_the_page_size(
+    reader, make_product, django_assert_num_queries
+):
+    for number in range(30):
+        make_product(name=f"Tee {number}")
+    # API key, page of products, count (there are more), their variants.
+    with django_assert_num_queries(4):
+        assert len(reader.get(URL, {"page_size": 5}).json()["results"]) == 5
+    with django_assert_num_queries(4):
+        page = reader.get(URL, {"page_size": 29}).json()
+    assert (len(page["results"]), page["count"]) == (29, 30)
+    # When the first page holds them all, its length is the count: no COUNT query.
+    with django_assert_num_queries(3):
+        page = reader.get(URL, {"page_size": 30}).json()
+    assert (len(page["results"]), page["count"], page["next"]) == (30, 30, None)
+    # Filters add conditions, not queries.
+    with django_assert_num_queries(3):
+        page = reader.get(
+            URL, {"page_size": 30, "size": "L-XL", "in_stock": "false", "search": "tee"}
+        ).json()
+    assert page["count"] == len(page["results"]) == 30
+    with django_assert_num_queries(4):
+        page = reader.get(URL, {"page_size": 10, "search": "tee"}).json()
+    assert (page["count"], len(page["results"])) == (30, 10)
+
+
+def test_detail_queries(reader, make_product, django_assert_num_queries):
+    product = make_product()
+    with django_assert_num_queries(3):  # API key, product, its variants
+        reader.get(detail(product.pk))
+
+
+def test_staff_list_queries_do_not_grow_with_the_page_size(
+    manager_client, make_product, django_assert_num_queries
+):
+    for number in range(12):
+        make_product(name=f"Tee {number}")
+    # Session, user, the user's and the groups' permissions, products, count, variants.
+    with django_assert_num_queries(7):
+        manager_client.get(URL, {"page_size": 2})
+    # All on the first page: no count.
+    with django_assert_num_queries(6):
+        manager_client.get(URL, {"page_size": 12})
+
+
+def test_a_put_without_is_active_keeps_an_archived_product_archived(writer, make_product):
+    product = make_product(is_active=False)
+    body = {"category": "Tees", "name": "T", "color": "B", "price": "5", "collection": "FW24"}
+    assert writer.put(detail(product.pk), body, format="json").status_code == 200
+    product.refresh_from_db()
+    assert product.is_active is False
+
+
+def test_variants_are_not_changed_through_the_product(writer, make_product):
+    product = make_product(stock={"S-M": 5})
+    response = writer.patch(
+        detail(product.pk), {"variants": [{"size": "S-M", "quantity": 99}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "variants": [
+            "Variants are changed one by one at /api/v1/variants/{id}/, and their stock through "
+            "POST /api/v1/variants/{id}/adjust/ or /count/."
+        ]
+    }
+    assert product.variants.get().quantity == 5
+
+
+def test_staff_detail_queries(manager_client, make_product, django_assert_num_queries):
+    product = make_product()
+    # Session, user, the user's and the groups' permissions, product, variants.
+    with django_assert_num_queries(6):
+        manager_client.get(detail(product.pk))

@@ -1,0 +1,230 @@
+import pytest
+
+from catalog.models import Variant
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/variants/"
+
+
+def detail(variant_id):
+    return f"{URL}{variant_id}/"
+
+
+@pytest.fixture
+def tee(make_product):
+    return make_product(name="Tee", stock={"S-M": 5})
+
+
+def test_create_a_variant_with_its_opening_quantity(writer, tee):
+    response = writer.post(
+        URL,
+        {"product": tee.pk, "size": "L-XL", "quantity": 7, "barcode": "4006381333931"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    variant = Variant.objects.get(product=tee, size="L-XL")
+    body = response.json()
+    assert body == {
+        "id": variant.pk,
+        "product": tee.pk,
+        "product_name": "Tee",
+        "size": "L-XL",
+        "sku": f"TEE-FW24-{tee.pk:05d}-LXL",
+        "barcode": "4006381333931",
+        "quantity": 7,
+        "low_stock_threshold": 2,
+        "in_stock": True,
+        "low_stock": False,
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"size": "S-M"}, {"size": ["This product already has a variant of this size."]}),
+        ({"size": "XL"}, {"size": ['"XL" is not a valid choice.']}),
+        (
+            {"size": "L-XL", "quantity": -2},
+            {"quantity": ["Ensure this value is greater than or equal to 0."]},
+        ),
+        (
+            {"size": "L-XL", "quantity": 1.5},
+            {"quantity": ["A valid integer is required."]},
+        ),
+        (
+            {"size": "L-XL", "sku": "bad sku!"},
+            {
+                "sku": [
+                    "A SKU is 1 to 64 upper-case letters, digits and inner hyphens, e.g. TEE-FW24-001-LXL."
+                ]
+            },
+        ),
+        (
+            {"size": "L-XL", "barcode": "12345"},
+            {
+                "barcode": [
+                    "A barcode is a GTIN of 8, 12, 13 or 14 digits (EAN-13 for most labels)."
+                ]
+            },
+        ),
+    ],
+)
+def test_bad_variants_are_refused(writer, tee, body, errors):
+    response = writer.post(URL, {"product": tee.pk, **body}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == errors
+    assert tee.variants.count() == 1
+
+
+def test_a_variant_needs_an_existing_product(writer):
+    response = writer.post(URL, {"product": 999, "size": "S-M"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "product": ['Invalid pk "999" - object does not exist.']
+    }
+
+
+def test_a_barcode_belongs_to_one_variant(writer, make_product):
+    make_product(name="A", stock={"S-M": 1}, barcode="4006381333931")
+    other = make_product(name="B", stock={})
+    response = writer.post(
+        URL, {"product": other.pk, "size": "S-M", "barcode": "4006381333931"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "barcode": ["Another variant already has this barcode."]
+    }
+
+
+def test_find_a_variant_by_sku_or_barcode(reader, make_product):
+    make_product(name="A", stock={"S-M": 1}, sku="A-SM", barcode="4006381333931")
+    make_product(name="B", stock={"S-M": 1}, sku="B-SM")
+
+    by_sku = reader.get(URL, {"sku": "a-sm"}).json()["results"]
+    by_barcode = reader.get(URL, {"barcode": "4006381333931"}).json()["results"]
+
+    assert [v["sku"] for v in by_sku] == ["A-SM"]
+    assert [v["sku"] for v in by_barcode] == ["A-SM"]
+    assert reader.get(URL, {"barcode": "0000000000000"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"size": "L-XL"}, ["TEE-L"]),
+        ({"in_stock": "true"}, ["TEE-S"]),
+        ({"low_stock": "true"}, ["TEE-L"]),
+        ({"search": "tee-"}, ["TEE-L", "TEE-S"]),
+        ({"active": "all"}, ["OLD-S", "TEE-L", "TEE-S"]),
+        ({"active": "false"}, ["OLD-S"]),
+    ],
+)
+def test_variant_filters(reader, make_product, params, expected):
+    tee = make_product(name="Tee", stock={})
+    tee.variants.create(size="S-M", sku="TEE-S", quantity=9)
+    tee.variants.create(size="L-XL", sku="TEE-L", quantity=0)
+    make_product(name="Old", stock={"S-M": 3}, sku="OLD-S", is_active=False)
+
+    results = reader.get(URL, params).json()["results"]
+    assert sorted(v["sku"] for v in results) == expected
+
+
+def test_filter_by_product(reader, make_product):
+    first = make_product(name="First")
+    make_product(name="Second")
+    results = reader.get(URL, {"product": first.pk}).json()["results"]
+    assert {v["product"] for v in results} == {first.pk}
+    assert len(results) == 2
+
+
+def test_order_variants_by_quantity(reader, make_product):
+    make_product(stock={"S-M": 5, "L-XL": 1, "One Size": 3})
+    results = reader.get(URL, {"ordering": "-quantity"}).json()["results"]
+    assert [v["quantity"] for v in results] == [5, 3, 1]
+
+
+def test_update_barcode_and_threshold(writer, tee):
+    variant = tee.variants.get()
+    response = writer.patch(
+        detail(variant.pk), {"barcode": "4006381333931", "low_stock_threshold": 10}, format="json"
+    )
+    assert response.status_code == 200
+    assert (response.json()["barcode"], response.json()["low_stock"]) == ("4006381333931", True)
+    response = writer.patch(detail(variant.pk), {"barcode": ""}, format="json")
+    assert response.json()["barcode"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "quantity",
+            99,
+            "The quantity cannot be set here: use POST /api/v1/variants/{id}/adjust/ (a change "
+            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity).",
+        ),
+        ("size", "L-XL", "A variant's size cannot change; create a variant of the other size."),
+        ("sku", "NEW-SKU", "A variant's SKU cannot change."),
+    ],
+)
+def test_quantity_size_and_sku_are_read_only_after_creation(writer, tee, field, value, message):
+    variant = tee.variants.get()
+    response = writer.patch(detail(variant.pk), {field: value}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {field: [message]}
+    variant.refresh_from_db()
+    assert (variant.quantity, variant.size, variant.sku) == (5, "S-M", f"TEE-FW24-{tee.pk:05d}-SM")
+
+
+def test_a_put_of_what_was_read_is_accepted(writer, tee):
+    variant = tee.variants.get()
+    representation = writer.get(detail(variant.pk)).json()
+    response = writer.put(
+        detail(variant.pk), {**representation, "low_stock_threshold": 1}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["low_stock_threshold"] == 1
+    assert response.json()["quantity"] == 5
+
+
+def test_delete_a_variant_without_stock_and_not_one_with_stock(writer, make_product):
+    product = make_product(stock={"S-M": 0, "L-XL": 3})
+    empty, stocked = product.variants.get(size="S-M"), product.variants.get(size="L-XL")
+
+    assert writer.delete(detail(empty.pk)).status_code == 204
+    response = writer.delete(detail(stocked.pk))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "protected"
+    assert response.json()["error"]["details"] == {"sku": stocked.sku, "quantity": 3}
+    assert list(product.variants.values_list("size", flat=True)) == ["L-XL"]
+
+
+def test_variant_list_queries_do_not_grow_with_the_page_size(
+    reader, make_product, django_assert_num_queries
+):
+    for number in range(10):
+        make_product(name=f"Tee {number}")
+    with django_assert_num_queries(3):  # API key, variants joined with their products, count
+        reader.get(URL, {"page_size": 2})
+    with django_assert_num_queries(2):  # all on the first page: its length is the count
+        page = reader.get(URL, {"page_size": 20}).json()
+    assert page["count"] == len(page["results"]) == 20
+
+
+def test_a_lookup_by_sku_is_two_queries(reader, tee, django_assert_num_queries):
+    variant = tee.variants.get()
+    with django_assert_num_queries(2):  # API key, the variant with its product
+        page = reader.get(URL, {"sku": variant.sku}).json()
+    assert (page["count"], [v["id"] for v in page["results"]]) == (1, [variant.pk])
+    with django_assert_num_queries(2):
+        page = reader.get(URL, {"sku": "NO-SUCH-SKU"}).json()
+    assert (page["count"], page["results"], page["next"]) == (0, [], None)
+
+
+def test_variant_detail_queries(reader, tee, django_assert_num_queries):
+    url = detail(tee.variants.get().pk)
+    with django_assert_num_queries(2):  # API key, variant with its product
+        reader.get(url)

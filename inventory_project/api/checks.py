@@ -1,0 +1,21 @@
+"""Deployment checks of our own, run by ``manage.py check --deploy``."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def shared_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Without Redis every process counts requests on its own: N workers allow N times the
+    budget, and a restart forgets it."""
+    if settings.REDIS_URL:
+        return []
+    return [
+        checks.Warning(
+            "REDIS_URL is not set: request budgets are counted per process, not shared.",
+            hint="Set REDIS_URL to the Redis every instance shares (see the README).",
+            id="inventory.W001",
+        )
+    ]

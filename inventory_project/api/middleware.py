@@ -1,0 +1,95 @@
+"""Request ids and the access log.
+
+Every response carries ``X-Request-ID``, and every log line written while a request is served
+names it and its actor, so an error a client reports can be found in the logs. Every request
+writes one access line: method, path, status, duration and caller (a key's name or a user's
+username, never a credential).
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.http import HttpRequest, HttpResponse
+
+from inventory_project.actors import current_actor, user_actor
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's id is kept only when it is short and plain, so it cannot forge log lines.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = given if _VALID_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        request_id_token = request_id_var.set(request_id)
+        actor_token = current_actor.set(None)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_actor.reset(actor_token)
+            request_id_var.reset(request_id_token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+access_logger = logging.getLogger("inventory_project.access")
+
+
+class AccessLogMiddleware:
+    """One line per request, written by the ``inventory_project.access`` logger (as JSON in
+    production; see LOGGING). Inside RequestIdMiddleware, so the line has the request's id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        access_logger.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "caller": caller(request),
+            },
+        )
+        return response
+
+
+def caller(request: HttpRequest) -> str:
+    """Who made the request: the actor authentication recorded (an API key's name or a user), or
+    an admin user signed in by session; "-" when anonymous."""
+    actor = current_actor.get()
+    if actor is not None:
+        return str(actor)
+    # Only a user the request already loaded: looking one up here would cost a query.
+    user = getattr(request, "_cached_user", None)
+    if user is not None and user.is_authenticated:
+        return str(user_actor(user))
+    return "-"
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Django's request logger writes after the middleware is done; the request says it then.
+        request = getattr(record, "request", None)
+        record.request_id = getattr(request, "request_id", None) or request_id_var.get()
+        record.actor = str(current_actor.get() or "-")
+        return True

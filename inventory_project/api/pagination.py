@@ -1,0 +1,147 @@
+"""Pages of every list. A page or page size that is not a whole number from 1 is a validation
+error (DRF would silently answer the first page, or the default size); a page past the end is
+404, as in DRF; a page size above the limit is capped, as documented."""
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from django.core.paginator import Paginator
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
+def _whole_number_from_1(request: Request, name: str, message: str) -> int | None:
+    """The parameter as an int, None when absent or blank, or a validation error naming it."""
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        # int() also refuses more digits than Python converts (4300 by default).
+        number = int(value) if _WHOLE_NUMBER.fullmatch(value) else 0
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValidationError({name: [message]}, code="invalid")
+    return number
+
+
+def _page_size(paginator: Any, request: Request) -> int:
+    size = _whole_number_from_1(
+        request,
+        paginator.page_size_query_param,
+        f"A page size is a whole number from 1 to {paginator.max_page_size}.",
+    )
+    return int(paginator.page_size if size is None else min(size, paginator.max_page_size))
+
+
+def _page_size_parameter(paginator: Any) -> dict[str, Any]:
+    return {
+        "name": paginator.page_size_query_param,
+        "required": False,
+        "in": "query",
+        "description": (
+            f"Results per page, 1 to {paginator.max_page_size} (larger sizes are capped); "
+            f"default {paginator.page_size}."
+        ),
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+class FirstPageCountingPaginator(Paginator):  # type: ignore[type-arg]
+    """Django's Paginator, without the COUNT query when the first page is all there is.
+
+    The first page is read one row longer than a page: when that row is missing, the page's
+    length is the count. A lookup by SKU or barcode, and any filtered list that fits a page (the
+    common case for client apps), then costs one query instead of two.
+    """
+
+    def page(self, number: Any) -> Any:
+        if str(number) != "1" or "count" in self.__dict__:
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page + 1])
+        if len(rows) <= self.per_page:
+            self.__dict__["count"] = len(rows)  # Paginator.count is a cached property
+        return self._get_page(rows[: self.per_page], 1, self)  # type: ignore[attr-defined]
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``{"count", "next", "previous", "results"}`` pages; ``page_size`` is capped at 100."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    django_paginator_class = FirstPageCountingPaginator
+
+    def get_page_size(self, request: Request) -> int:
+        return _page_size(self, request)
+
+    def get_page_number(self, request: Request, paginator: Paginator) -> Any:  # type: ignore[type-arg]
+        if request.query_params.get(self.page_query_param, "").strip() in self.last_page_strings:
+            return paginator.num_pages
+        number = _whole_number_from_1(
+            request, self.page_query_param, 'A page is a whole number from 1, or "last".'
+        )
+        return number or 1
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The page, from 1; a page past the last answers 404.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            _page_size_parameter(self),
+        ]
+
+
+class CursorPagination(pagination.CursorPagination):
+    """``{"next", "previous", "results"}`` pages for large, append-heavy tables, newest first.
+
+    A cursor seeks by id (an index scan), so page 10,000 costs what page 1 does, and rows
+    appended meanwhile never shift a page.
+    """
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        return _page_size(self, request)
+
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None:
+            # DRF drops what is not base64, so that "%00" would quietly mean the first page.
+            try:
+                base64.b64decode(encoded.encode("ascii"), validate=True)
+            except (binascii.Error, UnicodeEncodeError) as error:
+                raise NotFound(self.invalid_cursor_message) from error
+        cursor = super().decode_cursor(request)
+        # DRF checks the cursor's shape, not that its position is an id ("²" is a digit to
+        # str.isdigit(), not to the database).
+        position = cursor.position if cursor is not None else None
+        if position is not None and not _WHOLE_NUMBER.fullmatch(str(position)):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    "The position, as given in `next` or `previous`; a cursor the API did not "
+                    "give answers 404."
+                ),
+                "schema": {"type": "string"},
+            },
+            _page_size_parameter(self),
+        ]

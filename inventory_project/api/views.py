@@ -1,0 +1,104 @@
+"""Health checks and the API's answers for requests that never reach an API view."""
+
+import logging
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as default_csrf_failure
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
+
+from inventory_project.api.exceptions import (
+    RETRY_AFTER_UNAVAILABLE,
+    ServiceUnavailable,
+    error_response,
+)
+
+logger = logging.getLogger("inventory_project.api")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is alive and serving; says nothing of the database."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Ready for traffic: the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.exception("readiness check: database unreachable")
+        return _unavailable(request, "The database is unreachable.")
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
+    """503 with ``Retry-After``: in the envelope under /api/ (and for /readyz), plain text
+    elsewhere (the admin)."""
+    response: HttpResponse
+    if _is_api(request) or request.path == "/readyz":
+        response = error_response(request, 503, "service_unavailable", message)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
+@csrf_exempt  # an unknown address answers 404 in the envelope, whatever the method
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    return error_response(request, 404, "not_found", "No API endpoint at this address.")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(request, 400, "parse_error", "The request is malformed.")
+    return bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(
+            request, 403, "permission_denied", "You do not have permission to perform this action."
+        )
+    return permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused CSRF check (session logins only; API keys need none): the envelope under
+    /api/, Django's page elsewhere."""
+    if _is_api(request):
+        return error_response(
+            request,
+            403,
+            "permission_denied",
+            f"CSRF check failed: {(reason or 'refused').rstrip('.')}.",
+        )
+    return default_csrf_failure(request, reason)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    return page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """Whatever no view answered: an error in a middleware (a session read, say), in a plain
+    Django view, or in rendering. Django calls this inside its ``except`` block, so the error is
+    at hand: a database that cannot be reached is a 503 to retry, not a bug."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return _unavailable(request, str(ServiceUnavailable.default_detail))
+    if _is_api(request):
+        return error_response(
+            request, 500, "server_error", "An unexpected error occurred; it has been logged."
+        )
+    return server_error(request)

@@ -1,0 +1,22 @@
+"""Settings for the test suite: the base settings with a fixed key and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+# Hashing passwords with the production hasher would cost most of the suite's time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Throttling has its own tests, which set their own rates; the rest of the suite must not trip it.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(("read", "write", "order", "anon"), "100000/min"),
+}
+
+# Static files come straight from the apps (no collectstatic before tests).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

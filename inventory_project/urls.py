@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework.permissions import AllowAny
+
+from catalog.admin_views import dashboard, find_variant
+from inventory_project.api import views as api_views
+
+public = {"permission_classes": [AllowAny], "authentication_classes": []}
+
+urlpatterns = [
+    # Staff pages beside the model pages, behind the admin's own login.
+    path(
+        f"{settings.ADMIN_URL}dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"
+    ),
+    path(f"{settings.ADMIN_URL}find/", admin.site.admin_view(find_variant), name="admin-find"),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("orders.api.urls")),
+    # JSON first: it is also the format of any error the schema view answers.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **public
+        ),
+        name="schema",
+    ),
+    path(
+        # The split view serves its start-up script as a file, not inline, so the content
+        # security policy can forbid inline scripts.
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", **public),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", **public), name="redoc"),
+    path("healthz", api_views.healthz, name="healthz"),
+    path("readyz", api_views.readyz, name="readyz"),
+    # Anything else under /api/ answers in the error envelope, with debug on or off.
+    re_path(r"^api/", api_views.api_not_found),
+]
+
+handler400 = "inventory_project.api.views.handler400"
+handler403 = "inventory_project.api.views.handler403"
+handler404 = "inventory_project.api.views.handler404"
+handler500 = "inventory_project.api.views.handler500"

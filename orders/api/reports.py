@@ -1,0 +1,174 @@
+"""Figures for client dashboards: stock value by category and collection, sales per day. The same
+selectors draw the admin's dashboard."""
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors as catalog_selectors
+from inventory_project.api.models import ApiKey, Scope
+from inventory_project.api.permissions import ScopeOrPermission
+from inventory_project.api.schema import error_response_doc
+from orders.selectors import sales_by_day
+
+MAX_SALES_DAYS = 366
+EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(9998, 12, 31)
+DEFAULT_SALES_DAYS = 30
+
+
+class StockValuePermission(ScopeOrPermission):
+    """Every key may read each variant's quantity and price, so their sums too; staff need to
+    see variants."""
+
+    permission = "catalog.view_variant"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if isinstance(request.auth, ApiKey):
+            return True
+        return super().has_permission(request, view)
+
+
+class SalesPermission(ScopeOrPermission):
+    """Sales are the store's business, not a catalog reader's: keys need ``reports:read``."""
+
+    scope = Scope.REPORTS_READ
+    permission = "orders.view_order"
+
+
+class TotalsSerializer(serializers.Serializer[Any]):
+    units = serializers.IntegerField()
+    value = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class CategoryValueSerializer(TotalsSerializer):
+    category = serializers.CharField(source="group")
+    variants = serializers.IntegerField()
+
+
+class CollectionValueSerializer(TotalsSerializer):
+    collection = serializers.CharField(source="group")
+    variants = serializers.IntegerField()
+
+
+class StockValueSerializer(serializers.Serializer[Any]):
+    currency = serializers.CharField()
+    total = TotalsSerializer()
+    by_category = CategoryValueSerializer(many=True)
+    by_collection = CollectionValueSerializer(many=True)
+
+
+def refuse_unknown_parameters(request: Request, known: set[str]) -> None:
+    """As on every list: a misspelt parameter is an error, not silently the default."""
+    known = known | {"format"}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        message = f"Unknown query parameter. This report takes: {', '.join(sorted(known))}."
+        raise serializers.ValidationError({name: [message] for name in unknown})
+
+
+class StockValueView(APIView):
+    permission_classes = [StockValuePermission]
+
+    @extend_schema(
+        operation_id="reports_stock_value",
+        tags=["reports"],
+        responses={200: StockValueSerializer, 400: error_response_doc(400)},
+        description="Units on hand and their value at current prices, by category and by "
+        "collection, largest value first.",
+    )
+    def get(self, request: Request) -> Response:
+        refuse_unknown_parameters(request, set())
+        by_category = catalog_selectors.stock_value_by("category")
+        total = {
+            "units": sum(row["units"] for row in by_category),
+            "value": sum(row["value"] for row in by_category),
+        }
+        report = {
+            "currency": settings.STORE_CURRENCY,
+            "total": total,
+            "by_category": by_category,
+            "by_collection": catalog_selectors.stock_value_by("collection"),
+        }
+        return Response(StockValueSerializer(report).data)
+
+
+class SalesQuerySerializer(serializers.Serializer[Any]):
+    date_from = serializers.DateField(
+        required=False, help_text=f"First day, inclusive; {DEFAULT_SALES_DAYS} days ago by default."
+    )
+    date_to = serializers.DateField(
+        required=False, help_text="Last day, inclusive; today by default."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        today = timezone.localdate()
+        date_to = attrs.get("date_to") or today
+        date_from = attrs.get("date_from") or date_to - datetime.timedelta(
+            days=DEFAULT_SALES_DAYS - 1
+        )
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            # A day's bounds in the store's time zone must exist as datetimes.
+            if not EARLIEST <= value <= LATEST:
+                raise serializers.ValidationError(
+                    {name: f"From {EARLIEST.isoformat()} to {LATEST.isoformat()}."}
+                )
+        if date_from > date_to:
+            raise serializers.ValidationError({"date_from": "Must not be after date_to."})
+        if (date_to - date_from).days + 1 > MAX_SALES_DAYS:
+            raise serializers.ValidationError(
+                {"date_from": f"At most {MAX_SALES_DAYS} days at once."}
+            )
+        return {"date_from": date_from, "date_to": date_to}
+
+
+class SalesDaySerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class SalesTotalSerializer(serializers.Serializer[Any]):
+    orders = serializers.IntegerField()
+    units = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class SalesSerializer(serializers.Serializer[Any]):
+    currency = serializers.CharField()
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    total = SalesTotalSerializer()
+    days = SalesDaySerializer(many=True)
+
+
+class SalesView(APIView):
+    permission_classes = [SalesPermission]
+
+    @extend_schema(
+        operation_id="reports_sales",
+        tags=["reports"],
+        parameters=[SalesQuerySerializer],
+        responses={200: SalesSerializer, 400: error_response_doc(400)},
+        description="Orders, units and revenue per day in the store's time zone, every day of "
+        "the range present; cancelled orders are not sales.",
+    )
+    def get(self, request: Request) -> Response:
+        refuse_unknown_parameters(request, set(SalesQuerySerializer().fields))
+        query = SalesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        days = sales_by_day(**query.validated_data)
+        report = {
+            "currency": settings.STORE_CURRENCY,
+            **query.validated_data,
+            "total": {key: sum(day[key] for day in days) for key in ("orders", "units", "revenue")},
+            "days": days,
+        }
+        return Response(SalesSerializer(report).data)

@@ -1,0 +1,112 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from catalog.models import Size
+from catalog.validators import MAX_ID, MAX_QUANTITY
+from inventory_project.api.fields import WholeNumberField
+from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
+from orders.services import MAX_LINES, LineRequest, ReturnRequest
+
+# Input
+
+
+class OrderLineInputSerializer(serializers.Serializer[Any]):
+    variant = WholeNumberField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The variant's id, or give its sku.",
+    )
+    sku = serializers.CharField(required=False, max_length=64, help_text="Or the variant's SKU.")
+    quantity = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("variant" in attrs) == ("sku" in attrs):
+            raise serializers.ValidationError(
+                {"variant": ["Give the variant's id or its sku (one of the two)."]}
+            )
+        return attrs
+
+
+class OrderCreateSerializer(serializers.Serializer[Any]):
+    lines = OrderLineInputSerializer(  # type: ignore[call-arg]  # many=True makes a list
+        many=True, allow_empty=False, max_length=MAX_LINES
+    )
+    customer_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def line_requests(self) -> list[LineRequest]:
+        return [
+            LineRequest(
+                quantity=line["quantity"], variant_id=line.get("variant"), sku=line.get("sku")
+            )
+            for line in self.validated_data["lines"]
+        ]
+
+
+class ReturnLineInputSerializer(serializers.Serializer[Any]):
+    line = WholeNumberField(min_value=1, max_value=MAX_ID, help_text="The order line's id.")
+    quantity = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderReturnCreateSerializer(serializers.Serializer[Any]):
+    lines = ReturnLineInputSerializer(  # type: ignore[call-arg]  # many=True makes a list
+        many=True, allow_empty=False, max_length=MAX_LINES
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def return_requests(self) -> list[ReturnRequest]:
+        return [
+            ReturnRequest(line_id=line["line"], quantity=line["quantity"])
+            for line in self.validated_data["lines"]
+        ]
+
+
+# Output
+
+
+class OrderLineOutputSerializer(serializers.Serializer[OrderLine]):
+    id = serializers.IntegerField(read_only=True)
+    variant = serializers.IntegerField(source="variant_id", read_only=True)
+    sku = serializers.CharField(read_only=True)
+    product_name = serializers.CharField(read_only=True)
+    size = serializers.ChoiceField(choices=Size.choices, read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    returned_quantity = serializers.IntegerField(read_only=True)
+
+
+class OrderOutputSerializer(serializers.Serializer[Order]):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    lines = OrderLineOutputSerializer(many=True, read_only=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    customer_reference = serializers.CharField(read_only=True)
+    note = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    fulfilled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class OrderReturnLineOutputSerializer(serializers.Serializer[OrderReturnLine]):
+    line = serializers.IntegerField(source="line_id", read_only=True)
+    sku = serializers.CharField(source="line.sku", read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+
+class OrderReturnOutputSerializer(serializers.Serializer[OrderReturn]):
+    id = serializers.IntegerField(read_only=True)
+    order = serializers.IntegerField(source="order_id", read_only=True)
+    lines = OrderReturnLineOutputSerializer(many=True, read_only=True)
+    refund_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(source="order.currency", read_only=True)
+    note = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
