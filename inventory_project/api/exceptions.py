@@ -21,15 +21,10 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from inventory_project.api.parsers import PayloadTooLarge
 from inventory_project.exceptions import ApplicationError, Conflict, Protected
 
 logger = logging.getLogger("inventory_project.api")
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
 
 
 class ServiceUnavailable(exceptions.APIException):

@@ -10,10 +10,17 @@ from typing import IO, Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError
 
-from inventory_project.api.exceptions import PayloadTooLarge
+
+# Defined here, not in ``exceptions``: DRF imports the parser classes named in its settings while
+# ``rest_framework.views`` loads, and ``exceptions`` imports that module, so importing it from
+# here would be a cycle whose outcome depends on which module Django happens to import first.
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 def _check_size(parser_context: Mapping[str, Any] | None) -> None:
