@@ -61,6 +61,7 @@ from catalog.validators import (
     validate_season_code,
     validate_sku,
 )
+from catalog.versions import catalog_changed
 from inventory_project.actors import Actor
 from inventory_project.exceptions import ApplicationError
 
@@ -738,6 +739,7 @@ def _write_catalog(
     actor, as ``services.variant_create`` does, but in bulk: a fixed number of INSERTs per
     chunk of rows instead of several queries per row.
     """
+    catalog_changed()  # bulk statements send no signals
     now = timezone.now()
     new_products: dict[int, Product] = {}
     changes_of_product: dict[int, dict[str, Any]] = {}

@@ -24,6 +24,7 @@ from catalog.models import (
     Variant,
 )
 from catalog.validators import MAX_QUANTITY, normalize_code
+from catalog.versions import catalog_changed
 from inventory_project.actors import Actor
 from inventory_project.exceptions import Protected
 
@@ -478,6 +479,7 @@ def _add_to_quantities(changes: Sequence[StockChange], *, at: datetime) -> None:
         quote("id"),
     )
     # Three parameters per row (the id twice, the delta), within the database's limit.
+    catalog_changed()  # the UPDATE sends no signal
     limit = connection.features.max_query_params or 30_000
     chunk = max(1, (limit - 1) // 3)
     with connection.cursor() as cursor:

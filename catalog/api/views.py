@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from catalog import selectors, services
+from catalog import selectors, services, versions
 from catalog.api import representations
 from catalog.api.filters import ProductFilter, StockMovementFilter, VariantFilter
 from catalog.api.serializers import (
@@ -25,6 +25,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Product, StockMovement, Variant
 from inventory_project.api.authentication import request_actor
+from inventory_project.api.caching import versioned_read
 from inventory_project.api.filters import FilterBackend
 from inventory_project.api.idempotency import idempotent
 from inventory_project.api.pagination import CursorPagination
@@ -58,6 +59,10 @@ class CatalogViewSet(
         return Response(data, status=status.HTTP_201_CREATED)
 
 
+# Products and variants are answered with the catalog's version: conditional, and cached in the
+# shared cache while the version stands (see inventory_project.api.caching).
+catalog_read = versioned_read(versions.VERSION_KEY, versions.current)
+
 _PROTECTED = OpenApiResponse(description="It still has stock (or history): archive it instead.")
 
 
@@ -82,11 +87,13 @@ class ProductViewSet(CatalogViewSet):
     # Reads build their JSON from values() rows (see representations): the same answer as
     # ProductOutputSerializer, at a fraction of the cost. Four queries for a page of any size
     # (with the key's): count, products, their variants.
+    @catalog_read
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(Product.objects.all())
         page = self.paginate_queryset(representations.product_rows(queryset))
         return self.get_paginated_response(representations.products(page or []))
 
+    @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
         row = representations.one(representations.product_rows(Product.objects.all()), pk)
         return Response(representations.products([row])[0])
@@ -135,11 +142,13 @@ class VariantViewSet(CatalogViewSet):
         return selectors.variant_list()
 
     # As for products: values() rows, the same answer as VariantOutputSerializer.
+    @catalog_read
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(Variant.objects.all())
         page = self.paginate_queryset(representations.variant_rows(queryset))
         return self.get_paginated_response(representations.variants(page or []))
 
+    @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
         row = representations.one(representations.variant_rows(Variant.objects.all()), pk)
         return Response(representations.variants([row])[0])

@@ -19,3 +19,18 @@ def shared_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMess
             id="inventory.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def read_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Cached reads are right only when every process sees every write's version bump."""
+    if settings.READ_CACHE_SECONDS <= 0 or settings.REDIS_URL:
+        return []
+    return [
+        checks.Error(
+            "READ_CACHE_SECONDS is set without REDIS_URL: each process would cache reads that "
+            "another process's writes cannot retire.",
+            hint="Set REDIS_URL, or READ_CACHE_SECONDS=0.",
+            id="inventory.E002",
+        )
+    ]

@@ -203,6 +203,11 @@ else:
         }
     }
 
+# Catalog reads are kept rendered in the cache for this long, and answered 304 without a query,
+# while the catalog's version stands (catalog/versions.py). Only with a shared cache: a process's
+# own cache would not see another process's writes. 0 turns it off.
+READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

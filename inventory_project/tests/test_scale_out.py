@@ -121,3 +121,34 @@ def test_an_idempotency_key_holds_across_instances(instances):
     assert Order.objects.count() == 1
     assert IdempotencyKey.objects.count() == 1
     assert Variant.objects.get(pk=variant.pk).quantity == 49
+
+
+def test_a_read_cached_by_one_instance_never_outlives_a_write_through_the_other(instances):
+    variant = _variant(10)
+    _, reader = api_key_create(name="web-shop", scopes=[])
+    _, shop = api_key_create(name="till", scopes=["orders:write"])
+    path = f"/api/v1/products/{variant.product_id}/"
+    # One public address for both, as behind a load balancer (links and tags carry it).
+    headers = {"Authorization": f"Api-Key {reader}", "Host": "127.0.0.1"}
+
+    def quantity(server, etag=None):
+        status, answer_headers, body = server.request(
+            "GET", path, headers={**headers, **({"If-None-Match": etag} if etag else {})}
+        )
+        return (
+            status,
+            answer_headers["ETag"],
+            json.loads(body)["variants"][0]["quantity"] if body else None,
+        )
+
+    status, etag, seen = quantity(instances[0])
+    assert (status, seen) == (200, 10)
+    assert quantity(instances[0], etag)[0] == 304  # kept, and unchanged
+    assert quantity(instances[1], etag)[0] == 304  # the other instance shares the version
+
+    status, _, _ = _order(instances[1], shop, variant)()
+    assert status == 201
+    for server in instances:
+        status, new_etag, seen = quantity(server, etag)
+        assert (status, seen) == (200, 9)
+        assert new_etag != etag
