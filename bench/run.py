@@ -7,7 +7,7 @@ What it does, in order:
 1. Creates the PostgreSQL database ``inventory_bench`` afresh (dropping the previous run's),
    migrates it, seeds 200 products with 3 variants each (bench/seed.py) and an API key with
    every scope.
-2. Starts gunicorn three times with ``gunicorn.conf.py`` (2 sync workers each): the API with the
+2. Starts gunicorn (see 5 for a fourth) three times with ``gunicorn.conf.py`` (2 sync workers each): the API with the
    Docker image's entry command and the production settings (authentication, throttling on
    Redis with rates raised for the run, the JSON access log, security middleware; plain HTTP on
    loopback), and the floor (bench/floor.py) with orjson and with the stdlib's json. Their logs
@@ -18,9 +18,13 @@ What it does, in order:
    median of the rounds' ratios is reported. Every response's status is checked: anything but
    the one expected status (200, or 201 for writes) counts as an error; a 429 means the rates
    were not raised enough.
-5. Scaling: list latency at 200 products, then (after bulk-seeding up to 20,000) on the first,
+5. Conditional and cached reads, reported apart from the figures above: a fourth gunicorn serves
+   the API with its read cache on (``READ_CACHE_SECONDS``; the API above runs with it off), and
+   the read endpoints are loaded once plainly (answers from the cache) and once with each
+   address's ``If-None-Match`` (304s).
+6. Scaling: list latency at 200 products, then (after bulk-seeding up to 20,000) on the first,
    a deep and the last page.
-6. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
+7. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
    adjustment of the run, stops the servers, prints the tables and writes everything as JSON.
 """
 
@@ -80,6 +84,10 @@ class Endpoint:
     expect: int
     # (method, path, body) of each request wrk draws from.
     requests: tuple[tuple[str, str, str], ...]
+
+
+# Conditional and cached reads are measured on these (the reads of the plan).
+CACHED_READS = ("detail", "list", "filtered", "sku")
 
 
 def endpoints(variant_ids: Sequence[int], stocked_ids: Sequence[int]) -> list[Endpoint]:
@@ -172,6 +180,15 @@ def http(port: int, method: str, path: str, body: str = "", key: str = "") -> tu
         return error.code, error.read()
 
 
+def etag(port: int, path: str, key: str) -> str:
+    """The ETag of a read, as a client keeps it to send back in If-None-Match."""
+    request = urllib.request.Request(  # always http://127.0.0.1
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Api-Key {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return str(response.headers["ETag"])
+
+
 class Server:
     """gunicorn with the project's config file, its output in a log file."""
 
@@ -250,6 +267,8 @@ def server_env(*, database_url: str, redis_url: str) -> dict[str, str]:
         "THROTTLE_RATE_ORDER": RAISED_RATE,
         "THROTTLE_RATE_ANON": RAISED_RATE,
         "GUNICORN_WORKERS": "2",
+        # The figures compare the work of answering: no cached answers (measured apart).
+        "READ_CACHE_SECONDS": "0",
     }
 
 
@@ -282,9 +301,15 @@ class Load:
         self.duration = duration
         self.warmup = warmup
 
-    def requests_file(self, name: str, requests: Sequence[tuple[str, str, str]]) -> Path:
+    def requests_file(
+        self, name: str, requests: Sequence[tuple[str, str, str]], etags: Sequence[str] = ()
+    ) -> Path:
+        """One request a line: method, path, body and the If-None-Match to send (or none)."""
         path = self.work_dir / f"{name}.requests"
-        path.write_text("".join(f"{m}\t{p}\t{b}\n" for m, p, b in requests))
+        tags = list(etags) or [""] * len(requests)
+        path.write_text(
+            "".join(f"{m}\t{p}\t{b}\t{e}\n" for (m, p, b), e in zip(requests, tags, strict=True))
+        )
         return path
 
     def wrk_run(self, port: int, requests: Path, connections: int, seconds: int, key: str) -> JSON:
@@ -510,6 +535,46 @@ def table(rows: list[JSON]) -> str:
     return "\n".join(lines)
 
 
+def conditional_summary(runs: list[Measurement], summary: list[JSON]) -> list[JSON]:
+    """Each read's cached and 304 figures beside the uncached API's and the floor's medians."""
+    uncached = {row["endpoint"]: row for row in summary if row["connections"] == 16}
+    rows = []
+    for endpoint in dict.fromkeys(m.endpoint for m in runs):
+        row: JSON = {"endpoint": endpoint, "connections": 16}
+        base = uncached[endpoint]
+        for m in runs:
+            if m.endpoint != endpoint:
+                continue
+            label = m.phase.split()[1]
+            row[label] = {
+                "rps": m.rps,
+                "p50_ms": m.p50_ms,
+                "p99_ms": m.p99_ms,
+                "errors": m.errors,
+                "requests": m.requests,
+                "x_api": round(m.rps / base["api"]["rps"], 2),
+                "x_floor": round(m.rps / base["floor"]["rps"], 2),
+            }
+        rows.append(row)
+    return rows
+
+
+def conditional_table(rows: list[JSON]) -> str:
+    lines = [
+        f"{'endpoint':<9} | {'cached rps':>10} {'p99':>7} {'x API':>6} {'x floor':>7} | "
+        f"{'304 rps':>8} {'p99':>7} {'x API':>6} {'x floor':>7} | errors"
+    ]
+    for row in rows:
+        cached, fresh = row["cached"], row["304"]
+        lines.append(
+            f"{row['endpoint']:<9} | {cached['rps']:>10.0f} {ms(cached['p99_ms']):>7} "
+            f"{cached['x_api']:>6.2f} {cached['x_floor']:>7.2f} | {fresh['rps']:>8.0f} "
+            f"{ms(fresh['p99_ms']):>7} {fresh['x_api']:>6.2f} {fresh['x_floor']:>7.2f} | "
+            f"{cached['errors']}/{fresh['errors']}"
+        )
+    return "\n".join(lines)
+
+
 def scaling_table(scaling: JSON) -> str:
     lines = [
         f"{'catalog':>8} {'page':<24} | {'API rps':>8} {'p50':>7} {'p99':>7} | "
@@ -542,6 +607,9 @@ def servers(
     started: dict[str, Server] = {}
     try:
         started["api"] = Server("api", API_COMMAND, env, log_dir, control_dir)
+        started["api_cached"] = Server(
+            "api_cached", API_COMMAND, {**env, "READ_CACHE_SECONDS": "300"}, log_dir, control_dir
+        )
         if with_orjson:
             started["floor"] = Server(
                 "floor", FLOOR_COMMAND, {**floor_env, "FLOOR_JSON": "orjson"}, log_dir, control_dir
@@ -614,6 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = endpoints(variant_ids, stocked)
     measurements: list[Measurement] = []
     scaling_runs: list[Measurement] = []
+    conditional_runs: list[Measurement] = []
     with servers(env, floor_env, log_dir, work_dir, with_orjson) as running:
         api, floor = running["api"], running["floor"]
         stdlib = running.get("floor_stdlib")
@@ -660,6 +729,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {endpoint.name:<9} 16 conn: "
                 + ", ".join(f"{m.target} {m.rps:.0f}/s" for m in last)
                 + f"; errors {sum(m.errors for m in last)}"
+            )
+
+        say("Conditional and cached reads (the API with its read cache on)")
+        cached_api = running["api_cached"]
+        for endpoint in (e for e in plan if e.name in CACHED_READS):
+            tags = [etag(cached_api.port, path, key.raw) for _, path, _ in endpoint.requests]
+            for label, expect, requests in (
+                ("cached", 200, load.requests_file(f"{endpoint.name}-cached", endpoint.requests)),
+                ("304", 304, load.requests_file(f"{endpoint.name}-304", endpoint.requests, tags)),
+            ):
+                conditional_runs.append(
+                    load.measure(
+                        cached_api,
+                        phase=f"conditional {label}",
+                        endpoint=endpoint.name,
+                        requests=requests,
+                        expect=expect,
+                        connections=16,
+                        key=key.raw,
+                    )
+                )
+            say(
+                f"  {endpoint.name:<9} 16 conn: "
+                + ", ".join(
+                    f"{m.phase.split()[1]} {m.rps:.0f}/s"
+                    for m in conditional_runs
+                    if m.endpoint == endpoint.name
+                )
             )
 
         scaling_pages = [
@@ -722,6 +819,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
         }
 
+    conditional = conditional_summary(conditional_runs, summary)
     points = [point(SMALL_CATALOG, "first page")] + [
         point(args.large, label) for label, _ in scaling_pages
     ]
@@ -770,11 +868,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "parity": checks | deep_checks,
         "summary": summary,
+        "conditional": conditional,
         "scaling": scaling,
         "ledger": ledger,
         "api_log_error_lines": api_log_errors,
         "runs": [_as_dict(m) for m in measurements],
         "scaling_runs": [_as_dict(m) for m in scaling_runs],
+        "conditional_runs": [_as_dict(m) for m in conditional_runs],
     }
     args.output.write_text(json.dumps(results, indent=2) + "\n")
 
@@ -783,6 +883,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Endpoints ({duration} s runs after {args.warmup} s warm-up; 2 sync workers each; medians)"
     )
     say(table(summary))
+    say()
+    say("Conditional and cached reads (16 connections; x = times the uncached API, or the floor)")
+    say(conditional_table(conditional))
     say()
     say(f"Scaling (list, page_size=100, {scaling['connections']} connections)")
     say(scaling_table(scaling))

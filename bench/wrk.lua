@@ -1,5 +1,6 @@
 -- wrk script of bench/run.py. Each request is drawn at random from a file of prepared requests
--- (one per line: METHOD <tab> PATH <tab> BODY), so reads and writes spread over many rows
+-- (one per line: METHOD <tab> PATH <tab> BODY <tab> IF-NONE-MATCH, the last two possibly empty),
+-- so reads and writes spread over many rows
 -- instead of one hot one. Every response's status is counted; done() writes the counts, wrk's
 -- socket errors and the latency percentiles (microseconds) as JSON to BENCH_OUT.
 --
@@ -21,10 +22,13 @@ statuses = {}
 function init(args)
    local key = os.getenv("BENCH_KEY") or ""
    for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-      local method, path, body = line:match("^(%u+)\t([^\t]+)\t?(.*)$")
+      local method, path, body, etag = line:match("^(%u+)\t([^\t]+)\t([^\t]*)\t(.*)$")
       local headers = {}
       if key ~= "" then
          headers["Authorization"] = "Api-Key " .. key
+      end
+      if etag ~= "" then
+         headers["If-None-Match"] = etag
       end
       if body == "" then
          body = nil
