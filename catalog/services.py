@@ -361,7 +361,6 @@ def stock_count(
     return movement
 
 
-@transaction.atomic
 def stock_apply(
     *,
     changes: Sequence[StockChange],
@@ -369,13 +368,26 @@ def stock_apply(
     actor: Actor,
     note: str = "",
     reference: str = "",
+    savepoint: bool = True,
 ) -> list[StockMovement]:
     """Apply signed changes to several variants at once, all or nothing.
 
     If any change would take a quantity below zero, nothing changes and ``InsufficientStock``
     lists every short variant. Callers check that ``reason`` suits them (orders use ``sale``
     and ``order_cancelled``; ``stock_adjust`` allows the manual reasons only).
+
+    Inside a caller's transaction the changes get a savepoint of their own, so that a caller
+    may catch a refusal and go on. ``savepoint=False`` is for a caller that never does (placing
+    an order is all or nothing: any error rolls the whole order back): it spares two round
+    trips. A refusal then leaves the caller's transaction to be rolled back.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _apply(changes, reason=reason, actor=actor, note=note, reference=reference)
+
+
+def _apply(
+    changes: Sequence[StockChange], *, reason: str, actor: Actor, note: str, reference: str
+) -> list[StockMovement]:
     ids = [change.variant_id for change in changes]
     if len(set(ids)) != len(ids):
         raise ValidationError("Each variant may appear once in a stock change.")

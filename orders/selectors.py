@@ -16,6 +16,17 @@ def order_list() -> QuerySet[Order]:
     ).order_by("-id")
 
 
+def with_lines(order: Order, lines: list[OrderLine]) -> Order:
+    """Give an order its lines as ``order_list()``'s prefetch does, from rows already in memory
+    (those of an order just placed), so that reading ``order.lines.all()`` costs no query."""
+    lines_queryset = order.lines.order_by("id")
+    # What Django's prefetch_related stores for a relation it has fetched.
+    lines_queryset._result_cache = sorted(lines, key=lambda line: line.pk)
+    lines_queryset._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"lines": lines_queryset}  # type: ignore[attr-defined]
+    return order
+
+
 def order_return_get(*, return_id: int) -> OrderReturn:
     return OrderReturn.objects.prefetch_related("lines__line").get(pk=return_id)
 

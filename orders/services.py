@@ -24,6 +24,7 @@ from inventory_project.exceptions import ApplicationError
 from inventory_project.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
+from orders.selectors import with_lines
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def order_place(
         user_id=actor.user_id,
         placed_by=actor.name,
     )
-    OrderLine.objects.bulk_create(
+    order_lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             variant=variant,
@@ -126,7 +127,10 @@ def order_place(
         reason=MovementReason.SALE,
         actor=actor,
         reference=order.number,
+        savepoint=False,  # any error here rolls the whole order back
     )
+    # The order as ``selectors.order_list()`` reads it, from the rows just written.
+    with_lines(order, order_lines)
     # Inert outside tests: lets a test kill the worker with everything written but not committed.
     pause_point("order_place")
     return order

@@ -68,7 +68,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             note=serializer.validated_data["note"],
             actor=request_actor(request),
         )
-        return Response(self.render(order.pk), status=status.HTTP_201_CREATED)
+        # Rendered from the order as placed (its lines in hand): no query to read it back.
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @_TRANSITION_SCHEMA
     @action(detail=True, methods=["post"])
