@@ -104,7 +104,8 @@ class CatalogFilterSet(FilterSet):
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if not self.form.cleaned_data.get("active"):
             queryset = self.filter_active(queryset, "active", "true")
-        if not self.form.cleaned_data.get("ordering"):
+        # Every valid filter runs, those not asked for too: ordering's then sorts by its default.
+        if "ordering" not in self.form.cleaned_data:
             queryset = self.filters["ordering"].filter(queryset, None)
         return cast(QuerySet[Any], super().filter_queryset(queryset))
 

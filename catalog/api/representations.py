@@ -9,14 +9,17 @@ field, so the two cannot drift apart.
 """
 
 import datetime
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
 from django.db.models import QuerySet
+from django.db.models.query import BaseIterable
 from django.http import Http404
 from django.utils import timezone
 
@@ -46,10 +49,34 @@ VARIANT_COLUMNS = (
 _SIZE_RANK = {size: rank for rank, size in enumerate(Size.values)}
 
 
+# The names under which Django's current time zone is UTC all year round.
+_UTC_ZONES = frozenset({"UTC", "Etc/UTC"})
+
+
+def _zoned_timestamp(zone: datetime.tzinfo, value: datetime.datetime) -> str:
+    text = timezone.localtime(value, zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _utc_timestamp(value: datetime.datetime) -> str:
+    # The database's timestamps come in UTC: already what an answer in UTC shows.
+    if value.tzinfo is datetime.UTC:
+        return value.isoformat()[:-6] + "Z"
+    return _zoned_timestamp(datetime.UTC, value)
+
+
+def timestamp_writer() -> Callable[[datetime.datetime], str]:
+    """``timestamp`` for the current time zone, which it looks up once (for a whole answer):
+    the lookup per value was a seventh of a product list's time."""
+    zone: datetime.tzinfo = timezone.get_current_timezone()  # or what activate() was given
+    if zone is datetime.UTC or getattr(zone, "key", None) in _UTC_ZONES:
+        return _utc_timestamp
+    return lambda value: _zoned_timestamp(zone, value)
+
+
 def timestamp(value: datetime.datetime) -> str:
     """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as ``Z``."""
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return timestamp_writer()(value)
 
 
 def money(value: Decimal) -> str:
@@ -60,13 +87,6 @@ def _variant_summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: row[column] for column in VARIANT_SUMMARY_COLUMNS}
 
 
-def _fetch(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _raw_sql() -> bool:
     """Plain SQL for the hottest reads on PostgreSQL, where psycopg hands back the columns as
     Python wants them (SQLite's need Django's converters, so it keeps the ORM): the ORM's
@@ -74,10 +94,66 @@ def _raw_sql() -> bool:
     return connection.vendor == "postgresql"
 
 
+@functools.cache
+def _timestamptz_loader() -> tuple[int, type]:
+    from psycopg import adapters, pq
+
+    oid = adapters.types["timestamptz"].oid
+    return oid, adapters.get_loader(oid, pq.Format.TEXT)  # type: ignore[return-value]
+
+
+def _load_timestamps_natively(cursor: Any) -> None:
+    """Have this cursor read timestamps with psycopg's own loader (compiled, with psycopg's
+    binary package) rather than Django's: Django's wraps psycopg's pure-Python one, at about
+    3 µs a value, a tenth of a product list's time. psycopg's gives the same instants, in the
+    session's time zone (Django's sets it), and ``timestamp`` writes them in the current one."""
+    oid, loader = _timestamptz_loader()
+    cursor.cursor.adapters.register_loader(oid, loader)
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        _load_timestamps_natively(cursor)
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+
+class _RowsIterable(BaseIterable):  # type: ignore[type-arg]
+    """``values()`` rows as Django's ``ValuesIterable`` yields them, read in one fetch (these
+    are pages) through a cursor that loads timestamps natively (see
+    ``_load_timestamps_natively``): a page of 100 products in half the time. PostgreSQL only."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        queryset = self.queryset
+        query = queryset.query
+        try:
+            sql, params = query.get_compiler(queryset.db).as_sql()
+        except EmptyResultSet:
+            return
+        if query.selected:
+            names = list(query.selected)
+        else:
+            names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        with connections[queryset.db].cursor() as cursor:
+            _load_timestamps_natively(cursor)
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+        for row in fetched:
+            yield dict(zip(names, row, strict=True))
+
+
+def _values(queryset: QuerySet[Any], columns: Sequence[str]) -> QuerySet[Any, dict[str, Any]]:
+    rows = queryset.values(*columns)
+    if _raw_sql():
+        rows._iterable_class = _RowsIterable
+    return rows
+
+
 def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """The variants of these products, smallest size first: one query."""
     ids = list(product_ids)
-    rows: Iterable[dict[str, Any]]
+    rows: Iterable[tuple[Any, ...]]
     if not ids:
         rows = []
     elif _raw_sql():
@@ -87,12 +163,26 @@ def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, 
             [ids],
         )
     else:
-        rows = Variant.objects.filter(product_id__in=ids).values(
+        rows = Variant.objects.filter(product_id__in=ids).values_list(
             "product_id", *VARIANT_SUMMARY_COLUMNS
         )
+    rank = _SIZE_RANK
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r["product_id"], _SIZE_RANK[r["size"]], r["id"])):
-        grouped[row["product_id"]].append(_variant_summary(row))
+    # Tuples in the order of VARIANT_SUMMARY_COLUMNS, each turned into its dict once.
+    for product_id, id_, size, sku, barcode, quantity, in_stock, low_stock in sorted(
+        rows, key=lambda r: (r[0], rank[r[2]], r[1])
+    ):
+        grouped[product_id].append(
+            {
+                "id": id_,
+                "size": size,
+                "sku": sku,
+                "barcode": barcode,
+                "quantity": quantity,
+                "in_stock": in_stock,
+                "low_stock": low_stock,
+            }
+        )
     return grouped
 
 
@@ -100,6 +190,7 @@ def products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Products (``values(*PRODUCT_COLUMNS)`` rows) with their variants embedded."""
     variants = variants_by_product(row["id"] for row in rows)
     currency = settings.STORE_CURRENCY
+    stamp = timestamp_writer()
     return [
         {
             "id": row["id"],
@@ -111,15 +202,15 @@ def products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "collection": row["collection"],
             "is_active": row["is_active"],
             "variants": variants.get(row["id"], []),
-            "created_at": timestamp(row["created_at"]),
-            "updated_at": timestamp(row["updated_at"]),
+            "created_at": stamp(row["created_at"]),
+            "updated_at": stamp(row["updated_at"]),
         }
         for row in rows
     ]
 
 
 def product_rows(queryset: QuerySet[Product]) -> QuerySet[Product, dict[str, Any]]:
-    return cast("QuerySet[Product, dict[str, Any]]", queryset.values(*PRODUCT_COLUMNS))
+    return _values(queryset, PRODUCT_COLUMNS)
 
 
 def one(rows: QuerySet[Any, dict[str, Any]], pk: str) -> dict[str, Any]:
@@ -131,7 +222,7 @@ def one(rows: QuerySet[Any, dict[str, Any]], pk: str) -> dict[str, Any]:
             f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM {Product._meta.db_table} WHERE id = %s",  # noqa: S608 - constant names
             [int(pk)],
         )
-        row = found[0] if found else None
+        row = dict(zip(PRODUCT_COLUMNS, found[0], strict=True)) if found else None
     else:
         row = rows.filter(pk=pk).first()
     if row is None:
@@ -141,18 +232,19 @@ def one(rows: QuerySet[Any, dict[str, Any]], pk: str) -> dict[str, Any]:
 
 def variants(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Variants (``values(*VARIANT_COLUMNS)`` rows) with their product's id and name."""
+    stamp = timestamp_writer()
     return [
         {
             **_variant_summary(row),
             "product": row["product_id"],
             "product_name": row["product__name"],
             "low_stock_threshold": row["low_stock_threshold"],
-            "created_at": timestamp(row["created_at"]),
-            "updated_at": timestamp(row["updated_at"]),
+            "created_at": stamp(row["created_at"]),
+            "updated_at": stamp(row["updated_at"]),
         }
         for row in rows
     ]
 
 
 def variant_rows(queryset: QuerySet[Variant]) -> QuerySet[Variant, dict[str, Any]]:
-    return cast("QuerySet[Variant, dict[str, Any]]", queryset.values(*VARIANT_COLUMNS))
+    return _values(queryset, VARIANT_COLUMNS)

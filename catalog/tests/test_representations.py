@@ -1,10 +1,13 @@
 """The lean read path answers exactly what the output serializers (which the schema documents)
 would."""
 
+import datetime
 import json
+import zoneinfo
 
 import pytest
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
 from rest_framework.renderers import JSONRenderer
 
 from catalog.api import representations
@@ -68,3 +71,77 @@ def test_one_honours_a_narrowed_queryset(catalog):
     active_only = representations.product_rows(Product.objects.filter(is_active=True))
     with pytest.raises(Http404):
         representations.one(active_only, str(archived.pk))
+
+
+STAMPS = [
+    datetime.datetime(2024, 3, 31, 0, 30, 0, tzinfo=datetime.UTC),  # Berlin moves its clocks
+    datetime.datetime(2024, 3, 31, 1, 30, 0, 5, tzinfo=datetime.UTC),
+    datetime.datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+    datetime.datetime(99, 1, 1, 12, 0, tzinfo=datetime.UTC),
+    datetime.datetime(2024, 6, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata")),
+    datetime.datetime(2024, 6, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo("UTC")),
+]
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "UTC",
+        "Etc/UTC",
+        datetime.UTC,
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Kolkata",
+        datetime.timezone(datetime.timedelta(hours=-3)),
+    ],
+    ids=str,
+)
+def test_timestamps_are_what_drf_writes(zone):
+    """The writer looks the time zone up once, and takes a short cut in UTC: the same text."""
+    timezone.activate(zone)
+    try:
+        write = representations.timestamp_writer()
+        field = DateTimeField()
+        for value in STAMPS:
+            assert write(value) == field.to_representation(value), value
+            assert representations.timestamp(value) == field.to_representation(value), value
+    finally:
+        timezone.deactivate()
+
+
+def test_a_naive_timestamp_is_refused():
+    with pytest.raises(ValueError, match="naive"):
+        representations.timestamp_writer()(datetime.datetime(2024, 1, 1))  # noqa: DTZ001
+
+
+def test_rows_are_the_orm_values(catalog):
+    """On PostgreSQL the rows are read through a cursor of their own: the ORM's values."""
+    queryset = Product.objects.order_by("id")
+    rows = list(representations.product_rows(queryset))
+    assert rows == list(queryset.values(*representations.PRODUCT_COLUMNS))
+    assert all(row["created_at"].utcoffset() == datetime.timedelta(0) for row in rows)
+    page = list(representations.product_rows(queryset)[1:2])
+    assert page == rows[1:2]
+    variants = Variant.objects.filter(product__is_active=True).order_by("-id")
+    assert list(representations.variant_rows(variants)) == list(
+        variants.values(*representations.VARIANT_COLUMNS)
+    )
+
+
+def test_rows_of_a_filter_that_matches_nothing(catalog, django_assert_num_queries):
+    with django_assert_num_queries(0):  # Django knows without asking
+        assert list(representations.product_rows(Product.objects.filter(id__in=[]))) == []
+    assert list(representations.product_rows(Product.objects.filter(name="None such"))) == []
+    assert representations.variants_by_product([]) == {}
+
+
+def test_one_on_each_path(catalog):
+    product = Product.objects.get(name="Tee")
+    rows = representations.product_rows(Product.objects.all())
+    row = representations.one(rows, str(product.pk))
+    assert row == Product.objects.values(*representations.PRODUCT_COLUMNS).get(pk=product.pk)
+    variant = product.variants.order_by("id").first()
+    variant_row = representations.one(
+        representations.variant_rows(Variant.objects.all()), str(variant.pk)
+    )
+    assert variant_row["sku"] == variant.sku
