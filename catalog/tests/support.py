@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django.urls import reverse
 
 from catalog.models import Product
@@ -189,3 +189,11 @@ def admin_log_in(page: Any, base_url: str, username: str, password: str = "pw") 
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     expect(page.locator("#site-name")).to_be_visible()
+
+
+def commit_callbacks() -> None:
+    """Run what a commit would run (the catalog version's bump) and forget it: a test's own
+    transaction never commits, and a transaction bumps the version once."""
+    pending, connection.run_on_commit = connection.run_on_commit, []
+    for entry in pending:  # (savepoints, callback, robust)
+        entry[1]()

@@ -12,13 +12,13 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog import services, versions
 from catalog.models import Product, Variant
 from catalog.services import VariantSpec
+from catalog.tests.support import commit_callbacks
 from inventory_project.actors import system_actor
 from inventory_project.api.authentication import api_key_actor
 from inventory_project.api.models import Scope
@@ -39,23 +39,15 @@ def tee(make_product) -> Product:
     return product
 
 
-def _commit() -> None:
-    """What a commit does with the on-commit callbacks. The test's own transaction never
-    commits, and a transaction bumps the version once: so run the pending ones and forget them."""
-    pending, connection.run_on_commit = connection.run_on_commit, []
-    for entry in pending:  # (savepoints, callback, robust)
-        entry[1]()
-
-
 @pytest.fixture
 def committed(tee):
     """Run a write as if its transaction committed; return how much the version moved."""
 
     def run(write: Callable[[], Any]) -> int:
-        _commit()  # what the fixtures wrote
+        commit_callbacks()  # what the fixtures wrote
         before = versions.current()
         write()
-        _commit()
+        commit_callbacks()
         return versions.current() - before
 
     return run
@@ -169,11 +161,11 @@ def test_a_write_that_fails_does_not_bump(tee, committed):
 
 
 def test_nothing_is_bumped_before_the_commit(tee):
-    _commit()
+    commit_callbacks()
     before = versions.current()
     services.stock_adjust(variant_id=_variant(tee).pk, delta=1, reason="received", actor=ACTOR)
     assert versions.current() == before
-    _commit()
+    commit_callbacks()
     assert versions.current() == before + 1
 
 

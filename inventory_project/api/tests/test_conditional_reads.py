@@ -2,11 +2,11 @@
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.test import override_settings
 
 from catalog import services
 from catalog.api import representations
+from catalog.tests.support import commit_callbacks
 from inventory_project.actors import system_actor
 
 pytestmark = pytest.mark.django_db
@@ -36,16 +36,9 @@ def catalog(make_product):
     }
 
 
-def _commit() -> None:
-    # The test's transaction never commits: run what a commit would (the version's bump).
-    pending, connection.run_on_commit = connection.run_on_commit, []
-    for entry in pending:  # (savepoints, callback, robust)
-        entry[1]()
-
-
 def _sell_one(variant_id: int) -> None:
     services.stock_adjust(variant_id=variant_id, delta=-1, reason="damaged", actor=ACTOR)
-    _commit()
+    commit_callbacks()
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["own cache", "shared cache"])
@@ -53,7 +46,7 @@ def _sell_one(variant_id: int) -> None:
 def test_an_unchanged_read_answers_304_and_a_changed_one_200(reader, catalog, address, shared):
     url = address.format(**catalog)
     with override_settings(READ_CACHE_SECONDS=300 if shared else 0):
-        _commit()
+        commit_callbacks()
         first = reader.get(url)
         assert first.status_code == 200
         etag = first["ETag"]
@@ -83,7 +76,7 @@ def test_a_cached_read_is_the_same_answer_and_costs_only_the_key_lookup(
     reader, catalog, address, django_assert_num_queries
 ):
     url = address.format(**catalog)
-    _commit()
+    commit_callbacks()
     with override_settings(READ_CACHE_SECONDS=0):
         uncached = reader.get(url)
     first = reader.get(url)
@@ -98,7 +91,7 @@ def test_a_cached_read_is_the_same_answer_and_costs_only_the_key_lookup(
 
 @shared_cache
 def test_a_cached_list_never_outlives_a_write(reader, writer, catalog):
-    _commit()
+    commit_callbacks()
     url = f"/api/v1/variants/{catalog['variant']}/"
     assert reader.get(url).json()["quantity"] == 5
     _sell_one(catalog["variant"])
@@ -106,7 +99,7 @@ def test_a_cached_list_never_outlives_a_write(reader, writer, catalog):
 
     response = writer.patch(f"/api/v1/products/{catalog['product']}/", {"name": "Tee II"})
     assert response.status_code == 200
-    _commit()
+    commit_callbacks()
     names = [row["name"] for row in reader.get("/api/v1/products/").json()["results"]]
     assert "Tee II" in names
 
@@ -114,7 +107,7 @@ def test_a_cached_list_never_outlives_a_write(reader, writer, catalog):
 @shared_cache
 @override_settings(ALLOWED_HOSTS=["testserver", "shop.example.com"])
 def test_addresses_do_not_share_answers_or_tags(reader, catalog):
-    _commit()
+    commit_callbacks()
     one = reader.get("/api/v1/products/?page_size=1")
     two = reader.get("/api/v1/products/?page_size=1&page=2")
     assert one.json()["results"] != two.json()["results"]
@@ -127,7 +120,7 @@ def test_addresses_do_not_share_answers_or_tags(reader, catalog):
 
 @shared_cache
 def test_the_caller_is_still_checked_before_a_304(api_client, make_key, catalog):
-    _commit()
+    commit_callbacks()
     url = f"/api/v1/products/{catalog['product']}/"
     api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_key()}")
     etag = api_client.get(url)["ETag"]
@@ -139,7 +132,7 @@ def test_the_caller_is_still_checked_before_a_304(api_client, make_key, catalog)
 
 @shared_cache
 def test_errors_and_other_formats_are_not_cached(reader, catalog):
-    _commit()
+    commit_callbacks()
     missing = reader.get("/api/v1/products/999999/")
     assert missing.status_code == 404
     assert "ETag" not in missing
@@ -156,7 +149,7 @@ def test_errors_and_other_formats_are_not_cached(reader, catalog):
 def test_reads_are_answered_from_the_database_when_the_cache_fails(
     reader, catalog, monkeypatch, caplog
 ):
-    _commit()
+    commit_callbacks()
     url = f"/api/v1/products/{catalog['product']}/"
     expected = reader.get(url).content
 
@@ -176,7 +169,7 @@ def test_a_write_that_lands_while_an_answer_is_built_retires_it(reader, catalog,
     """The version is read before the database: an answer built from data that a write then
     changes is filed under the old version, which the write's bump retires. (Read after the
     database, it would be filed under the new version and served stale.)"""
-    _commit()
+    commit_callbacks()
     url = f"/api/v1/variants/{catalog['variant']}/"
     one = representations.one
 
