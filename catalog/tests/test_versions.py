@@ -81,31 +81,25 @@ def _expired(product: Product) -> None:
     call_command("expire_orders", "--older-than", "1h", stdout=StringIO())
 
 
-WRITES: dict[str, Callable[[Product], Any]] = {
-    "product created": lambda tee: services.product_create(
+def _chino(*variants: VariantSpec) -> Product:
+    return services.product_create(
         category="Pants",
         name="Chino",
         color="Sand",
         price=Decimal("59.00"),
         collection="SS25",
         actor=ACTOR,
-        variants=[VariantSpec(size="One Size", quantity=1)],
-    ),
+        variants=variants,
+    )
+
+
+WRITES: dict[str, Callable[[Product], Any]] = {
+    "product created": lambda tee: _chino(VariantSpec(size="One Size", quantity=1)),
     "product changed": lambda tee: services.product_update(
         product=tee, data={"price": Decimal("9.90")}
     ),
     "product archived": lambda tee: services.product_update(product=tee, data={"is_active": False}),
-    "product deleted": lambda tee: services.product_delete(
-        product=services.product_create(
-            category="Tees",
-            name="Gone",
-            color="Red",
-            price=Decimal("5.00"),
-            collection="FW24",
-            actor=ACTOR,
-            variants=[],
-        )
-    ),
+    "product deleted": lambda tee: services.product_delete(product=_chino()),
     "variant created": lambda tee: services.variant_create(
         product=tee, size="One Size", quantity=0, actor=ACTOR
     ),
