@@ -22,7 +22,8 @@ import logging
 import time
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -41,14 +42,31 @@ def current() -> int:
 
 def _bump() -> None:
     try:
-        try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # no version yet (or it was evicted): start one
-            cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            _bump_in_redis(backend)
+        else:
+            try:
+                cache.incr(VERSION_KEY)
+            except ValueError:  # no version yet (or it was evicted): start one
+                cache.add(VERSION_KEY, time.time_ns(), timeout=None)
     except Exception:
         # The write has committed; failing its request now would only make the client retry
         # it. Until the next write succeeds in bumping, cached reads may be stale: say so.
         logger.exception("catalog version not bumped: cached reads may be stale until next write")
+
+
+def _bump_in_redis(backend: RedisCache) -> None:
+    """Start the version from the clock if it is missing, and count it up: one round trip.
+    (Django's ``incr`` takes two, EXISTS then INCRBY, on every write that commits.) The client
+    is the cache's own, so the same server, database and timeouts; Django stores an integer
+    as its digits, which is what INCR counts on."""
+    key = backend.make_and_validate_key(VERSION_KEY)
+    client = backend._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # private
+    pipeline = client.pipeline(transaction=False)
+    pipeline.set(key, time.time_ns(), nx=True)
+    pipeline.incr(key)
+    pipeline.execute()
 
 
 def catalog_changed(**_: Any) -> None:

@@ -218,3 +218,45 @@ def test_a_bump_that_fails_is_logged_and_the_write_stands(tee, committed, monkey
         committed(lambda: services.product_update(product=tee, data={"name": "Still saved"}))
     assert Product.objects.get(pk=tee.pk).name == "Still saved"
     assert "catalog version not bumped" in caplog.text
+
+
+@pytest.fixture
+def redis_cache(settings) -> Any:
+    """The default cache on the machine's Redis, under a prefix of this test's own."""
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield cache
+    cache.delete(versions.VERSION_KEY)
+
+
+def test_with_redis_a_bump_is_one_round_trip_and_a_lost_version_starts_above_the_clock(
+    redis_cache, monkeypatch
+):
+    from redis.client import Pipeline
+
+    round_trips: list[list[Any]] = []
+    execute = Pipeline.execute
+
+    def counted(pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        round_trips.append(list(pipeline.command_stack))
+        return execute(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+    before = versions.time.time_ns()
+    versions._bump()  # no version yet
+    started = versions.current()
+    assert started > before
+    versions._bump()
+    versions._bump()
+    assert versions.current() == started + 2
+    # Each bump one pipeline of SET NX and INCR, and nothing else sent.
+    assert len(round_trips) == 3
+    assert all(len(commands) == 2 for commands in round_trips)
