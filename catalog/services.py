@@ -1,7 +1,7 @@
 """Writes to the catalog. The API, the admin and the management commands all call these, so a
 rule holds whichever door the data comes through; the database constraints back every one."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock, StockCountMismatch
@@ -292,6 +293,15 @@ class StockChange:
     delta: int
 
 
+@dataclass(frozen=True, slots=True)
+class LockedVariants:
+    """Variants whose rows the current transaction holds locked, with their products, as
+    ``stock_lock_variants`` returns them; ``stock_apply(locked=...)`` takes them instead of
+    locking again."""
+
+    by_id: Mapping[int, Variant]
+
+
 def stock_reason_errors(*, reason: str, delta: int) -> dict[str, str]:
     """What is wrong with a manual change of ``delta`` for ``reason``, field by field."""
     if reason not in MANUAL_REASONS:
@@ -369,6 +379,7 @@ def stock_apply(
     note: str = "",
     reference: str = "",
     savepoint: bool = True,
+    locked: LockedVariants | None = None,
 ) -> list[StockMovement]:
     """Apply signed changes to several variants at once, all or nothing.
 
@@ -380,18 +391,29 @@ def stock_apply(
     may catch a refusal and go on. ``savepoint=False`` is for a caller that never does (placing
     an order is all or nothing: any error rolls the whole order back): it spares two round
     trips. A refusal then leaves the caller's transaction to be rolled back.
+
+    ``locked``: the variants as the caller locked them with ``stock_lock_variants`` earlier in
+    this transaction, which spares the lock query here.
     """
     with transaction.atomic(savepoint=savepoint):
-        return _apply(changes, reason=reason, actor=actor, note=note, reference=reference)
+        return _apply(
+            changes, reason=reason, actor=actor, note=note, reference=reference, locked=locked
+        )
 
 
 def _apply(
-    changes: Sequence[StockChange], *, reason: str, actor: Actor, note: str, reference: str
+    changes: Sequence[StockChange],
+    *,
+    reason: str,
+    actor: Actor,
+    note: str,
+    reference: str,
+    locked: LockedVariants | None,
 ) -> list[StockMovement]:
     ids = [change.variant_id for change in changes]
     if len(set(ids)) != len(ids):
         raise ValidationError("Each variant may appear once in a stock change.")
-    variants = _lock_variants(ids)
+    variants = _lock_variants(ids) if locked is None else _already_locked(locked, ids)
     short = [
         {
             "variant": variant.pk,
@@ -422,6 +444,31 @@ def stock_lock(*, variant_ids: Sequence[int]) -> None:
             "stock_lock holds its locks for the caller's transaction: call it in one."
         )
     _lock_variants(sorted(set(variant_ids)))
+
+
+def stock_lock_variants(*, ids: Collection[int], skus: Collection[str]) -> LockedVariants:
+    """Find the variants named by id or by SKU, with their products, and lock their rows (in
+    key order) for the rest of the caller's transaction. One query where finding the variants
+    and then locking them takes two: an order finds its lines' variants this way, then hands
+    them to ``stock_apply``. Names that match nothing are simply not in the result."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "stock_lock_variants holds its locks for the caller's transaction: call it in one."
+        )
+    found = (
+        Variant.objects.select_related("product")
+        .select_for_update(of=("self",))
+        .filter(Q(pk__in=ids) | Q(sku__in=skus))
+        .order_by("pk")
+    )
+    return LockedVariants(by_id={variant.pk: variant for variant in found})
+
+
+def _already_locked(locked: LockedVariants, ids: Sequence[int]) -> dict[int, Variant]:
+    missing = sorted(set(ids) - set(locked.by_id))
+    if missing:
+        raise ValueError(f"Variant {missing[0]} was not locked with stock_lock_variants.")
+    return {pk: locked.by_id[pk] for pk in sorted(ids)}
 
 
 def _lock_variants(ids: Sequence[int]) -> dict[int, Variant]:

@@ -13,11 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import MovementReason, Variant
-from catalog.services import StockChange, stock_apply
+from catalog.services import LockedVariants, StockChange, stock_apply, stock_lock_variants
 from catalog.validators import MAX_QUANTITY, normalize_code
 from inventory_project.actors import Actor
 from inventory_project.exceptions import ApplicationError
@@ -82,14 +82,15 @@ def order_place(
 ) -> Order:
     """Place an order: price every line from the catalog, take all the stock or none.
 
-    A constant number of queries whatever the number of lines: one to find the variants, one
-    insert each for the order and its lines, and the stock service's lock, update and insert.
+    A constant number of queries whatever the number of lines: one to find the variants and
+    lock their rows, one insert each for the order and its lines, and the stock service's
+    update and insert.
     Raises ``InvalidOrderLines`` (400) for lines that name no sellable variant, and
     ``InsufficientStock`` (409) listing every short line.
     """
     if actor.api_key_id is None and actor.user_id is None:
         raise ValueError("An order is placed by a client app or a staff user.")
-    variants = _resolve_lines(lines)
+    locked, variants = _resolve_lines(lines)
     line_totals = [
         line.quantity * variant.product.price for line, variant in zip(lines, variants, strict=True)
     ]
@@ -128,6 +129,7 @@ def order_place(
         actor=actor,
         reference=order.number,
         savepoint=False,  # any error here rolls the whole order back
+        locked=locked,
     )
     # The order as ``selectors.order_list()`` reads it, from the rows just written.
     with_lines(order, order_lines)
@@ -288,16 +290,17 @@ def parse_age(text: str) -> timedelta:
     return age
 
 
-def _resolve_lines(lines: Sequence[LineRequest]) -> list[Variant]:
-    """The variant of every line, in order, or ``InvalidOrderLines`` naming each bad line."""
+def _resolve_lines(lines: Sequence[LineRequest]) -> tuple[LockedVariants, list[Variant]]:
+    """The variant of every line, in order, its row locked for the stock to be taken (found and
+    locked in one query), or ``InvalidOrderLines`` naming each bad line."""
     if not lines:
         raise InvalidOrderLines(details={"lines": ["An order needs at least one line."]})
     if len(lines) > MAX_LINES:
         raise InvalidOrderLines(details={"lines": [f"An order has at most {MAX_LINES} lines."]})
     ids = {line.variant_id for line in lines if line.variant_id is not None}
     skus = {normalize_code(line.sku) for line in lines if line.sku}
-    found = Variant.objects.select_related("product").filter(Q(pk__in=ids) | Q(sku__in=skus))
-    by_id = {variant.pk: variant for variant in found}
+    locked = stock_lock_variants(ids=ids, skus=skus)
+    by_id = locked.by_id
     by_sku = {variant.sku: variant for variant in by_id.values()}
 
     variants: list[Variant | None] = []
@@ -328,7 +331,7 @@ def _resolve_lines(lines: Sequence[LineRequest]) -> list[Variant]:
         seen.add(variant.pk)
     if any(errors):
         raise InvalidOrderLines(details={"lines": errors})
-    return [variant for variant in variants if variant is not None]
+    return locked, [variant for variant in variants if variant is not None]
 
 
 def _create_order(**fields: Any) -> Order:

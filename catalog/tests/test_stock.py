@@ -294,3 +294,40 @@ def test_a_variant_may_appear_once_in_a_stock_change(variant):
             changes=[StockChange(variant_id=variant.pk, delta=-1)] * 2, reason="sale", actor=CLERK
         )
     assert _quantity(variant) == 5
+
+
+def test_variants_found_by_id_or_sku_and_locked_at_once_spare_stock_apply_its_lock(
+    make_product, django_assert_num_queries
+):
+    product = make_product(stock={"S-M": 5, "L-XL": 3, "One Size": 1})
+    small, large, one = (product.variants.get(size=s) for s in ("S-M", "L-XL", "One Size"))
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            locked = services.stock_lock_variants(ids={small.pk}, skus={large.sku, "NO-SUCH"})
+            assert locked.by_id[large.pk].product.name == product.name  # products come along
+        assert sorted(locked.by_id) == sorted([small.pk, large.pk])
+        with django_assert_num_queries(2):  # the UPDATE and the INSERT of movements, no lock
+            stock_apply(
+                changes=[StockChange(small.pk, -2), StockChange(large.pk, -3)],
+                reason="sale",
+                actor=CLERK,
+                savepoint=False,
+                locked=locked,
+            )
+        # A variant it did not lock is refused, not changed unlocked.
+        with pytest.raises(ValueError, match=f"Variant {one.pk} was not locked"):
+            stock_apply(
+                changes=[StockChange(one.pk, -1)], reason="sale", actor=CLERK, locked=locked
+            )
+    assert (_quantity(small), _quantity(large), _quantity(one)) == (3, 0, 1)
+    assert _ledger(large)[-1] == ("sale", -3, 0)
+
+
+def test_stock_lock_variants_needs_the_callers_transaction(variant):
+    from unittest import mock
+
+    with (
+        mock.patch.object(transaction.get_connection(), "in_atomic_block", False),
+        pytest.raises(RuntimeError),
+    ):
+        services.stock_lock_variants(ids={variant.pk}, skus=set())
