@@ -14,65 +14,16 @@ UPDATE, the CSV import's bulk statements) call ``catalog_changed`` themselves, a
 ``migrate``. A change made outside the application (SQL by hand) needs
 ``manage.py catalog_changed``.
 
-The version lives in the cache, so it is shared only when the cache is (Redis). It starts from
-the clock (nanoseconds) and counts up, so a version lost with Redis's memory is never reissued.
+The version lives in the shared cache (see ``inventory_project.versions``).
 """
 
-import logging
-import time
-from typing import Any
-
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from inventory_project.versions import Version
 
 VERSION_KEY = "catalog:version"
 
+_version = Version(VERSION_KEY, name="catalog version")
 
-def current() -> int:
-    """The catalog's version now (the cache's; started from the clock if it has none)."""
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-        version = cache.get(VERSION_KEY)
-    return int(version)
-
-
-def _bump() -> None:
-    try:
-        backend = caches["default"]
-        if isinstance(backend, RedisCache):
-            _bump_in_redis(backend)
-        else:
-            try:
-                cache.incr(VERSION_KEY)
-            except ValueError:  # no version yet (or it was evicted): start one
-                cache.add(VERSION_KEY, time.time_ns(), timeout=None)
-    except Exception:
-        # The write has committed; failing its request now would only make the client retry
-        # it. Until the next write succeeds in bumping, cached reads may be stale: say so.
-        logger.exception("catalog version not bumped: cached reads may be stale until next write")
-
-
-def _bump_in_redis(backend: RedisCache) -> None:
-    """Start the version from the clock if it is missing, and count it up: one round trip.
-    (Django's ``incr`` takes two, EXISTS then INCRBY, on every write that commits.) The client
-    is the cache's own, so the same server, database and timeouts; Django stores an integer
-    as its digits, which is what INCR counts on."""
-    key = backend.make_and_validate_key(VERSION_KEY)
-    client = backend._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # private
-    pipeline = client.pipeline(transaction=False)
-    pipeline.set(key, time.time_ns(), nx=True)
-    pipeline.incr(key)
-    pipeline.execute()
-
-
-def catalog_changed(**_: Any) -> None:
-    """Record that the current transaction changes what the catalog shows: the version is
-    bumped once it commits (at once outside a transaction). Once per transaction."""
-    connection = transaction.get_connection()
-    if any(callback is _bump for _, callback, _ in connection.run_on_commit):
-        return
-    transaction.on_commit(_bump)
+current = _version.current
+# Record that the current transaction changes what the catalog shows (bumped on commit).
+catalog_changed = _version.changed
+_bump = _version.bump

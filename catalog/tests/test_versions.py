@@ -1,6 +1,7 @@
 """Every door that changes what the catalog shows bumps its version, once it commits."""
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -213,7 +214,7 @@ def test_a_bump_that_fails_is_logged_and_the_write_stands(tee, committed, monkey
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(versions.cache, "incr", broken)
+    monkeypatch.setattr(cache, "incr", broken)
     with caplog.at_level(logging.ERROR, logger="catalog.versions"):
         committed(lambda: services.product_update(product=tee, data={"name": "Still saved"}))
     assert Product.objects.get(pk=tee.pk).name == "Still saved"
@@ -250,7 +251,7 @@ def test_with_redis_a_bump_is_one_round_trip_and_a_lost_version_starts_above_the
         return execute(pipeline, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "execute", counted)
-    before = versions.time.time_ns()
+    before = time.time_ns()
     versions._bump()  # no version yet
     started = versions.current()
     assert started > before
