@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class ApiConfig(AppConfig):
@@ -8,3 +9,10 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory_project.api import checks, schema_auth  # noqa: F401 - they register
+        from inventory_project.api.key_cache import KEYS_VERSION
+        from inventory_project.api.models import ApiKey
+
+        # Every save and delete of a key, from any door, retires what processes remember.
+        post_save.connect(KEYS_VERSION.changed, sender=ApiKey, dispatch_uid="keys-version-save")
+        post_delete.connect(KEYS_VERSION.changed, sender=ApiKey, dispatch_uid="keys-version-delete")
+        post_migrate.connect(KEYS_VERSION.changed, sender=self, dispatch_uid="keys-version-migrate")

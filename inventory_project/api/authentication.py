@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from inventory_project.actors import Actor, current_actor, user_actor
+from inventory_project.api.key_cache import api_key_find
 from inventory_project.api.models import ApiKey
 from inventory_project.api.throttling import ActorRateThrottle
 
@@ -23,7 +24,8 @@ def request_actor(request: Request) -> Actor:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Api-Key <key>``. The key is found by its SHA-256 digest: one query."""
+    """``Authorization: Api-Key <key>``. The key is found by its SHA-256 digest: one query, or
+    none when this process remembers it (``key_cache``)."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         parts = authentication.get_authorization_header(request).split()
@@ -38,7 +40,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed("Invalid API key.") from error
 
-        api_key = ApiKey.objects.by_digest(ApiKey.hash(raw_key))
+        api_key = api_key_find(ApiKey.hash(raw_key))
         if api_key is None or api_key.is_revoked or api_key.is_expired():
             ActorRateThrottle().refuse_failed_authentication(request)
         if api_key is None:

@@ -34,3 +34,18 @@ def read_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessag
             id="inventory.E002",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def key_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A process that remembers keys must hear of every revocation, from every process."""
+    if settings.API_KEY_CACHE_SECONDS <= 0 or settings.REDIS_URL:
+        return []
+    return [
+        checks.Error(
+            "API_KEY_CACHE_SECONDS is set without REDIS_URL: a key revoked through one process "
+            "would still be accepted by the others.",
+            hint="Set REDIS_URL, or API_KEY_CACHE_SECONDS=0.",
+            id="inventory.E003",
+        )
+    ]

@@ -212,6 +212,11 @@ else:
 # own cache would not see another process's writes. 0 turns it off.
 READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 
+# Each process remembers the API keys it has found for this long, while no key has changed
+# (inventory_project/api/key_cache.py). Only with a shared cache, which tells every process of
+# a revocation. 0 turns it off.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

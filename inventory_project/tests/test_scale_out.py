@@ -1,6 +1,7 @@
 """Two gunicorn instances on different ports, against one PostgreSQL and one Redis, behave as one
 system: they never sell more than is on the shelf between them, and an Idempotency-Key holds
-across them. (That they share request budgets is shown in test_throttling_shared.py.)"""
+across them; a read cached or a key remembered by one never outlives a change made through the
+other. (That they share request budgets is shown in test_throttling_shared.py.)"""
 
 import json
 import threading
@@ -13,8 +14,8 @@ import redis
 from catalog.models import MovementReason, StockMovement, Variant
 from catalog.services import VariantSpec, product_create
 from inventory_project.actors import system_actor
-from inventory_project.api.models import IdempotencyKey
-from inventory_project.api.services import api_key_create
+from inventory_project.api.models import ApiKey, IdempotencyKey
+from inventory_project.api.services import api_key_create, api_key_revoke
 from inventory_project.tests.support import Server, database_url
 from orders.models import Order
 
@@ -31,6 +32,8 @@ def instances():
     redis.Redis.from_url(REDIS_URL).ping()
     env = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix, "GUNICORN_WORKERS": "2"}
     started = [Server(database_url(), **env), Server(database_url(), **env)]
+    for server in started:
+        server.cache_prefix = prefix
     yield started
     for server in started:
         server.stop()
@@ -152,3 +155,30 @@ def test_a_read_cached_by_one_instance_never_outlives_a_write_through_the_other(
         status, new_etag, seen = quantity(server, etag)
         assert (status, seen) == (200, 9)
         assert new_etag != etag
+
+
+def test_a_key_revoked_anywhere_is_refused_by_every_instance_from_the_next_request(
+    instances, settings
+):
+    api_key, raw = api_key_create(name="till", scopes=[])
+    headers = {"Authorization": f"Api-Key {raw}"}
+
+    def statuses():
+        # Enough requests that both workers of each instance answer (and remember the key).
+        return {
+            server.request("GET", "/api/v1/products/", headers=headers)[0]
+            for server in instances
+            for _ in range(6)
+        }
+
+    assert statuses() == {200}
+    # Revoked by staff on a third process (the admin's), sharing the instances' Redis.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": instances[0].cache_prefix,
+        }
+    }
+    api_key_revoke(api_key=ApiKey.objects.get(pk=api_key.pk))
+    assert statuses() == {401}

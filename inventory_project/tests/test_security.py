@@ -66,6 +66,15 @@ def test_the_deploy_check_refuses_cached_reads_without_the_shared_cache():
     assert "inventory.E002" not in result.stderr
 
 
+def test_the_deploy_check_refuses_remembered_keys_without_the_shared_cache():
+    result = _manage("check", "--deploy", REDIS_URL="", API_KEY_CACHE_SECONDS="60")
+    assert result.returncode != 0
+    assert "inventory.E003" in result.stderr
+    result = _manage("check", "--deploy", REDIS_URL="")
+    assert result.returncode == 0, result.stderr
+    assert "inventory.E003" not in result.stderr
+
+
 def test_production_trusts_one_proxy_for_the_clients_address():
     script = "from django.conf import settings; print(settings.REST_FRAMEWORK['NUM_PROXIES'])"
     assert _manage("shell", "--no-imports", "-c", script).stdout.strip() == "1"
