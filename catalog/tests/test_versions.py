@@ -261,3 +261,24 @@ def test_with_redis_a_bump_is_one_round_trip_and_a_lost_version_starts_above_the
     # Each bump one pipeline of SET NX and INCR, and nothing else sent.
     assert len(round_trips) == 3
     assert all(len(commands) == 2 for commands in round_trips)
+
+
+def test_with_redis_reading_the_version_is_one_command(redis_cache, monkeypatch):
+    from redis import Redis
+
+    versions.current()  # started
+    sent: list[str] = []
+    execute_command = Redis.execute_command
+
+    def counted(client: Redis, *args: Any, **kwargs: Any) -> Any:
+        sent.append(args[0])
+        return execute_command(client, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", counted)
+    before = versions.current()
+    assert sent == ["GET"]
+    # Through one client kept for the cache, not a new one per call as Django's cache makes.
+    assert versions._version._in_redis() is not None
+    assert versions._version._in_redis()[0] is versions._version._in_redis()[0]
+    redis_cache.delete(versions.VERSION_KEY)  # Redis restarted, or evicted the key
+    assert versions.current() > before
