@@ -87,7 +87,7 @@ def _variant_summary(row: dict[str, Any]) -> dict[str, Any]:
     return {column: row[column] for column in VARIANT_SUMMARY_COLUMNS}
 
 
-def _raw_sql() -> bool:
+def raw_sql() -> bool:
     """Plain SQL for the hottest reads on PostgreSQL, where psycopg hands back the columns as
     Python wants them (SQLite's need Django's converters, so it keeps the ORM): the ORM's
     compiling of each query cost about a third of a product detail's time."""
@@ -145,7 +145,7 @@ class _RowsIterable(BaseIterable):  # type: ignore[type-arg]
 
 def _values(queryset: QuerySet[Any], columns: Sequence[str]) -> QuerySet[Any, dict[str, Any]]:
     rows = queryset.values(*columns)
-    if _raw_sql():
+    if raw_sql():
         rows._iterable_class = _RowsIterable
     return rows
 
@@ -156,7 +156,7 @@ def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, 
     rows: Iterable[tuple[Any, ...]]
     if not ids:
         rows = []
-    elif _raw_sql():
+    elif raw_sql():
         rows = _fetch(
             f"SELECT product_id, {', '.join(VARIANT_SUMMARY_COLUMNS)} "  # noqa: S608 - constant names
             f"FROM {Variant._meta.db_table} WHERE product_id = ANY(%s)",
@@ -217,7 +217,7 @@ def one(rows: QuerySet[Any, dict[str, Any]], pk: str) -> dict[str, Any]:
     """The row with this primary key, or 404 (as DRF's ``get_object`` says it)."""
     row: dict[str, Any] | None
     # The plain-SQL path reads the table by id: only for rows no filter narrowed.
-    if _raw_sql() and rows.model is Product and not rows.query.where:
+    if raw_sql() and rows.model is Product and not rows.query.where:
         found = _fetch(
             f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM {Product._meta.db_table} WHERE id = %s",  # noqa: S608 - constant names
             [int(pk)],
@@ -248,3 +248,24 @@ def variants(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def variant_rows(queryset: QuerySet[Variant]) -> QuerySet[Variant, dict[str, Any]]:
     return _values(queryset, VARIANT_COLUMNS)
+
+
+# The columns of VARIANT_COLUMNS as the plain-SQL lookup reads them (the product's name joined).
+_VARIANT_SQL_COLUMNS = ", ".join(
+    "p.name" if column == "product__name" else f"v.{column}" for column in VARIANT_COLUMNS
+)
+
+
+def variant_rows_by_code(column: str, value: str) -> list[dict[str, Any]]:
+    """The variant of an active product whose ``sku`` or ``barcode`` is ``value`` (both are
+    unique: one row or none), as ``variant_rows`` gives it, in one plain query. PostgreSQL
+    only (see ``raw_sql``)."""
+    if column not in ("sku", "barcode"):
+        raise ValueError(f"Not a unique code of a variant: {column}")
+    rows = _fetch(
+        f"SELECT {_VARIANT_SQL_COLUMNS} FROM {Variant._meta.db_table} v "  # noqa: S608 - constant names
+        f"JOIN {Product._meta.db_table} p ON p.id = v.product_id "
+        f"WHERE v.{column} = %s AND p.is_active",
+        [value],
+    )
+    return [dict(zip(VARIANT_COLUMNS, row, strict=True)) for row in rows]

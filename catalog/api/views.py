@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -24,6 +25,7 @@ from catalog.api.serializers import (
     VariantUpdateSerializer,
 )
 from catalog.models import Product, StockMovement, Variant
+from catalog.validators import normalize_code
 from inventory_project.api.authentication import request_actor
 from inventory_project.api.caching import versioned_read
 from inventory_project.api.filters import FilterBackend
@@ -58,6 +60,13 @@ class CatalogViewSet(
     def created(self, data: Any) -> Response:
         return Response(data, status=status.HTTP_201_CREATED)
 
+
+# ?sku=... or ?barcode=... alone, plainly written: no escapes, nothing a filter would refuse
+# (empty, too long, not UTF-8), nothing else to filter, sort or page by. Anything else goes
+# through the filters.
+_EXACT_CODE = re.compile(r"(?P<column>sku|barcode)=(?P<value>[A-Za-z0-9-]{1,64})")
+# The filters' longest values (longer is a validation error).
+_CODE_LENGTHS = {"sku": 64, "barcode": 14}
 
 # Products and variants are answered with the catalog's version: conditional, and cached in the
 # shared cache while the version stands (see inventory_project.api.caching).
@@ -144,6 +153,27 @@ class VariantViewSet(CatalogViewSet):
     # As for products: values() rows, the same answer as VariantOutputSerializer.
     @catalog_read
     def list(self, request: Request) -> Response:
+        code = _EXACT_CODE.fullmatch(request.META.get("QUERY_STRING", ""))
+        if (
+            code is not None
+            and len(code["value"]) <= _CODE_LENGTHS[code["column"]]
+            and representations.raw_sql()
+        ):
+            # A till's scan: one SKU or barcode and nothing else. One plain query, the answer
+            # the filters would give (a test holds them equal), without their machinery, a
+            # third of the lookup's time.
+            column, value = code["column"], code["value"]
+            rows = representations.variant_rows_by_code(
+                column, normalize_code(value) if column == "sku" else value
+            )
+            return Response(
+                {
+                    "count": len(rows),
+                    "next": None,
+                    "previous": None,
+                    "results": representations.variants(rows),
+                }
+            )
         queryset = self.filter_queryset(Variant.objects.all())
         page = self.paginate_queryset(representations.variant_rows(queryset))
         return self.get_paginated_response(representations.variants(page or []))

@@ -228,3 +228,68 @@ def test_variant_detail_queries(reader, tee, django_assert_num_queries):
     url = detail(tee.variants.get().pk)
     with django_assert_num_queries(2):  # API key, variant with its product
         reader.get(url)
+
+
+@pytest.fixture
+def scanned(monkeypatch):
+    """The lookups that took the plain path for an exact SKU or barcode."""
+    from catalog.api import representations
+
+    calls = []
+    lookup = representations.variant_rows_by_code
+
+    def recorded(column, value):
+        calls.append((column, value))
+        return lookup(column, value)
+
+    monkeypatch.setattr(representations, "variant_rows_by_code", recorded)
+    return calls
+
+
+@pytest.mark.postgres  # the plain path is PostgreSQL's; SQLite always filters
+def test_an_exact_scan_answers_what_the_filters_answer(reader, make_product, scanned):
+    from catalog.services import product_update
+
+    make_product(name="A", stock={"S-M": 3}, sku="A1-SM", barcode="4006381333931")
+    old = make_product(name="Old", stock={"S-M": 1}, sku="OLD-SM", barcode="5012345678900")
+    product_update(product=old, data={"is_active": False})
+
+    for query in [
+        "sku=A1-SM",
+        "sku=a1-sm",  # any case
+        "sku=OLD-SM",  # an archived product's: not listed
+        "sku=NO-SUCH",
+        "barcode=4006381333931",
+        "barcode=5012345678900",
+        "barcode=ABC",
+    ]:
+        scanned.clear()
+        plain = reader.get(f"{URL}?{query}")
+        assert len(scanned) == 1, query
+        # The same question through the filters: page 1 is what the scan answers.
+        filtered = reader.get(f"{URL}?{query}&page=1")
+        assert len(scanned) == 1, query
+        assert plain.status_code == filtered.status_code == 200
+        assert plain.content == filtered.content, query
+    assert reader.get(f"{URL}?sku=a1-sm").json()["results"][0]["quantity"] == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("sku=", 200),  # no filter at all: every variant
+        ("sku=%20A-SM", 200),  # escaped: the filter strips it
+        ("sku=" + "A" * 65, 400),  # longer than a SKU
+        ("barcode=" + "1" * 15, 400),
+        ("sku=A-SM&sku=B-SM", 200),
+        ("SKU=A-SM", 400),  # unknown parameter
+        ("sku=A-SM&active=all", 200),
+    ],
+)
+def test_anything_but_a_plain_scan_goes_through_the_filters(
+    reader, make_product, scanned, query, status
+):
+    make_product(name="A", stock={"S-M": 1}, sku="A-SM")
+    assert reader.get(f"{URL}?{query}").status_code == status
+    assert scanned == []
