@@ -26,7 +26,7 @@ class Version:
 
     def current(self) -> int:
         """The version now (the cache's; started from the clock if it has none)."""
-        in_redis = self._in_redis()
+        in_redis = self.in_redis()
         if in_redis is not None:
             client, key = in_redis
             version = client.get(key)
@@ -50,7 +50,7 @@ class Version:
 
     def bump(self) -> None:
         try:
-            in_redis = self._in_redis()
+            in_redis = self.in_redis()
             if in_redis is not None:
                 # Start from the clock if missing, and count up: one round trip.
                 client, key = in_redis
@@ -71,7 +71,7 @@ class Version:
                 "%s not bumped: what was kept may be stale until next write", self.name
             )
 
-    def _in_redis(self) -> tuple[Any, str] | None:
+    def in_redis(self) -> tuple[Any, str] | None:
         """The Redis client and key of this version when the cache is Redis, else None.
 
         Django's cache API costs about twice what the command does: each call builds a new

@@ -278,7 +278,7 @@ def test_with_redis_reading_the_version_is_one_command(redis_cache, monkeypatch)
     before = versions.current()
     assert sent == ["GET"]
     # Through one client kept for the cache, not a new one per call as Django's cache makes.
-    assert versions._version._in_redis() is not None
-    assert versions._version._in_redis()[0] is versions._version._in_redis()[0]
+    assert versions._version.in_redis() is not None
+    assert versions._version.in_redis()[0] is versions._version.in_redis()[0]
     redis_cache.delete(versions.VERSION_KEY)  # Redis restarted, or evicted the key
     assert versions.current() > before

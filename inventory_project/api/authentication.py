@@ -40,7 +40,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed("Invalid API key.") from error
 
-        api_key = api_key_find(ApiKey.hash(raw_key))
+        api_key = api_key_find(request, ApiKey.hash(raw_key))
         if api_key is None or api_key.is_revoked or api_key.is_expired():
             ActorRateThrottle().refuse_failed_authentication(request)
         if api_key is None:

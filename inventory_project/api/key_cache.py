@@ -8,6 +8,11 @@ changed, deleted; through the services, the admin or a command) bumps the versio
 and every process then looks its keys up again: a revoked key is refused by every process from
 the next request on. Expiry needs no bump: it is checked on every request.
 
+The version is checked in the same round trip to Redis that counts the request against the
+key's budget (``ActorRateThrottle.prepay``), so a request with a remembered key costs one round
+trip to Redis and none to the database: the lookup it replaces was a query, and a separate read
+of the version was a second round trip, each about a tenth of a product detail's time.
+
 What no bump announces (a key changed by SQL by hand) is seen within ``API_KEY_CACHE_SECONDS``,
 after which a remembered key is looked up again in any case. Without Redis nothing is
 remembered: a process could not hear of another's revocation.
@@ -17,9 +22,15 @@ import copy
 import time
 
 from django.conf import settings
+from rest_framework.request import Request
 
 from inventory_project.api.models import ApiKey
-from inventory_project.api.throttling import CACHE_ERRORS
+from inventory_project.api.throttling import (
+    CACHE_ERRORS,
+    ActorRateThrottle,
+    RedisCounter,
+    counter,
+)
 from inventory_project.versions import Version
 
 KEYS_VERSION = Version("api:keys:version", name="API keys version")
@@ -30,18 +41,24 @@ MAX_REMEMBERED = 10_000
 _remembered: dict[str, tuple[ApiKey, int, float]] = {}
 
 
-def api_key_find(hashed_key: str) -> ApiKey | None:
+def api_key_find(request: Request, hashed_key: str) -> ApiKey | None:
     """The key with this digest, remembered if the keys' version has not moved since."""
-    max_age = settings.API_KEY_CACHE_SECONDS
-    if max_age <= 0:
+    if settings.API_KEY_CACHE_SECONDS <= 0:
         return ApiKey.objects.by_digest(hashed_key)
+    remembered = _remembered_if_current(request, hashed_key)
+    if remembered is not None:
+        return remembered
     try:
         version = KEYS_VERSION.current()
     except CACHE_ERRORS:  # the cache is down: nothing can be trusted from memory
         return ApiKey.objects.by_digest(hashed_key)
     now = time.monotonic()
     entry = _remembered.get(hashed_key)
-    if entry is not None and entry[1] == version and now - entry[2] < max_age:
+    if (
+        entry is not None
+        and entry[1] == version
+        and now - entry[2] < settings.API_KEY_CACHE_SECONDS
+    ):
         # A copy: whatever a request does to its key stays with that request.
         return copy.copy(entry[0])
     api_key = ApiKey.objects.by_digest(hashed_key)
@@ -51,6 +68,27 @@ def api_key_find(hashed_key: str) -> ApiKey | None:
     if len(_remembered) >= MAX_REMEMBERED:
         _remembered.clear()
     _remembered[hashed_key] = (api_key, version, now)
+    return copy.copy(api_key)
+
+
+def _remembered_if_current(request: Request, hashed_key: str) -> ApiKey | None:
+    """The remembered key, if the keys' version still is what it was read at, checked in the
+    round trip that counts the request against the key's budget (``ActorRateThrottle.prepay``):
+    with Redis, a request with a remembered key makes one round trip to Redis, not two. None
+    when that cannot be said; the caller then reads the version (and the key) itself."""
+    entry = _remembered.get(hashed_key)
+    in_redis = KEYS_VERSION.in_redis()
+    if entry is None or in_redis is None or not isinstance(counter(), RedisCounter):
+        return None
+    api_key, version, read_at = entry
+    if time.monotonic() - read_at >= settings.API_KEY_CACHE_SECONDS:
+        return None
+    try:
+        current = ActorRateThrottle().prepay(request, api_key, also_get=in_redis[1])
+    except CACHE_ERRORS:
+        return None
+    if current is None or int(current) != version:
+        return None
     return copy.copy(api_key)
 
 

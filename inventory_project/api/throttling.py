@@ -13,6 +13,11 @@ DRF's own throttles keep a list of timestamps per caller that each worker reads 
 whole: a read of 1,200 floats and a write of them per request, and concurrent workers overwrite
 each other's counts.
 
+A request with an API key its process remembers (``key_cache``) is counted during
+authentication instead, in the same round trip that checks the keys' version
+(``ActorRateThrottle.prepay``); ``allow_request`` then judges that count without counting again.
+Such a request counts even if its permissions then refuse it.
+
 Without Redis (``REDIS_URL`` unset) the cache is local to each process, so each gunicorn worker
 counts on its own; fine for a developer's machine, not for production.
 """
@@ -23,6 +28,7 @@ import ipaddress
 import logging
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import redis
@@ -77,12 +83,21 @@ class RedisCounter:
         self.prefix = prefix
 
     def count(self, current_key: str, previous_key: str, *, ttl: int) -> tuple[int, int]:
+        current, previous, _ = self.count_and_get(current_key, previous_key, ttl=ttl)
+        return current, previous
+
+    def count_and_get(
+        self, current_key: str, previous_key: str, *, ttl: int, also_get: str | None = None
+    ) -> tuple[int, int, bytes | None]:
+        """``count``, and the value of another key (whole, unprefixed) in the same round trip."""
         pipe = self.client.pipeline(transaction=False)
         pipe.incr(self.prefix + current_key)
         pipe.expire(self.prefix + current_key, ttl)
         pipe.get(self.prefix + previous_key)
-        current, _, previous = pipe.execute()
-        return int(current), int(previous or 0)
+        if also_get is not None:
+            pipe.get(also_get)
+        current, _, previous, *other = pipe.execute()
+        return int(current), int(previous or 0), other[0] if other else None
 
     def uncount(self, current_key: str, *, ttl: int) -> None:
         # With its expiry again: a counter that expired meanwhile must not come back for good.
@@ -112,6 +127,37 @@ def client_address(request: Any) -> str | None:
     return address
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Where one request counts: its budget, the rate, and the two windows' counters."""
+
+    scope: str
+    caller: str
+    limit: int
+    duration: int
+    now: float
+    current_key: str
+    previous_key: str
+
+    @property
+    def ttl(self) -> int:
+        # The counter lives two windows: this one, then as the next one's "previous".
+        return 2 * self.duration
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A request already counted in its window (by authentication, see ``prepay``)."""
+
+    window: Window
+    current: int
+    previous: int
+
+
+# Where authentication leaves a request's count for the throttle.
+_COUNTED = "_budget_counted"
+
+
 class ActorRateThrottle(BaseThrottle):
     """One budget per caller and kind of request; see the module's docstring."""
 
@@ -127,43 +173,68 @@ class ActorRateThrottle(BaseThrottle):
     def budget(self, request: Request, view: "APIView") -> tuple[str, str]:
         """``(scope, caller)``: which budget this request spends, and whose."""
         if isinstance(request.auth, ApiKey):
-            caller = f"key:{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            caller = f"user:{request.user.pk}"
-        else:
-            return "anon", f"ip:{client_address(request)}"
+            return self.key_budget(request, view, request.auth)
+        if request.user and request.user.is_authenticated:
+            return self.scope(request, view), f"user:{request.user.pk}"
+        return "anon", f"ip:{client_address(request)}"
+
+    def key_budget(self, request: Request, view: "APIView", api_key: ApiKey) -> tuple[str, str]:
+        return self.scope(request, view), f"key:{api_key.pk}"
+
+    @staticmethod
+    def scope(request: Request, view: "APIView") -> str:
         actions: dict[str, str] = getattr(view, "throttle_actions", {})
         scope = actions.get(getattr(view, "action", None) or "")
         if scope is None:
             scope = "read" if request.method in SAFE_METHODS else "write"
-        return scope, caller
+        return scope
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
-        return self.spend(*self.budget(request, view))
+        scope, caller = self.budget(request, view)
+        counted: Counted | None = getattr(request, _COUNTED, None)
+        if counted is not None:
+            setattr(request, _COUNTED, None)  # counted once, used once
+            if (counted.window.scope, counted.window.caller) == (scope, caller):
+                return self.decide(counted.window, counted.current, counted.previous)
+        return self.spend(scope, caller)
 
-    def spend(self, scope: str, caller: str) -> bool:
-        """Count one request against ``caller``'s ``scope`` budget; False when it is spent."""
+    def window(self, scope: str, caller: str) -> Window | None:
+        """Where a request of ``caller``'s ``scope`` counts now; None when it has no rate."""
         rate = self.rates().get(scope)
         if rate is None:
-            return True
+            return None
         limit, duration = parse_rate(rate)
         now = time.time()
         window = int(now // duration)
         key = f"throttle:{scope}:{caller}:{duration}:"
-        current_key, previous_key = key + str(window), key + str(window - 1)
+        return Window(scope, caller, limit, duration, now, key + str(window), key + str(window - 1))
+
+    def spend(self, scope: str, caller: str) -> bool:
+        """Count one request against ``caller``'s ``scope`` budget; False when it is spent."""
+        window = self.window(scope, caller)
+        if window is None:
+            return True
         try:
-            current, previous = counter().count(current_key, previous_key, ttl=2 * duration)
+            current, previous = counter().count(
+                window.current_key, window.previous_key, ttl=window.ttl
+            )
         except CACHE_ERRORS:  # the cache is down: serve rather than refuse everyone
             logger.warning("throttling skipped: the cache is unreachable", exc_info=True)
             return True
-        elapsed = now / duration - window  # 0..1 into the current window
+        return self.decide(window, current, previous)
+
+    def decide(self, window: Window, current: int, previous: int) -> bool:
+        """Whether a request counted as ``current`` in its window (with ``previous`` in the
+        one before) is within the limit; if not, take it back and say when to retry."""
+        limit, duration = window.limit, window.duration
+        elapsed = window.now / duration - int(window.now // duration)  # 0..1 into the window
         weighted = previous * (1 - elapsed) + current
         if weighted <= limit:
             return True
         # A refused request is not served, so it does not count: a client that waits as long as
         # Retry-After says is served then, however often it knocked meanwhile.
         try:
-            counter().uncount(current_key, ttl=2 * duration)
+            counter().uncount(window.current_key, ttl=window.ttl)
         except CACHE_ERRORS:
             logger.warning("throttling: the cache is unreachable", exc_info=True)
         # When enough of the previous window has slid out (or, if this window alone is over the
@@ -174,6 +245,24 @@ class ActorRateThrottle(BaseThrottle):
         else:
             self.wait_seconds = (1 - elapsed) * duration
         return False
+
+    def prepay(self, request: Request, api_key: ApiKey, also_get: str) -> bytes | None:
+        """Count the request of this (remembered) key now, and read ``also_get`` (a whole
+        Redis key) in the same round trip: authentication checks the keys' version this way
+        without a round trip of its own. The count is left on the request for
+        ``allow_request``. Redis only; raises what the cache raises."""
+        counting = counter()
+        if not isinstance(counting, RedisCounter):
+            raise TypeError("prepay counts in Redis only")
+        view = request.parser_context.get("view") if request.parser_context else None
+        window = self.window(*self.key_budget(request, view, api_key))  # type: ignore[arg-type]
+        if window is None:  # nothing to count: just the read
+            return cast("bytes | None", counting.client.get(also_get))
+        current, previous, value = counting.count_and_get(
+            window.current_key, window.previous_key, ttl=window.ttl, also_get=also_get
+        )
+        setattr(request, _COUNTED, Counted(window, current, previous))
+        return value
 
     def refuse_failed_authentication(self, request: Request) -> None:
         """Count a failed API key against its address's anonymous budget; raise Throttled once

@@ -133,8 +133,8 @@ def test_unknown_keys_are_not_remembered(api_client):
 
 def test_each_request_gets_its_own_copy_of_a_remembered_key(key):
     api_key, _ = key
-    first = key_cache.api_key_find(api_key.hashed_key)
-    second = key_cache.api_key_find(api_key.hashed_key)
+    first = key_cache.api_key_find(None, api_key.hashed_key)
+    second = key_cache.api_key_find(None, api_key.hashed_key)
     assert first is not None
     assert second is not None
     assert first == second
@@ -149,3 +149,107 @@ def test_without_the_setting_nothing_is_remembered(key, settings, django_assert_
     for _ in range(2):
         with django_assert_num_queries(2):  # the key, a page of products (none: no count)
             assert client.get(PRODUCTS).status_code == 200
+
+
+@pytest.fixture
+def on_redis(settings) -> Iterator[Any]:
+    """The cache and the request budgets on the machine's Redis, as deployed, under a prefix of
+    this test's own."""
+    import uuid
+
+    import redis
+
+    from inventory_project.api.throttling import counter
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.CACHE_KEY_PREFIX = prefix
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    counter.cache_clear()
+    yield redis.Redis.from_url(settings.REDIS_URL)
+    counter.cache_clear()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for stale in client.scan_iter(f"{prefix}:*"):
+        client.delete(stale)
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> list[str]:
+    """Every round trip to Redis: a command, or a pipeline of them."""
+    from redis import Redis
+    from redis.client import Pipeline
+
+    trips: list[str] = []
+    execute_command, execute = Redis.execute_command, Pipeline.execute
+
+    def command(client: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(str(args[0]))
+        return execute_command(client, *args, **kwargs)
+
+    def pipeline(client: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append("+".join(str(c[0][0]) for c in client.command_stack))
+        return execute(client, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", command)
+    monkeypatch.setattr(Pipeline, "execute", pipeline)
+    return trips
+
+
+def test_with_redis_a_remembered_key_costs_one_round_trip_with_its_budget(
+    on_redis, key, make_product, redis_round_trips, django_assert_num_queries
+):
+    _, client = key
+    product = make_product(stock={"S-M": 1})
+    assert client.get(f"{PRODUCTS}{product.pk}/").status_code == 200  # found, remembered
+    redis_round_trips.clear()
+    with django_assert_num_queries(2):  # the product, its variants: not the key
+        assert client.get(f"{PRODUCTS}{product.pk}/").status_code == 200
+    # The budget's count (and its previous window) and the keys' version, together.
+    assert redis_round_trips == ["INCRBY+EXPIRE+GET+GET"]
+
+
+def test_with_redis_a_revoked_key_is_refused_from_the_next_request_on(on_redis, key):
+    api_key, client = key
+    for _ in range(2):
+        assert client.get(PRODUCTS).status_code == 200
+    api_key_revoke(api_key=api_key)
+    commit_callbacks()
+    response = client.get(PRODUCTS)
+    assert response.status_code == 401
+    assert _message(response) == "This API key has been revoked."
+
+
+def test_with_redis_each_request_of_a_remembered_key_counts_once(on_redis, key, monkeypatch):
+    from inventory_project.api.throttling import ActorRateThrottle
+
+    monkeypatch.setattr(ActorRateThrottle, "THROTTLE_RATES", {"read": "3/min"})
+    _, client = key
+    for _ in range(3):
+        assert client.get(PRODUCTS).status_code == 200
+    refused = client.get(PRODUCTS)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+
+
+def test_with_redis_down_a_remembered_key_is_read_again(on_redis, key, monkeypatch):
+    from redis import Redis
+    from redis.client import Pipeline
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    api_key, client = key
+    assert client.get(PRODUCTS).status_code == 200
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("Redis is down")
+
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=timezone.now())  # unannounced
+    with monkeypatch.context() as patch:  # undone before the fixture cleans Redis up
+        patch.setattr(Pipeline, "execute", down)
+        patch.setattr(Redis, "execute_command", down)
+        assert client.get(PRODUCTS).status_code == 401
