@@ -14,6 +14,7 @@ from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import OrderPermission
 from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
 from orders import selectors, services
+from orders.api import representations
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     OrderCreateSerializer,
@@ -69,7 +70,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             actor=request_actor(request),
         )
         # Rendered from the order as placed (its lines in hand): no query to read it back.
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(representations.order(order), status=status.HTTP_201_CREATED)
 
     @_TRANSITION_SCHEMA
     @action(detail=True, methods=["post"])

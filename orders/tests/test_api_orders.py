@@ -613,3 +613,42 @@ def test_a_retried_cancel_replays_and_a_changed_body_is_refused(shop, order, tee
     assert (first.status_code, again.status_code, changed.status_code) == (200, 200, 422)
     assert again["Idempotent-Replayed"] == "true"
     assert StockMovement.objects.filter(reason="order_cancelled").count() == 2
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_the_hand_built_answer_is_the_serializers_in_every_state(shop, make_product, zone):
+    from django.utils import timezone
+
+    from orders.api.representations import order as represent
+    from orders.api.serializers import OrderOutputSerializer
+    from orders.selectors import order_list
+
+    product = make_product(name="Tee", stock={"S-M": 9, "L-XL": 9})
+    small, large = _variant(product, "S-M"), _variant(product, "L-XL")
+    placed = [
+        _place(
+            shop,
+            {"variant": small.pk, "quantity": 2},
+            {"variant": large.pk, "quantity": 1},
+            customer_reference="R-1",
+            note="Gift wrap",
+        ).json()["id"]
+        for _ in range(4)
+    ]
+    shop.post(order_url(placed[1], "pay"))
+    for step in ("pay", "fulfil"):
+        shop.post(order_url(placed[2], step))
+    line = OrderLine.objects.filter(order_id=placed[2]).order_by("id").first()
+    returned = shop.post(
+        order_url(placed[2], "returns"),
+        {"lines": [{"line": line.pk, "quantity": 1}]},
+        format="json",
+    )
+    assert returned.status_code == 201
+    shop.post(order_url(placed[3], "cancel"))
+
+    with timezone.override(zone):
+        orders = list(order_list().filter(pk__in=placed))
+        assert {o.status for o in orders} == {"placed", "paid", "fulfilled", "cancelled"}
+        for order in orders:
+            assert represent(order) == OrderOutputSerializer(order).data

@@ -1,0 +1,46 @@
+"""The answer to placing an order, built by hand: what ``OrderOutputSerializer`` (which
+documents it and renders every other read of an order) gives, at a fraction of the cost.
+Instantiating the serializer deep-copies its fields and its lines' fields, about a sixteenth of
+an order's time. A test holds the two equal, field by field."""
+
+from datetime import datetime
+from typing import Any
+
+from catalog.api.representations import money, timestamp_writer
+from orders.models import Order
+
+
+def order(placed: Order) -> dict[str, Any]:
+    """An order with its lines (in memory: ``selectors.with_lines`` or a prefetch)."""
+    stamp = timestamp_writer()
+
+    def optional(value: datetime | None) -> str | None:
+        return None if value is None else stamp(value)
+
+    return {
+        "id": placed.pk,
+        "number": placed.number,
+        "status": str(placed.status),
+        "lines": [
+            {
+                "id": line.pk,
+                "variant": line.variant_id,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "size": str(line.size),
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price),
+                "line_total": money(line.line_total),
+                "returned_quantity": line.returned_quantity,
+            }
+            for line in placed.lines.all()
+        ],
+        "total": money(placed.total),
+        "currency": placed.currency,
+        "customer_reference": placed.customer_reference,
+        "note": placed.note,
+        "created_at": stamp(placed.created_at),
+        "paid_at": optional(placed.paid_at),
+        "fulfilled_at": optional(placed.fulfilled_at),
+        "cancelled_at": optional(placed.cancelled_at),
+    }
