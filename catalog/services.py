@@ -455,6 +455,8 @@ def stock_lock_variants(*, ids: Collection[int], skus: Collection[str]) -> Locke
         raise RuntimeError(
             "stock_lock_variants holds its locks for the caller's transaction: call it in one."
         )
+    if connection.vendor == "postgresql":
+        return LockedVariants(by_id=_lock_for_sale_in_sql(ids, skus))
     found = (
         Variant.objects.select_related("product")
         .select_for_update(of=("self",))
@@ -462,6 +464,33 @@ def stock_lock_variants(*, ids: Collection[int], skus: Collection[str]) -> Locke
         .order_by("pk")
     )
     return LockedVariants(by_id={variant.pk: variant for variant in found})
+
+
+# What a sale reads of a variant and of its product (the rest is deferred: read on access).
+_SALE_VARIANT_FIELDS = ("id", "product_id", "size", "sku", "quantity")
+_SALE_PRODUCT_FIELDS = ("id", "name", "price", "is_active")
+_LOCK_FOR_SALE_SQL = (
+    f"SELECT {', '.join(f'v.{f}' for f in _SALE_VARIANT_FIELDS)}, "  # noqa: S608 - constant names
+    f"{', '.join(f'p.{f}' for f in _SALE_PRODUCT_FIELDS)} "
+    f"FROM {Variant._meta.db_table} v JOIN {Product._meta.db_table} p ON p.id = v.product_id "
+    "WHERE v.id = ANY(%s) OR v.sku = ANY(%s) ORDER BY v.id FOR UPDATE OF v"
+)
+
+
+def _lock_for_sale_in_sql(ids: Collection[int], skus: Collection[str]) -> dict[int, Variant]:
+    """``stock_lock_variants`` on PostgreSQL: one plain statement, and only the columns a sale
+    reads. The ORM's compiling of the query, and the loading of four timestamps nobody reads,
+    were about a seventh of placing an order."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_FOR_SALE_SQL, [list(ids), list(skus)])
+        rows = cursor.fetchall()
+    split = len(_SALE_VARIANT_FIELDS)
+    found = {}
+    for row in rows:
+        variant = Variant.from_db(connection.alias, _SALE_VARIANT_FIELDS, row[:split])
+        variant.product = Product.from_db(connection.alias, _SALE_PRODUCT_FIELDS, row[split:])
+        found[variant.pk] = variant
+    return found
 
 
 def _already_locked(locked: LockedVariants, ids: Sequence[int]) -> dict[int, Variant]:

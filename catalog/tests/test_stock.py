@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from catalog import services
 from catalog.exceptions import InsufficientStock, StockCountMismatch
@@ -331,3 +331,26 @@ def test_stock_lock_variants_needs_the_callers_transaction(variant):
         pytest.raises(RuntimeError),
     ):
         services.stock_lock_variants(ids={variant.pk}, skus=set())
+
+
+@pytest.mark.postgres  # the plain statement is PostgreSQL's; SQLite locks through the ORM
+def test_the_plain_lock_for_a_sale_reads_what_the_orm_reads(make_product):
+    from decimal import Decimal
+
+    from catalog.services import _SALE_PRODUCT_FIELDS, _SALE_VARIANT_FIELDS, _lock_for_sale_in_sql
+
+    first = make_product(name="Tee", price="19.95", stock={"S-M": 4, "L-XL": 0})
+    second = make_product(name="Old", price="5.00", is_active=False, stock={"One Size": 2})
+    wanted = [v.pk for v in first.variants.all()]
+    sku = second.variants.get().sku
+    with transaction.atomic():
+        plain = _lock_for_sale_in_sql([*wanted, 999_999], [sku.lower(), sku])
+    found = Variant.objects.select_related("product").filter(Q(pk__in=wanted) | Q(sku=sku))
+    orm = {variant.pk: variant for variant in found}
+    assert sorted(plain) == sorted(orm)
+    for pk, variant in plain.items():
+        assert all(getattr(variant, f) == getattr(orm[pk], f) for f in _SALE_VARIANT_FIELDS)
+        assert all(
+            getattr(variant.product, f) == getattr(orm[pk].product, f) for f in _SALE_PRODUCT_FIELDS
+        )
+    assert plain[wanted[0]].product.price == Decimal("19.95")
