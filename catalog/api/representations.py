@@ -79,8 +79,9 @@ def timestamp(value: datetime.datetime) -> str:
     return timestamp_writer()(value)
 
 
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"
+def money(value: Decimal | str) -> str:
+    # Text comes from PostgreSQL's own rendering of a numeric(…, 2): already "29.90".
+    return value if isinstance(value, str) else f"{value:.2f}"
 
 
 def _variant_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -95,20 +96,26 @@ def raw_sql() -> bool:
 
 
 @functools.cache
-def _timestamptz_loader() -> tuple[int, type]:
+def _native_loaders() -> tuple[int, type, type]:
+    """The timestamptz oid with psycopg's loader for it, and psycopg's text loader."""
     from psycopg import adapters, pq
+    from psycopg.types.string import TextLoader
 
     oid = adapters.types["timestamptz"].oid
-    return oid, adapters.get_loader(oid, pq.Format.TEXT)  # type: ignore[return-value]
+    return oid, adapters.get_loader(oid, pq.Format.TEXT), TextLoader  # type: ignore[return-value]
 
 
 def _load_timestamps_natively(cursor: Any) -> None:
     """Have this cursor read timestamps with psycopg's own loader (compiled, with psycopg's
     binary package) rather than Django's: Django's wraps psycopg's pure-Python one, at about
     3 µs a value, a tenth of a product list's time. psycopg's gives the same instants, in the
-    session's time zone (Django's sets it), and ``timestamp`` writes them in the current one."""
-    oid, loader = _timestamptz_loader()
-    cursor.cursor.adapters.register_loader(oid, loader)
+    session's time zone (Django's sets it), and ``timestamp`` writes them in the current one.
+    Numerics come as text (see below)."""
+    oid, timestamp_loader, text_loader = _native_loaders()
+    cursor.cursor.adapters.register_loader(oid, timestamp_loader)
+    # Prices as PostgreSQL writes them (two decimals, the column's scale), which is what the
+    # answer shows: no Decimal built and formatted again, per product.
+    cursor.cursor.adapters.register_loader("numeric", text_loader)
 
 
 def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
