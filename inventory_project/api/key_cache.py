@@ -85,9 +85,9 @@ def _remembered_if_current(request: Request, hashed_key: str) -> ApiKey | None:
         return None
     try:
         current = ActorRateThrottle().prepay(request, api_key, also_get=in_redis[1])
-    except CACHE_ERRORS:
-        return None
-    if current is None or int(current) != version:
+        if current is None or int(current) != version:
+            return None
+    except CACHE_ERRORS:  # ValueError among them: a version that is not a number
         return None
     return copy.copy(api_key)
 
