@@ -13,9 +13,10 @@ key's budget (``ActorRateThrottle.prepay``), so a request with a remembered key 
 trip to Redis and none to the database: the lookup it replaces was a query, and a separate read
 of the version was a second round trip, each about a tenth of a product detail's time.
 
-What no bump announces (a key changed by SQL by hand) is seen within ``API_KEY_CACHE_SECONDS``,
-after which a remembered key is looked up again in any case. Without Redis nothing is
-remembered: a process could not hear of another's revocation.
+What no bump announces is seen within ``API_KEY_CACHE_SECONDS``, after which a remembered key is
+looked up again in any case: a key changed by SQL by hand, or a bump that failed because Redis
+was unreachable at that moment (logged as an error). Without Redis nothing is remembered: a
+process could not hear of another's revocation.
 """
 
 import copy
