@@ -652,3 +652,21 @@ def test_the_hand_built_answer_is_the_serializers_in_every_state(shop, make_prod
         assert {o.status for o in orders} == {"placed", "paid", "fulfilled", "cancelled"}
         for order in orders:
             assert represent(order) == OrderOutputSerializer(order).data
+
+
+def test_an_order_number_already_taken_is_drawn_again(shop, tee, monkeypatch):
+    from orders import services
+
+    first = Order.objects.get(
+        pk=_place(shop, {"variant": _variant(tee, "S-M").pk, "quantity": 1}).json()["id"]
+    )
+    # The next draw repeats the first order's number, then draws a fresh one.
+    draws = iter([*first.number[3:], *"0000000007"])
+    monkeypatch.setattr(services.secrets, "choice", lambda alphabet: next(draws))
+
+    placed = _place(shop, {"variant": _variant(tee, "S-M").pk, "quantity": 1})
+
+    assert placed.status_code == 201, placed.json()
+    assert placed.json()["number"] == "SO-0000000007"
+    assert Order.objects.filter(number=first.number).count() == 1
+    assert Order.objects.count() == 2
