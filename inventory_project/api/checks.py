@@ -21,31 +21,34 @@ def shared_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMess
     ]
 
 
-@checks.register(checks.Tags.caches, deploy=True)
-def read_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Cached reads are right only when every process sees every write's version bump."""
-    if settings.READ_CACHE_SECONDS <= 0 or settings.REDIS_URL:
+def _needs_shared_cache(setting: str, check_id: str, otherwise: str) -> list[checks.CheckMessage]:
+    """An error when ``setting`` (seconds) is on without Redis: ``otherwise`` says what then."""
+    if getattr(settings, setting) <= 0 or settings.REDIS_URL:
         return []
     return [
         checks.Error(
-            "READ_CACHE_SECONDS is set without REDIS_URL: each process would cache reads that "
-            "another process's writes cannot retire.",
-            hint="Set REDIS_URL, or READ_CACHE_SECONDS=0.",
-            id="inventory.E002",
+            f"{setting} is set without REDIS_URL: {otherwise}",
+            hint=f"Set REDIS_URL, or {setting}=0.",
+            id=check_id,
         )
     ]
+
+
+@checks.register(checks.Tags.caches, deploy=True)
+def read_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Cached reads are right only when every process sees every write's version bump."""
+    return _needs_shared_cache(
+        "READ_CACHE_SECONDS",
+        "inventory.E002",
+        "each process would cache reads that another process's writes cannot retire.",
+    )
 
 
 @checks.register(checks.Tags.security, deploy=True)
 def key_cache_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     """A process that remembers keys must hear of every revocation, from every process."""
-    if settings.API_KEY_CACHE_SECONDS <= 0 or settings.REDIS_URL:
-        return []
-    return [
-        checks.Error(
-            "API_KEY_CACHE_SECONDS is set without REDIS_URL: a key revoked through one process "
-            "would still be accepted by the others.",
-            hint="Set REDIS_URL, or API_KEY_CACHE_SECONDS=0.",
-            id="inventory.E003",
-        )
-    ]
+    return _needs_shared_cache(
+        "API_KEY_CACHE_SECONDS",
+        "inventory.E003",
+        "a key revoked through one process would still be accepted by the others.",
+    )

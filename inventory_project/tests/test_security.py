@@ -56,23 +56,18 @@ def test_the_deploy_check_wants_the_shared_cache():
     assert "inventory.W001" in result.stderr
 
 
-def test_the_deploy_check_refuses_cached_reads_without_the_shared_cache():
-    result = _manage("check", "--deploy", REDIS_URL="", READ_CACHE_SECONDS="300")
+@pytest.mark.parametrize(
+    ("setting", "check_id"),
+    [("READ_CACHE_SECONDS", "inventory.E002"), ("API_KEY_CACHE_SECONDS", "inventory.E003")],
+)
+def test_the_deploy_check_refuses_per_process_caches_without_the_shared_cache(setting, check_id):
+    result = _manage("check", "--deploy", REDIS_URL="", **{setting: "60"})
     assert result.returncode != 0
-    assert "inventory.E002" in result.stderr
-    # Without Redis, reads are not cached unless asked: only the warning about budgets.
+    assert check_id in result.stderr
+    # Without Redis, neither is on unless asked: only the warning about budgets.
     result = _manage("check", "--deploy", REDIS_URL="")
     assert result.returncode == 0, result.stderr
-    assert "inventory.E002" not in result.stderr
-
-
-def test_the_deploy_check_refuses_remembered_keys_without_the_shared_cache():
-    result = _manage("check", "--deploy", REDIS_URL="", API_KEY_CACHE_SECONDS="60")
-    assert result.returncode != 0
-    assert "inventory.E003" in result.stderr
-    result = _manage("check", "--deploy", REDIS_URL="")
-    assert result.returncode == 0, result.stderr
-    assert "inventory.E003" not in result.stderr
+    assert check_id not in result.stderr
 
 
 def test_production_trusts_one_proxy_for_the_clients_address():
