@@ -1,12 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from catalog.admin_views import dashboard, find_variant
@@ -23,14 +18,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("orders.api.urls")),
-    # JSON first: it is also the format of any error the schema view answers.
-    path(
-        "api/schema/",
-        SpectacularAPIView.as_view(
-            renderer_classes=[OpenApiJsonRenderer, OpenApiYamlRenderer], **public
-        ),
-        name="schema",
-    ),
+    path("api/schema/", api_views.SchemaView.as_view(**public), name="schema"),
     path(
         # The split view serves its start-up script as a file, not inline, so the content
         # security policy can forbid inline scripts.

@@ -9,14 +9,56 @@ from django.views.csrf import csrf_failure as default_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from inventory_project.api.exceptions import (
     RETRY_AFTER_UNAVAILABLE,
     ServiceUnavailable,
     error_response,
 )
+from inventory_project.api.renderers import JSONRenderer
 
 logger = logging.getLogger("inventory_project.api")
+
+
+class _YamlRenderer(OpenApiYamlRenderer):
+    media_type = "application/x-yaml"
+
+
+class _TextYamlRenderer(OpenApiYamlRenderer):
+    media_type = "text/yaml"
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document, in the format a client generator, a Postman import or a CI validator
+    asks for: JSON for ``application/json``, the OpenAPI JSON type or ``?format=json`` (also the
+    default, for ``*/*``); YAML for ``?format=yaml`` and the YAML types. Errors are the API's
+    JSON envelope, whatever format was asked for."""
+
+    renderer_classes = [
+        OpenApiJsonRenderer,
+        OpenApiJsonRenderer2,
+        OpenApiYamlRenderer,
+        OpenApiYamlRenderer2,
+        _YamlRenderer,
+        _TextYamlRenderer,
+    ]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: object, **kwargs: object
+    ) -> Response:
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -267,6 +267,7 @@ REST_FRAMEWORK = {
         "inventory_project.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "inventory_project.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "inventory_project.api.parsers.JSONParser",
         "inventory_project.api.parsers.FormParser",

@@ -275,12 +275,6 @@ def test_a_bad_host_header_under_the_api_answers_in_the_envelope(client):
     assert_envelope(response, 400, "parse_error", "The request is malformed.")
 
 
-def test_the_schema_view_answers_errors_in_json(client):
-    response = client.get("/api/schema/", {"format": "xml"})
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
-
-
 def test_a_server_error_is_logged_once_with_its_request_id(writer, monkeypatch, caplog):
     monkeypatch.setattr(services, "product_create", lambda **kwargs: 1 / 0)
     body = {"category": "Tees", "name": "T", "color": "B", "price": "1", "collection": "FW24"}
