@@ -11,7 +11,7 @@ DRF's negotiation, with two rules of this API:
   in the envelope every client can read.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.exceptions import NotAcceptable
@@ -24,9 +24,10 @@ class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(
         self,
         request: Request,
-        renderers: Sequence[BaseRenderer],
+        renderers: Iterable[BaseRenderer],
         format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
         if wanted:
             served = _served(request, renderers)
@@ -49,7 +50,7 @@ class ContentNegotiation(DefaultContentNegotiation):
         return renderer, media_type
 
 
-def _served(request: Request, renderers: Sequence[BaseRenderer]) -> list[BaseRenderer]:
+def _served(request: Request, renderers: list[BaseRenderer]) -> list[BaseRenderer]:
     """The renderers this request may get: the browsable API only for a staff session."""
     if _staff_session(request):
         return list(renderers)

@@ -58,7 +58,7 @@ class SchemaView(SpectacularAPIView):
         if response.status_code >= 400:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[no-any-return]
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def _is_api(request: HttpRequest) -> bool:
