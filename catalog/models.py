@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Cast, Length, LPad, Mod, Now, Substr
+from django.db.models.functions import Cast, Length, LPad, Mod, Now, Substr, Upper
 from django.db.models.lookups import Exact, LessThanOrEqual
 from django.utils import timezone
 
@@ -300,7 +300,8 @@ class StockMovement(models.Model):
             models.Index(fields=["variant", "-id"], name="catalog_move_variant_idx"),
             models.Index(fields=["product", "-id"], name="catalog_move_product_idx"),
             models.Index(fields=["reason", "-id"], name="catalog_move_reason_idx"),
-            models.Index(fields=["actor", "-id"], name="catalog_move_actor_idx"),
+            # The actor filter matches in any case, as every query value does.
+            models.Index(Upper("actor"), F("id").desc(), name="catalog_move_actor_ci_idx"),
             models.Index(fields=["created_at"], name="catalog_move_created_idx"),
         ]
         constraints = [

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
 from catalog.models import Size, Variant
@@ -57,7 +57,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["api_key", "-id"], name="orders_order_api_key_idx"),
             models.Index(fields=["status", "created_at"], name="orders_order_status_idx"),
-            models.Index(fields=["customer_reference"], name="orders_order_customer_idx"),
+            # The filter matches in any case, as every query value does.
+            models.Index(Upper("customer_reference"), name="orders_order_customer_ci_idx"),
         ]
         constraints = [
             models.CheckConstraint(

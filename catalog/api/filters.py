@@ -15,7 +15,12 @@ from catalog.models import (
     Variant,
 )
 from catalog.validators import MAX_ID, normalize_code
-from inventory_project.api.filters import FilterSet
+from inventory_project.api.filters import (
+    ChoiceFilter,
+    FilterSet,
+    MultipleChoiceFilter,
+    OrderingFilter,
+)
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -51,16 +56,21 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class StoredIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 time that the database can store once in UTC (year 1 in UTC+5 cannot)."""
+    """An ISO 8601 time, handed to the database in UTC.
+
+    Any offset Python reads is taken (``+05:30``, ``+23:00``, even seconds), but PostgreSQL
+    refuses offsets past 15:59 and would answer for the query, not for this parameter; in UTC
+    it never sees one. A time that is out of range once in UTC (year 1 in UTC+5) is an error
+    naming the parameter."""
 
     def to_python(self, value: Any) -> Any:
         parsed = super().to_python(value)
-        if parsed is not None:
-            try:
-                parsed.astimezone(UTC)
-            except OverflowError as error:
-                raise forms.ValidationError("This time is out of range.", code="invalid") from error
-        return parsed
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("This time is out of range.", code="invalid") from error
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -74,19 +84,6 @@ SEARCH_MAX_LENGTH = 200
 ACTIVE_CHOICES = [("true", "Active only"), ("false", "Archived only"), ("all", "Both")]
 
 
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Ordering with the primary key as the last key, so that pages never repeat or skip rows
-    when many rows share a price or a name."""
-
-    def filter(self, qs: QuerySet[Any], value: list[str] | None) -> QuerySet[Any]:
-        ordering = [self.get_ordering_value(param) for param in value or []] or list(
-            self.parent.default_ordering
-        )
-        if not any(key.lstrip("-") == "id" for key in ordering):
-            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
-        return qs.order_by(*ordering)
-
-
 class CatalogFilterSet(FilterSet):
     """Archived products (and their variants) are hidden unless ``active`` asks for them, and
     every list has a stable order even when ``ordering`` is not given."""
@@ -94,7 +91,7 @@ class CatalogFilterSet(FilterSet):
     active_field: ClassVar[str]
     default_ordering: ClassVar[tuple[str, ...]]
 
-    active = django_filters.ChoiceFilter(
+    active = ChoiceFilter(
         choices=ACTIVE_CHOICES,
         method="filter_active",
         empty_label=None,
@@ -116,12 +113,12 @@ class CatalogFilterSet(FilterSet):
 
 
 class ProductFilter(CatalogFilterSet):
-    category = django_filters.MultipleChoiceFilter(choices=Category.choices)
+    category = MultipleChoiceFilter(choices=Category.choices)
     collection = django_filters.CharFilter(
         method="filter_collection", max_length=4, help_text="e.g. FW24"
     )
     color = django_filters.CharFilter(lookup_expr="iexact", max_length=50)
-    size = django_filters.ChoiceFilter(
+    size = ChoiceFilter(
         choices=Size.choices,
         method="filter_variant",
         help_text="Products having a variant of this size; with in_stock, that variant's stock.",
@@ -135,7 +132,7 @@ class ProductFilter(CatalogFilterSet):
     search = django_filters.CharFilter(
         method="filter_search", max_length=SEARCH_MAX_LENGTH, help_text="Name, color or SKU."
     )
-    ordering = StableOrderingFilter(
+    ordering = OrderingFilter(
         fields=(("price", "price"), ("name", "name"), ("created_at", "created")),
         help_text="price, name or created; prefix with - for descending (default: -created).",
     )
@@ -174,13 +171,13 @@ class VariantFilter(CatalogFilterSet):
         method="filter_sku", max_length=64, help_text="Exact SKU, any case."
     )
     barcode = django_filters.CharFilter(max_length=14)
-    size = django_filters.ChoiceFilter(choices=Size.choices)
+    size = ChoiceFilter(choices=Size.choices)
     in_stock = BooleanFilter()
     low_stock = BooleanFilter()
     search = django_filters.CharFilter(
         method="filter_search", max_length=SEARCH_MAX_LENGTH, help_text="SKU or product name."
     )
-    ordering = StableOrderingFilter(
+    ordering = OrderingFilter(
         fields=(("sku", "sku"), ("quantity", "quantity"), ("created_at", "created")),
         help_text="sku, quantity or created; prefix with - for descending (default: id).",
     )
@@ -207,8 +204,12 @@ class StockMovementFilter(FilterSet):
     product = IdFilter(field_name="product_id")
     # distinct=False: the rows are distinct anyway, and DISTINCT would stop PostgreSQL from
     # reading the ledger in index order (a sort of every matching row on each page).
-    reason = django_filters.MultipleChoiceFilter(choices=MovementReason.choices, distinct=False)
-    actor = django_filters.CharFilter(max_length=150, help_text="The user's or the API key's name.")
+    reason = MultipleChoiceFilter(choices=MovementReason.choices, distinct=False)
+    actor = django_filters.CharFilter(
+        lookup_expr="iexact",
+        max_length=150,
+        help_text="The user's or the API key's name, any case.",
+    )
     created_after = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
     )

@@ -28,14 +28,19 @@ from catalog.models import Product, StockMovement, Variant
 from catalog.validators import normalize_code
 from inventory_project.api.authentication import request_actor
 from inventory_project.api.caching import versioned_read
-from inventory_project.api.filters import FilterBackend
+from inventory_project.api.filters import FilterBackend, StrictQueryMixin
 from inventory_project.api.idempotency import idempotent
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import CatalogPermission, LedgerPermission, StockPermission
 from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
 
 
-class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ReadViewSet(
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
     """Reads come from a selector through an output serializer."""
 
     # Ids are positive 64-bit integers written without leading zeros: one address per object
@@ -146,6 +151,7 @@ class VariantViewSet(CatalogViewSet):
 
     filterset_class = VariantFilter
     serializer_class = VariantOutputSerializer
+    filtered_actions = ("list", "movements")
 
     def get_queryset(self) -> QuerySet[Variant]:
         return selectors.variant_list()

@@ -188,14 +188,19 @@ def test_list_embeds_variants_and_paginates(reader, make_product):
     assert [p["name"] for p in second["results"]] == ["Tee 0"]
 
 
-def test_page_size_is_capped_at_100(reader):
+def test_pages_hold_at_most_100_products(reader):
     Product.objects.bulk_create(
         Product(category="Tees", name=f"Tee {n}", color="Black", price="10.00", collection="FW24")
         for n in range(105)
     )
-    body = reader.get(URL, {"page_size": 1000}).json()
+    body = reader.get(URL, {"page_size": 100}).json()
     assert (body["count"], len(body["results"])) == (105, 100)
-    assert body["next"].endswith("page=2&page_size=1000")
+    assert body["next"].endswith("page=2&page_size=100")
+    response = reader.get(URL, {"page_size": 101})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "page_size": ["A page size is a whole number from 1 to 100."]
+    }
 
 
 def test_a_page_past_the_end_is_not_found(reader, make_product):

@@ -1,11 +1,18 @@
 """The API's filter backend: django-filter's, strict about the query string.
 
-A list answers only the parameters it knows: its filters, its paging parameters and ``format``.
-Anything else is a validation error naming it, so that a misspelt filter (``?colour=red``) is
-refused rather than silently ignored, which would answer every row. Every parameter must also be
-valid UTF-8: Django would replace the broken bytes and filter by something the client never sent.
+Every endpoint answers only the parameters it knows: a list its filters, its paging parameters
+and ``format``; anything else just ``format``. An unknown parameter is a validation error naming
+it, so that a misspelt filter (``?colour=red``) is refused rather than silently ignored, which
+would answer every row. So is an empty one (``?active=``): it would otherwise mean "no filter",
+which is not what a client that sent a value it failed to fill in meant. Every parameter must
+also be valid UTF-8: Django would replace the broken bytes and filter by something the client
+never sent.
+
+Values are matched without regard to case everywhere: choices (``category=tees``), codes
+(``collection=fw24``, SKUs), booleans (``TRUE``), orderings and text filters alike.
 """
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import django_filters
@@ -13,7 +20,7 @@ from django import forms
 from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django_filters import utils
+from django_filters import fields, utils
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -40,6 +47,43 @@ def _not_utf8_errors(request: Request) -> dict[str, list[str]]:
     return {name: ["This value is not valid UTF-8."] for name in not_utf8_names(raw)}
 
 
+def query_parameter_errors(
+    request: Request, known: Iterable[str], *, noun: str = "endpoint"
+) -> dict[str, list[str]]:
+    """Errors for the parameters of the query string that are unknown, empty or not UTF-8."""
+    known = set(known)
+    errors: dict[str, list[str]] = {}
+    for name, values in request.query_params.lists():
+        if name not in known:
+            errors[name] = [
+                f"Unknown query parameter. This {noun} takes: {', '.join(sorted(known))}."
+            ]
+        elif any(not value.strip() for value in values):
+            errors[name] = ["This parameter is empty; give it a value or leave it out."]
+    errors.update(_not_utf8_errors(request))
+    return errors
+
+
+class StrictQueryMixin:
+    """Refuses every query parameter but ``format`` on the actions that take no filters or
+    pages; the lists' (``filtered_actions``) are checked by ``FilterBackend`` with their
+    filters, so that a client learns of every mistake at once."""
+
+    filtered_actions: ClassVar[tuple[str, ...]] = ("list",)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        if getattr(self, "action", None) in self.filtered_actions:
+            return
+        errors = query_parameter_errors(request, _format_parameters())
+        if errors:
+            raise ValidationError(errors)
+
+
+def _format_parameters() -> set[str]:
+    return {api_settings.URL_FORMAT_OVERRIDE} if api_settings.URL_FORMAT_OVERRIDE else set()
+
+
 def known_query_parameters(view: Any, filterset_class: Any) -> set[str]:
     known = set(filterset_class.base_filters) if filterset_class is not None else set()
     paginator = getattr(view, "paginator", None)
@@ -48,9 +92,7 @@ def known_query_parameters(view: Any, filterset_class: Any) -> set[str]:
         for attribute in _PAGING_ATTRIBUTES
         if (name := getattr(paginator, attribute, None)) is not None
     )
-    if api_settings.URL_FORMAT_OVERRIDE:
-        known.add(api_settings.URL_FORMAT_OVERRIDE)
-    return known
+    return known | _format_parameters()
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -62,12 +104,7 @@ class FilterBackend(DjangoFilterBackend):
     ) -> QuerySet[Any]:
         filterset_class = self.get_filterset_class(view, queryset)
         known = known_query_parameters(view, filterset_class)
-        errors: dict[str, Any] = {
-            name: [f"Unknown query parameter. This list takes: {', '.join(sorted(known))}."]
-            for name in request.query_params
-            if name not in known
-        }
-        errors.update(_not_utf8_errors(request))
+        errors: dict[str, Any] = query_parameter_errors(request, known, noun="list")
         filterset = self.get_filterset(request, queryset, view)
         if filterset is not None and not filterset.is_valid():
             errors = {**utils.translate_validation(filterset.errors).detail, **errors}
@@ -145,3 +182,62 @@ class FilterSet(django_filters.FilterSet):
             form_class.base_fields = _SharedFields(form_class.base_fields)
             FilterSet._form_classes[cls] = form_class
         return form_class
+
+
+def _canonical_choice(choices: Iterable[tuple[Any, Any]], value: str) -> str:
+    """The choice that ``value`` names in any case; ``value`` itself if none does (an error)."""
+    folded = value.casefold()
+    return next(
+        (key for key, _ in choices if isinstance(key, str) and key.casefold() == folded), value
+    )
+
+
+class AnyCaseChoiceField(fields.ChoiceField):
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        return _canonical_choice(self.choices, value) if value else value
+
+
+class AnyCaseMultipleChoiceField(fields.MultipleChoiceField):
+    def to_python(self, value: Any) -> list[str]:
+        return [_canonical_choice(self.choices, item) for item in super().to_python(value)]
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """A choice, named in any case: ``size=l-xl`` is ``L-XL``."""
+
+    field_class = AnyCaseChoiceField
+
+
+class MultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    """Choices, each named in any case: ``category=tees&category=PANTS``."""
+
+    field_class = AnyCaseMultipleChoiceField
+
+
+class _OrderingField(fields.BaseCSVField):
+    """Comma-separated keys in any case; an empty key (``price,``) is an error, not a key
+    named "" that would reach the database."""
+
+    def clean(self, value: Any) -> Any:
+        if value and any(not item.strip() for item in value):
+            raise forms.ValidationError(
+                "An ordering key is empty; separate the keys with single commas, e.g. price,-name.",
+                code="invalid",
+            )
+        return super().clean([item.strip().lower() for item in value] if value else value)
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """Ordering with the primary key as the last key, so that pages never repeat or skip rows
+    when many rows share a price or a name."""
+
+    base_field_class = _OrderingField
+
+    def filter(self, qs: QuerySet[Any], value: list[str] | None) -> QuerySet[Any]:
+        ordering = [self.get_ordering_value(param) for param in value or []] or list(
+            self.parent.default_ordering
+        )
+        if not any(key.lstrip("-") == "id" for key in ordering):
+            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
+        return qs.order_by(*ordering)

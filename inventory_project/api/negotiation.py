@@ -28,7 +28,10 @@ class ContentNegotiation(DefaultContentNegotiation):
         format_suffix: str | None = None,
     ) -> tuple[BaseRenderer, str]:
         renderers = list(renderers)
-        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        # A blank ?format= is refused as an empty parameter, with the other parameters.
+        wanted = (
+            format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE) or ""
+        ).strip()
         if wanted:
             served = _served(request, renderers)
             named = [renderer for renderer in served if renderer.format == wanted]
@@ -48,6 +51,13 @@ class ContentNegotiation(DefaultContentNegotiation):
             fallback = _served(request, renderers)[0]
             return fallback, str(fallback.media_type)
         return renderer, media_type
+
+    def filter_renderers(
+        self, renderers: Iterable[BaseRenderer], format: str
+    ) -> list[BaseRenderer]:
+        # DRF's select_renderer reads ?format= again and narrows by it; the renderers it is
+        # given above are already those of the format asked for.
+        return list(renderers)
 
 
 def _served(request: Request, renderers: list[BaseRenderer]) -> list[BaseRenderer]:

@@ -1,6 +1,6 @@
-"""Pages of every list. A page or page size that is not a whole number from 1 is a validation
-error (DRF would silently answer the first page, or the default size); a page past the end is
-404, as in DRF; a page size above the limit is capped, as documented."""
+"""Pages of every list. A page that is not a whole number from 1, or a page size that is not one
+from 1 to the maximum, is a validation error (DRF would silently answer the first page, the
+default size, or the maximum); a page past the end is 404, as in DRF."""
 
 import base64
 import binascii
@@ -15,8 +15,11 @@ from rest_framework.request import Request
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
-def _whole_number_from_1(request: Request, name: str, message: str) -> int | None:
-    """The parameter as an int, None when absent or blank, or a validation error naming it."""
+def _whole_number(
+    request: Request, name: str, message: str, *, maximum: int | None = None
+) -> int | None:
+    """The parameter as an int from 1 (to ``maximum``), None when absent, or a validation error
+    naming it. (An empty one is refused with the other parameters, by the filter backend.)"""
     value = request.query_params.get(name, "").strip()
     if not value:
         return None
@@ -25,18 +28,19 @@ def _whole_number_from_1(request: Request, name: str, message: str) -> int | Non
         number = int(value) if _WHOLE_NUMBER.fullmatch(value) else 0
     except ValueError:
         number = 0
-    if number < 1:
+    if number < 1 or (maximum is not None and number > maximum):
         raise ValidationError({name: [message]}, code="invalid")
     return number
 
 
 def _page_size(paginator: Any, request: Request) -> int:
-    size = _whole_number_from_1(
+    size = _whole_number(
         request,
         paginator.page_size_query_param,
         f"A page size is a whole number from 1 to {paginator.max_page_size}.",
+        maximum=paginator.max_page_size,
     )
-    return int(paginator.page_size if size is None else min(size, paginator.max_page_size))
+    return int(paginator.page_size if size is None else size)
 
 
 def _page_size_parameter(paginator: Any) -> dict[str, Any]:
@@ -44,11 +48,8 @@ def _page_size_parameter(paginator: Any) -> dict[str, Any]:
         "name": paginator.page_size_query_param,
         "required": False,
         "in": "query",
-        "description": (
-            f"Results per page, 1 to {paginator.max_page_size} (larger sizes are capped); "
-            f"default {paginator.page_size}."
-        ),
-        "schema": {"type": "integer", "minimum": 1},
+        "description": f"Results per page, 1 to {paginator.max_page_size}; default {paginator.page_size}.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": paginator.max_page_size},
     }
 
 
@@ -70,7 +71,7 @@ class FirstPageCountingPaginator(Paginator):  # type: ignore[type-arg]
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """``{"count", "next", "previous", "results"}`` pages; ``page_size`` is capped at 100."""
+    """``{"count", "next", "previous", "results"}`` pages of at most 100 rows."""
 
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -82,7 +83,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_number(self, request: Request, paginator: Paginator) -> Any:  # type: ignore[type-arg]
         if request.query_params.get(self.page_query_param, "").strip() in self.last_page_strings:
             return paginator.num_pages
-        number = _whole_number_from_1(
+        number = _whole_number(
             request, self.page_query_param, 'A page is a whole number from 1, or "last".'
         )
         return number or 1

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
+from inventory_project.api.filters import query_parameter_errors
 from inventory_project.api.models import ApiKey, Scope
 from inventory_project.api.permissions import ScopeOrPermission
 from inventory_project.api.schema import error_response_doc
@@ -65,12 +66,10 @@ class StockValueSerializer(serializers.Serializer[Any]):
 
 
 def refuse_unknown_parameters(request: Request, known: set[str]) -> None:
-    """As on every list: a misspelt parameter is an error, not silently the default."""
-    known = known | {"format"}
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        message = f"Unknown query parameter. This report takes: {', '.join(sorted(known))}."
-        raise serializers.ValidationError({name: [message] for name in unknown})
+    """As on every list: a misspelt or empty parameter is an error, not silently the default."""
+    errors = query_parameter_errors(request, known | {"format"}, noun="report")
+    if errors:
+        raise serializers.ValidationError(errors)
 
 
 class StockValueView(APIView):

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory_project.api.authentication import request_actor
+from inventory_project.api.filters import StrictQueryMixin
 from inventory_project.api.idempotency import idempotent
 from inventory_project.api.models import ApiKey
 from inventory_project.api.pagination import CursorPagination
@@ -38,7 +39,12 @@ _TRANSITION_SCHEMA = extend_schema(
         responses={201: OrderOutputSerializer, 422: error_response_doc(422)},
     ),
 )
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class OrderViewSet(
+    StrictQueryMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
     """Orders placed by client apps and staff. A client app sees only the orders it placed
     (another's answers 404); staff see all. Newest first, cursor pages."""
 

@@ -413,14 +413,13 @@ def test_a_page_past_the_last_is_not_found(client, variant, page):
     assert error["message"] == "Invalid page."
 
 
-def test_the_last_page_and_a_blank_page_are_pages(client, variant):
+def test_the_last_page_is_a_page(client, variant):
     assert client.get(PRODUCTS, {"page": "last"}).json()["count"] == 1
-    assert client.get(PRODUCTS, {"page": ""}).json()["count"] == 1
 
 
 @pytest.mark.parametrize("url", [PRODUCTS, MOVEMENTS, ORDERS, "movements"])
-@pytest.mark.parametrize("size", ["0", "-5", "abc", "1.5", "%00"])
-def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_validation_error(
+@pytest.mark.parametrize("size", ["0", "-5", "abc", "1.5", "%00", "101", "1000", str(10**30)])
+def test_a_page_size_that_is_not_a_whole_number_from_1_to_100_is_a_validation_error(
     client, variant, url, size
 ):
     url = f"{VARIANTS}{variant.pk}/movements/" if url == "movements" else url
@@ -429,8 +428,8 @@ def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_validation_error(
 
 
 @pytest.mark.parametrize("url", [PRODUCTS, MOVEMENTS])
-def test_a_huge_page_size_is_capped(client, variant, url):
-    response = client.get(url, {"page_size": 10**30})
+def test_the_largest_page_size_is_a_page_size(client, variant, url):
+    response = client.get(url, {"page_size": 100})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
 
@@ -504,7 +503,6 @@ def test_every_documented_parameter_is_known(client, url, query):
         (PRODUCTS, "category=Hats", "category"),
         (PRODUCTS, "size=XXL", "size"),
         (PRODUCTS, "in_stock=maybe", "in_stock"),
-        (PRODUCTS, "in_stock=", None),
         (PRODUCTS, "active=maybe", "active"),
         (PRODUCTS, "ordering=secret", "ordering"),
         (PRODUCTS, "ordering=-id,hashed_key", "ordering"),
@@ -525,11 +523,7 @@ def test_every_documented_parameter_is_known(client, url, query):
     ],
 )
 def test_an_invalid_filter_value_is_a_validation_error(client, url, query, parameter):
-    response = client.get(f"{url}?{query}")
-    if parameter is None:  # blank: no filter
-        assert response.status_code == 200
-    else:
-        assert_invalid(response, parameter)
+    assert_invalid(client.get(f"{url}?{query}"), parameter)
 
 
 @pytest.mark.parametrize(
