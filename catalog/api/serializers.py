@@ -21,7 +21,6 @@ from catalog.services import (
     NOTE_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
     SKU_TAKEN,
-    VARIANT_UPDATABLE_FIELDS,
     VariantSpec,
     stock_reason_errors,
 )
@@ -33,8 +32,8 @@ from catalog.validators import (
     validate_season_code,
     validate_sku,
 )
-from inventory_project.api.fields import WholeNumberField
 from inventory_project.api.models import ApiKey
+from inventory_project.api.serializers import InputSerializer
 
 MAX_VARIANTS_PER_PRODUCT = len(Size.values)
 
@@ -49,7 +48,7 @@ def _run_django_validator(validator: Any, value: str) -> None:
 # Input
 
 
-class ProductInputSerializer(serializers.Serializer[Product]):
+class ProductInputSerializer(InputSerializer):
     category = serializers.ChoiceField(choices=Category.choices)
     name = serializers.CharField(max_length=200)
     color = serializers.CharField(max_length=50)
@@ -67,33 +66,27 @@ class ProductInputSerializer(serializers.Serializer[Product]):
         return value
 
 
+VARIANTS_ELSEWHERE = (
+    "Variants are changed one by one at /api/v1/variants/{id}/, and their stock through "
+    "POST /api/v1/variants/{id}/adjust/ or /count/."
+)
+SERVER_OWNED = "Set by the server; leave it out."
+
+
 class ProductUpdateSerializer(ProductInputSerializer):
     is_active = serializers.BooleanField(
         required=False, help_text="Unchanged when omitted (a PUT does not re-activate)."
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "variants" in self.initial_data:
-            raise serializers.ValidationError({"variants": [VARIANTS_ELSEWHERE]}, code="read_only")
-        return attrs
+    read_only_messages = {
+        "variants": VARIANTS_ELSEWHERE,
+        **dict.fromkeys(("id", "currency", "created_at", "updated_at"), SERVER_OWNED),
+    }
 
 
-VARIANTS_ELSEWHERE = (
-    "Variants are changed one by one at /api/v1/variants/{id}/, and their stock through "
-    "POST /api/v1/variants/{id}/adjust/ or /count/."
-)
-
-
-class VariantFieldsMixin(serializers.Serializer[Variant]):
+class VariantFieldsMixin(InputSerializer):
     """The fields of a variant that a client may set, checked value by value."""
 
-    sku = serializers.CharField(
-        max_length=64,
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        help_text="Generated when omitted. Never changes afterwards and is never reused.",
-    )
     barcode = serializers.CharField(
         max_length=14,
         required=False,
@@ -101,16 +94,9 @@ class VariantFieldsMixin(serializers.Serializer[Variant]):
         allow_null=True,
         help_text="EAN-13 or another GTIN (8, 12, 13 or 14 digits) with a valid check digit.",
     )
-    low_stock_threshold = WholeNumberField(
+    low_stock_threshold = serializers.IntegerField(
         min_value=0, max_value=MAX_QUANTITY, default=DEFAULT_LOW_STOCK_THRESHOLD
     )
-
-    def validate_sku(self, value: str | None) -> str | None:
-        if not value:
-            return None
-        value = normalize_code(value)
-        _run_django_validator(validate_sku, value)
-        return value
 
     def validate_barcode(self, value: str | None) -> str | None:
         if not value:
@@ -120,13 +106,27 @@ class VariantFieldsMixin(serializers.Serializer[Variant]):
 
 
 class VariantCreateFieldsSerializer(VariantFieldsMixin):
+    sku = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Generated when omitted. Never changes afterwards and is never reused.",
+    )
     size = serializers.ChoiceField(choices=Size.choices)
-    quantity = WholeNumberField(
+    quantity = serializers.IntegerField(
         min_value=0,
         max_value=MAX_QUANTITY,
         default=0,
         help_text="The opening quantity; read-only afterwards (stock changes go through movements).",
     )
+
+    def validate_sku(self, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = normalize_code(value)
+        _run_django_validator(validate_sku, value)
+        return value
 
 
 def taken_codes_errors(
@@ -182,16 +182,13 @@ class ProductCreateSerializer(ProductInputSerializer):
 
 
 class ProductIdField(serializers.PrimaryKeyRelatedField[Product]):
-    """A product's id: a whole number (not 1.5, not a string of digits beyond the id range)."""
+    """A product's id (a whole number: ``InputSerializer`` lets nothing else through). One
+    beyond the id column's range names no product, rather than overflow the query."""
 
-    def to_internal_value(self, data: Any) -> Product:
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        if isinstance(data, str) and not data.strip().isdigit():
-            self.fail("incorrect_type", data_type="str")
-        if not 1 <= int(data) <= MAX_ID:
+    def to_internal_value(self, data: int) -> Product:  # type: ignore[override]
+        if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(int(data))  # type: ignore[arg-type]  # stubs: Any
+        return super().to_internal_value(data)  # type: ignore[arg-type]  # stubs: the instance
 
 
 class VariantCreateSerializer(VariantCreateFieldsSerializer):
@@ -207,19 +204,14 @@ class VariantCreateSerializer(VariantCreateFieldsSerializer):
 
 
 class VariantUpdateSerializer(VariantFieldsMixin):
-    """Only the barcode and the low-stock threshold change after creation.
+    """Only the barcode and the low-stock threshold change after creation; the other fields of
+    a variant's representation are refused by name, each with where its change is made."""
 
-    The other fields of a variant's representation may be sent back unchanged (so that a client
-    can PUT what it read); a changed quantity, size, SKU or product is refused with a clear error
-    rather than silently ignored.
-    """
+    low_stock_threshold = serializers.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, required=False
+    )
 
-    low_stock_threshold = WholeNumberField(min_value=0, max_value=MAX_QUANTITY, required=False)
-    quantity = WholeNumberField(required=False)
-    size = serializers.CharField(required=False)
-    product = WholeNumberField(required=False)
-
-    _IMMUTABLE_MESSAGES = {
+    read_only_messages = {
         "quantity": (
             "The quantity cannot be set here: use POST /api/v1/variants/{id}/adjust/ (a change "
             "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity)."
@@ -227,32 +219,26 @@ class VariantUpdateSerializer(VariantFieldsMixin):
         "size": "A variant's size cannot change; create a variant of the other size.",
         "sku": "A variant's SKU cannot change.",
         "product": "A variant cannot move to another product.",
+        **dict.fromkeys(
+            (
+                "id",
+                "in_stock",
+                "low_stock",
+                "product_name",
+                "created_at",
+                "updated_at",
+            ),
+            SERVER_OWNED,
+        ),
     }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         variant = cast(Variant, self.instance)
-        current = {
-            "quantity": variant.quantity,
-            "size": variant.size,
-            "sku": variant.sku,
-            "product": variant.product_id,
-        }
-        errors = {
-            field: [message]
-            for field, message in self._IMMUTABLE_MESSAGES.items()
-            if field in attrs and attrs[field] != current[field]
-        }
         if attrs.get("barcode"):
-            errors.update(
-                {
-                    k: v
-                    for k, v in taken_codes_errors([attrs], exclude_variant=variant.pk)[0].items()
-                    if k == "barcode"
-                }
-            )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return {field: attrs[field] for field in VARIANT_UPDATABLE_FIELDS if field in attrs}
+            errors = taken_codes_errors([attrs], exclude_variant=variant.pk)[0]
+            if "barcode" in errors:
+                raise serializers.ValidationError({"barcode": errors["barcode"]})
+        return attrs
 
 
 # Output
@@ -296,8 +282,8 @@ class VariantOutputSerializer(VariantSummarySerializer):
 # Stock
 
 
-class StockAdjustSerializer(serializers.Serializer[Any]):
-    delta = WholeNumberField(
+class StockAdjustSerializer(InputSerializer):
+    delta = serializers.IntegerField(
         min_value=-MAX_QUANTITY,
         max_value=MAX_QUANTITY,
         help_text="The signed change: positive for received and returned, negative for damaged "
@@ -330,11 +316,11 @@ class StockAdjustSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class StockCountSerializer(serializers.Serializer[Any]):
-    quantity = WholeNumberField(
+class StockCountSerializer(InputSerializer):
+    quantity = serializers.IntegerField(
         min_value=0, max_value=MAX_QUANTITY, help_text="The quantity counted on the shelf."
     )
-    expected_quantity = WholeNumberField(
+    expected_quantity = serializers.IntegerField(
         min_value=0,
         max_value=MAX_QUANTITY,
         required=False,

@@ -105,7 +105,10 @@ def test_adjust_below_zero_is_insufficient_stock_and_changes_nothing(stock_clien
             {"delta": ["Stock damaged takes from the quantity: the change must be negative."]},
         ),
         ({"delta": 0, "reason": "correction"}, {"delta": ["A change of 0 changes nothing."]}),
-        ({"delta": "x", "reason": "correction"}, {"delta": ["A valid integer is required."]}),
+        (
+            {"delta": "x", "reason": "correction"},
+            {"delta": ["Expected a whole number; got a string."]},
+        ),
         (
             {"delta": 10**12, "reason": "correction"},
             {"delta": ["Ensure this value is less than or equal to 1000000."]},

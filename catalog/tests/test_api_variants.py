@@ -52,7 +52,7 @@ def test_create_a_variant_with_its_opening_quantity(writer, tee):
         ),
         (
             {"size": "L-XL", "quantity": 1.5},
-            {"quantity": ["A valid integer is required."]},
+            {"quantity": ["Expected a whole number; got a number with a fraction."]},
         ),
         (
             {"size": "L-XL", "sku": "bad sku!"},
@@ -177,17 +177,6 @@ def test_quantity_size_and_sku_are_read_only_after_creation(writer, tee, field, 
     assert response.json()["error"]["details"] == {field: [message]}
     variant.refresh_from_db()
     assert (variant.quantity, variant.size, variant.sku) == (5, "S-M", f"TEE-FW24-{tee.pk:05d}-SM")
-
-
-def test_a_put_of_what_was_read_is_accepted(writer, tee):
-    variant = tee.variants.get()
-    representation = writer.get(detail(variant.pk)).json()
-    response = writer.put(
-        detail(variant.pk), {**representation, "low_stock_threshold": 1}, format="json"
-    )
-    assert response.status_code == 200, response.json()
-    assert response.json()["low_stock_threshold"] == 1
-    assert response.json()["quantity"] == 5
 
 
 def test_delete_a_variant_without_stock_and_not_one_with_stock(writer, make_product):

@@ -157,6 +157,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(error, exceptions.ValidationError):
         message = "The request is not valid; see details for the fields at fault."
         details: Any = error.detail
+    elif isinstance(error, exceptions.UnsupportedMediaType):
+        message = f"{error.detail} The API reads JSON: send Content-Type: application/json."
+        details = None
     else:
         message = str(error.detail)
         details = None

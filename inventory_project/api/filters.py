@@ -14,6 +14,7 @@ Values are matched without regard to case everywhere: choices (``category=tees``
 
 from collections.abc import Iterable
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 import django_filters
 from django import forms
@@ -26,8 +27,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from inventory_project.api.parsers import not_utf8_names
-
 # Query parameters of the paginators that DRF ships; those a view's paginator sets are allowed.
 _PAGING_ATTRIBUTES = (
     "page_query_param",
@@ -36,6 +35,22 @@ _PAGING_ATTRIBUTES = (
     "limit_query_param",
     "offset_query_param",
 )
+
+
+def not_utf8_names(urlencoded: bytes) -> list[str]:
+    """The names of the parameters of a query string whose name or value, once
+    percent-decoded, is not UTF-8. Django would quietly replace those bytes with U+FFFD."""
+    # Read as latin-1, each character stands for one byte.
+    text = urlencoded.decode("latin-1")
+    names = []
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
+        name, data = key.encode("latin-1"), value.encode("latin-1")
+        try:
+            name.decode("utf-8")
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            names.append(name.decode("utf-8", errors="replace"))
+    return names
 
 
 def _not_utf8_errors(request: Request) -> dict[str, list[str]]:

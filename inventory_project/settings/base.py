@@ -268,11 +268,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "inventory_project.api.negotiation.ContentNegotiation",
-    "DEFAULT_PARSER_CLASSES": [
-        "inventory_project.api.parsers.JSONParser",
-        "inventory_project.api.parsers.FormParser",
-        "inventory_project.api.parsers.MultiPartParser",
-    ],
+    # JSON only: the schema advertises it, and one format means one rule for types (see
+    # inventory_project/api/serializers.py). Forms are the admin's (and the import upload's).
+    "DEFAULT_PARSER_CLASSES": ["inventory_project.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["inventory_project.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "inventory_project.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

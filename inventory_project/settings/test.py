@@ -14,6 +14,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": dict.fromkeys(("read", "write", "order", "anon"), "100000/min"),
+    # The API reads JSON only.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 # Static files come straight from the apps (no collectstatic before tests).

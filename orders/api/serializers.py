@@ -4,22 +4,22 @@ from rest_framework import serializers
 
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
-from inventory_project.api.fields import WholeNumberField
+from inventory_project.api.serializers import InputSerializer
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.services import MAX_LINES, LineRequest, ReturnRequest
 
 # Input
 
 
-class OrderLineInputSerializer(serializers.Serializer[Any]):
-    variant = WholeNumberField(
+class OrderLineInputSerializer(InputSerializer):
+    variant = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_ID,
         help_text="The variant's id, or give its sku.",
     )
     sku = serializers.CharField(required=False, max_length=64, help_text="Or the variant's SKU.")
-    quantity = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("variant" in attrs) == ("sku" in attrs):
@@ -29,7 +29,7 @@ class OrderLineInputSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class OrderCreateSerializer(serializers.Serializer[Any]):
+class OrderCreateSerializer(InputSerializer):
     lines = OrderLineInputSerializer(  # type: ignore[call-arg]  # many=True makes a list
         many=True, allow_empty=False, max_length=MAX_LINES
     )
@@ -47,12 +47,12 @@ class OrderCreateSerializer(serializers.Serializer[Any]):
         ]
 
 
-class ReturnLineInputSerializer(serializers.Serializer[Any]):
-    line = WholeNumberField(min_value=1, max_value=MAX_ID, help_text="The order line's id.")
-    quantity = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
+class ReturnLineInputSerializer(InputSerializer):
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The order line's id.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
-class OrderReturnCreateSerializer(serializers.Serializer[Any]):
+class OrderReturnCreateSerializer(InputSerializer):
     lines = ReturnLineInputSerializer(  # type: ignore[call-arg]  # many=True makes a list
         many=True, allow_empty=False, max_length=MAX_LINES
     )

@@ -14,6 +14,7 @@ from inventory_project.api.models import ApiKey
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import OrderPermission
 from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
+from inventory_project.api.serializers import EmptyBodySerializer
 from orders import selectors, services
 from orders.api import representations
 from orders.api.filters import OrderFilter
@@ -123,6 +124,7 @@ class OrderViewSet(
 
     def transition(self, request: Request, name: str) -> Response:
         order = self.get_object()  # 404 for another client's order
+        EmptyBodySerializer(data=request.data or {}).is_valid(raise_exception=True)
         services.order_transition(order_id=order.pk, action=name, actor=request_actor(request))
         return Response(self.render(order.pk))
 

@@ -117,7 +117,11 @@ def test_payload_too_large(writer, settings):
 def test_unsupported_media_type(writer):
     response = writer.post(PRODUCTS, data="name=x", content_type="text/plain")
     assert_envelope(
-        response, 415, "unsupported_media_type", 'Unsupported media type "text/plain" in request.'
+        response,
+        415,
+        "unsupported_media_type",
+        'Unsupported media type "text/plain" in request. The API reads JSON: send '
+        "Content-Type: application/json.",
     )
 
 
@@ -198,7 +202,9 @@ def test_validation_errors_of_list_items_keep_one_entry_per_item(writer):
         "variants": [{"size": "S-M"}, {"size": "L-XL", "quantity": "x"}, {"size": "One Size"}],
     }
     details = writer.post(PRODUCTS, body, format="json").json()["error"]["details"]
-    assert details == {"variants": [{}, {"quantity": ["A valid integer is required."]}, {}]}
+    assert details == {
+        "variants": [{}, {"quantity": ["Expected a whole number; got a string."]}, {}]
+    }
 
 
 def test_a_client_error_is_not_logged_as_an_error(reader, caplog):
