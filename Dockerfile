@@ -32,9 +32,9 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-inp
 
 USER app
 EXPOSE 8000
-# /healthz is exempt from the HTTPS redirect; the Host header must be in DJANGO_ALLOWED_HOSTS
-# (compose adds 127.0.0.1).
+# /healthz answers over plain HTTP whatever the Host header (inventory_project/api/middleware.py),
+# so the check needs no name from DJANGO_ALLOWED_HOSTS; it asks on GUNICORN_BIND's port.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
+    CMD python -c "import os, urllib.request; port = os.environ['GUNICORN_BIND'].rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2)"
 
 CMD ["gunicorn", "inventory_project.wsgi", "--config", "gunicorn.conf.py"]

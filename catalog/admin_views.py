@@ -15,9 +15,10 @@ from django.utils.http import urlencode
 
 from catalog import selectors
 from catalog.models import Variant
-from orders.selectors import sales_by_day
+from orders.selectors import SalesDay, sales_by_day, sales_sum
 
 DASHBOARD_DAYS = 30
+SALES_PERIODS = ((1, "Today"), (7, "Last 7 days"), (DASHBOARD_DAYS, f"Last {DASHBOARD_DAYS} days"))
 LOW_STOCK_ROWS = 15
 LATEST_MOVEMENTS = 12
 
@@ -28,16 +29,16 @@ def _bars(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{**row, "share": round(float(row[key]) * 100 / float(top), 1)} for row in rows]
 
 
-def _columns(days: list[dict[str, Any]], key: str, height: int = 120) -> dict[str, Any]:
+def _columns(days: list[SalesDay], key: str, height: int = 120) -> dict[str, Any]:
     """A column chart of ``key`` per day, as SVG geometry: x, y and height of each column."""
-    top = max((day[key] for day in days), default=0) or 1
+    top = max((getattr(day, key) for day in days), default=0) or 1
     width = 100 / max(len(days), 1)
     columns = []
     for index, day in enumerate(days):
-        column_height = round(float(day[key]) * height / float(top), 1)
+        column_height = round(float(getattr(day, key)) * height / float(top), 1)
         columns.append(
             {
-                **day,
+                "day": day,
                 "x": round(index * width + width * 0.15, 2),
                 "width": round(width * 0.7, 2),
                 "y": round(height - column_height, 1),
@@ -61,6 +62,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if may_see_sales
         else []
     )
+    # The same figures as the API's sales report, over the last day, week and month.
+    sales_periods = [
+        {"label": label, "figures": sales_sum(days[-length:])}
+        for length, label in SALES_PERIODS
+        if days
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Stock dashboard",
@@ -73,11 +80,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "low_stock_limit": LOW_STOCK_ROWS,
         "may_see_sales": may_see_sales,
         "sales_days": DASHBOARD_DAYS,
+        "time_zone": timezone.get_current_timezone_name(),
         "orders_chart": _columns(days, "orders"),
         "units_chart": _columns(days, "units"),
-        "orders_total": sum(day["orders"] for day in days),
-        "units_sold": sum(day["units"] for day in days),
-        "revenue": sum((day["revenue"] for day in days), Decimal("0.00")),
+        "sales": sales_sum(days),
+        "sales_periods": sales_periods,
         # The ledger only for those who may read it (as over the API).
         "movements": list(selectors.movement_latest(limit=LATEST_MOVEMENTS))
         if request.user.has_perm("catalog.view_stockmovement")

@@ -1,15 +1,19 @@
 """The staff's stock dashboard and the SKU finder in the admin's header."""
 
+import datetime
 import re
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.services import StockChange, stock_apply
 from conftest import TEST_ACTOR
+from orders.models import Order
+from orders.services import ReturnRequest, order_return, order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +43,14 @@ def place_order_for_dashboard(db):
 
     api_key, _ = api_key_create(name="web-shop", scopes=["orders:write"])
 
-    def place(variant, quantity):
+    def place(*lines):
+        """Lines as ``variant, quantity`` (one line) or ``(variant, quantity)`` pairs."""
+        if lines and not isinstance(lines[0], tuple):
+            lines = (lines,)
         return order_place(
-            lines=[LineRequest(variant_id=variant.pk, quantity=quantity)],
+            lines=[
+                LineRequest(variant_id=variant.pk, quantity=quantity) for variant, quantity in lines
+            ],
             actor=api_key_actor(api_key),
         )
 
@@ -59,8 +68,10 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
     assert _kpi(html, "units") == "8"  # 10 - 3 sold + 1
     assert _kpi(html, "value") == "160.00 EUR"
     assert _kpi(html, "low") == "2"  # L-XL at 1, the sweater sold out
-    assert _kpi(html, "orders") == "1"
-    assert _kpi(html, "revenue") == "60.00 EUR"
+    # The order is placed, not paid: no sale yet, one unpaid order.
+    assert _kpi(html, "orders") == "0"
+    assert _kpi(html, "net") == "0.00 EUR"
+    assert _kpi(html, "unpaid") == "1"
     # Both bar charts, one bar per category and per collection.
     assert len(re.findall(r'class="bar" style="width: [0-9.]+%"', html)) == 2 + 2
     # Thirty columns per day chart; today's order is one of them.
@@ -76,6 +87,100 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
     movements = html.split('id="latest-movements"')[1]
     assert "Sale" in movements
     assert "-3" in movements
+
+
+def _sales_row(html, period):
+    """The figures of one row of the sales table, by name."""
+    row = html.split('id="sales-summary"')[1].split(f'data-period="{period}"')[1].split("</tr>")[0]
+    return dict(re.findall(r'data-figure="(\w+)">([^<]*)<', row))
+
+
+def test_the_dashboards_sales_are_the_reports_figures(
+    manager_web, key_client, make_product, place_order_for_dashboard
+):
+    tee = make_product(name="Tee", price="20.00", stock={"S-M": 20})
+    sweater = make_product(name="Sweater", category="Sweaters", price="80.00", stock={"S-M": 5})
+    tee_sm, sweater_sm = tee.variants.get(), sweater.variants.get()
+    today = timezone.localdate()
+    now = timezone.now()
+    ten_days_ago = now - datetime.timedelta(days=10)
+
+    def order(*lines, placed, paid=None, fulfil=False, cancel=False):
+        placed_order = place_order_for_dashboard(*lines)
+        actions = [
+            ("pay", paid),
+            ("fulfil", paid if fulfil else None),
+            ("cancel", now if cancel else None),
+        ]
+        for action, moment in actions:
+            if moment is not None:
+                order_transition(order_id=placed_order.pk, action=action, actor=TEST_ACTOR)
+        Order.objects.filter(pk=placed_order.pk).update(created_at=placed, paid_at=paid)
+        return placed_order
+
+    # Ten days ago: two sweaters and a tee sold; today one sweater comes back.
+    returned = order(
+        (sweater_sm, 2), (tee_sm, 1), placed=ten_days_ago, paid=ten_days_ago, fulfil=True
+    )
+    order_return(
+        order_id=returned.pk,
+        lines=[ReturnRequest(line_id=returned.lines.get(variant=sweater_sm).pk, quantity=1)],
+        actor=TEST_ACTOR,
+    )
+    # Today: three tees sold, one paid tee cancelled (sold and refunded today), one order open,
+    # one cancelled before payment.
+    order((tee_sm, 3), placed=now, paid=now)
+    order((tee_sm, 1), placed=now, paid=now, cancel=True)
+    order((sweater_sm, 1), (tee_sm, 2), placed=now)
+    order((tee_sm, 1), placed=now, cancel=True)
+
+    html = manager_web.get(DASHBOARD).content.decode()
+    report = (
+        key_client("reports:read")
+        .get("/api/v1/reports/sales/", {"date_from": today - datetime.timedelta(days=29)})
+        .json()
+    )
+    week = (
+        key_client("reports:read")
+        .get("/api/v1/reports/sales/", {"date_from": today - datetime.timedelta(days=6)})
+        .json()
+    )
+
+    def shown(figures):
+        return {
+            "orders": str(figures["orders"]),
+            "units": str(figures["units"]),
+            "gross": figures["gross"],
+            "refunds": figures["refunds"],
+            "net": figures["net"],
+            "unpaid_orders": str(figures["unpaid"]["orders"]),
+            "unpaid_value": figures["unpaid"]["value"],
+        }
+
+    assert _sales_row(html, 1) == shown(report["days"][-1])  # today
+    assert _sales_row(html, 2) == shown(week["total"])
+    assert _sales_row(html, 3) == shown(report["total"])
+    # Worked out by hand: 180.00 + 60.00 + 20.00 sold, 80.00 + 20.00 given back.
+    assert _sales_row(html, 3) == {
+        "orders": "3",
+        "units": "7",
+        "gross": "260.00",
+        "refunds": "100.00",
+        "net": "160.00",
+        "unpaid_orders": "1",
+        "unpaid_value": "120.00",
+    }
+    assert _sales_row(html, 1)["net"] == "-20.00"
+    assert _kpi(html, "orders") == "3"
+    assert _kpi(html, "net") == "160.00 EUR"
+    assert _kpi(html, "unpaid") == "1"
+    # The charts count orders and units paid per day.
+    units_chart = html.split('id="units-per-day"')[1].split("</svg>")[0]
+    titles = re.findall(r"<title>([^<]*)</title>", units_chart)
+    assert len(titles) == 30
+    assert titles[-1].endswith(
+        ": 2 orders paid, 4 units; gross 80.00, refunds 100.00, net -20.00 EUR"
+    )
 
 
 def test_the_dashboard_costs_the_same_queries_for_a_large_catalog(
@@ -105,7 +210,8 @@ def test_staff_who_may_not_see_orders_see_stock_only(login, shop):
     clerk.user_permissions.add(Permission.objects.get(codename="view_variant"))
     html = login(clerk).get(DASHBOARD).content.decode()
     assert 'data-kpi="value"' in html
-    assert 'data-kpi="revenue"' not in html
+    assert 'data-kpi="net"' not in html
+    assert 'id="sales-summary"' not in html
     assert 'id="orders-per-day"' not in html
 
 

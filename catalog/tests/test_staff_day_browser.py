@@ -16,7 +16,7 @@ from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_pag
 from inventory_project.api.authentication import api_key_actor
 from inventory_project.api.services import api_key_create
 from orders.models import Order
-from orders.services import LineRequest, order_place
+from orders.services import LineRequest, order_place, order_transition
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -42,6 +42,8 @@ def test_a_clerks_day_in_the_admin(live_server, store_staff: User, make_product,
     order = order_place(
         lines=[LineRequest(variant_id=lxl.pk, quantity=3)], actor=api_key_actor(api_key)
     )
+    # Paid, so the dashboard's sales show it (an unpaid order is not a sale).
+    order_transition(order_id=order.pk, action="pay", actor=api_key_actor(api_key))
 
     with chromium_page() as page:
         admin_log_in(page, live_server.url, store_staff.username)

@@ -43,6 +43,41 @@ class RequestIdMiddleware:
         return response
 
 
+class HealthCheckMiddleware:
+    """Answers ``/healthz`` and ``/readyz`` whatever the ``Host`` header, before anything that
+    validates it.
+
+    Orchestrators and load balancers call an instance by its address (``127.0.0.1`` in Docker's
+    HEALTHCHECK, a container's IP from a proxy), not by a name in ``DJANGO_ALLOWED_HOSTS``, so
+    Django's host check would refuse them (400) and the instance would never be healthy. These
+    two answers use nothing of the host (no redirect, no absolute URL, no cookie, no cache), so
+    answering every host opens nothing; every other path still goes through the whole stack and
+    its host check (``CommonMiddleware`` calls ``get_host()`` on every request).
+
+    After the request id and the access log (health checks are logged like any request), before
+    ``SecurityMiddleware``: its HTTPS redirect would call ``get_host()`` too, and the probes come
+    over plain HTTP from inside the network (the production settings also exempt both paths from
+    the redirect, for the same reason).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        # Imported here: the logging configuration imports this module before the apps load.
+        from inventory_project.api.views import healthz, readyz
+
+        self.checks: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+            "/healthz": healthz,
+            "/readyz": readyz,
+        }
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The exact paths the URLconf routes to these views (path_info, as URL resolution uses).
+        check = self.checks.get(request.path_info)
+        if check is not None:
+            return check(request)
+        return self.get_response(request)
+
+
 access_logger = logging.getLogger("inventory_project.access")
 
 

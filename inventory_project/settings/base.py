@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "inventory_project.api.middleware.RequestIdMiddleware",
     "inventory_project.api.middleware.AccessLogMiddleware",
+    # Before anything that checks the Host header: probes call by address, not by name.
+    "inventory_project.api.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer, so that every answer to an allowed origin carries CORS.
     "corsheaders.middleware.CorsMiddleware",

@@ -17,7 +17,7 @@ from inventory_project.api.filters import query_parameter_errors
 from inventory_project.api.models import ApiKey, Scope
 from inventory_project.api.permissions import ScopeOrPermission
 from inventory_project.api.schema import error_response_doc
-from orders.selectors import sales_by_day
+from orders.selectors import sales_by_day, sales_sum
 
 MAX_SALES_DAYS = 366
 EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(9998, 12, 31)
@@ -127,21 +127,49 @@ class SalesQuerySerializer(serializers.Serializer[Any]):
         return {"date_from": date_from, "date_to": date_to}
 
 
-class SalesDaySerializer(serializers.Serializer[Any]):
-    date = serializers.DateField()
-    orders = serializers.IntegerField()
-    units = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=2, help_text=help_text, **kwargs)
+
+
+class UnpaidSerializer(serializers.Serializer[Any]):
+    orders = serializers.IntegerField(
+        source="unpaid_orders", help_text="Orders placed (on the day of placement), unpaid now."
+    )
+    units = serializers.IntegerField(source="unpaid_units", help_text="Units in those orders.")
+    value = _money("Their totals.", source="unpaid_value")
 
 
 class SalesTotalSerializer(serializers.Serializer[Any]):
-    orders = serializers.IntegerField()
-    units = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    """The figures of a day, or of the whole range added up."""
+
+    orders = serializers.IntegerField(
+        help_text="Orders paid, on the day of payment (also those cancelled later: see refunds)."
+    )
+    units = serializers.IntegerField(help_text="Units in those orders.")
+    gross = _money("Those orders' totals.")
+    refunds = _money(
+        "Refunds of returns, on the day each was recorded, and totals of paid orders, on the "
+        "day each was cancelled."
+    )
+    net = _money("gross - refunds; negative when more was refunded than sold.")
+    unpaid = UnpaidSerializer(
+        source="*",
+        help_text="Open orders, not sales: the only figures that change after the day, as "
+        "those orders are paid or cancelled.",
+    )
+
+
+class _DateSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+
+
+class SalesDaySerializer(_DateSerializer, SalesTotalSerializer):
+    """A day: its date first, then the same figures as the total."""
 
 
 class SalesSerializer(serializers.Serializer[Any]):
     currency = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The store's time zone, in which days begin.")
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     total = SalesTotalSerializer()
@@ -156,8 +184,11 @@ class SalesView(APIView):
         tags=["reports"],
         parameters=[SalesQuerySerializer],
         responses={200: SalesSerializer, 400: error_response_doc(400)},
-        description="Orders, units and revenue per day in the store's time zone, every day of "
-        "the range present; cancelled orders are not sales.",
+        description="Sales per day in the store's time zone, every day of the range present, "
+        "and their total. Each figure counts on the day of its event, so a past day never "
+        "changes: gross on the day an order was paid, refunds on the day of a return or of the "
+        "cancellation of a paid order; net = gross - refunds. Unpaid orders are shown apart, "
+        "on the day they were placed, while they stay unpaid.",
     )
     def get(self, request: Request) -> Response:
         refuse_unknown_parameters(request, set(SalesQuerySerializer().fields))
@@ -166,8 +197,9 @@ class SalesView(APIView):
         days = sales_by_day(**query.validated_data)
         report = {
             "currency": settings.STORE_CURRENCY,
+            "time_zone": timezone.get_current_timezone_name(),
             **query.validated_data,
-            "total": {key: sum(day[key] for day in days) for key in ("orders", "units", "revenue")},
+            "total": sales_sum(days),
             "days": days,
         }
         return Response(SalesSerializer(report).data)
