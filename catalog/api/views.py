@@ -28,15 +28,16 @@ from catalog.models import Product, StockMovement, Variant
 from catalog.validators import normalize_code
 from inventory_project.api.authentication import request_actor
 from inventory_project.api.caching import versioned_read
-from inventory_project.api.filters import FilterBackend, StrictQueryMixin
+from inventory_project.api.filters import FilterBackend
 from inventory_project.api.idempotency import idempotent
+from inventory_project.api.mixins import StrictRequestMixin, created
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import CatalogPermission, LedgerPermission, StockPermission
 from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
 
 
 class ReadViewSet(
-    StrictQueryMixin,
+    StrictRequestMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
@@ -62,9 +63,6 @@ class CatalogViewSet(
 
     permission_classes = [CatalogPermission]
 
-    def created(self, data: Any) -> Response:
-        return Response(data, status=status.HTTP_201_CREATED)
-
 
 # ?sku=... or ?barcode=... alone, plainly written: no escapes, nothing a filter would refuse
 # (empty, too long, not UTF-8), nothing else to filter, sort or page by. Anything else goes
@@ -81,7 +79,11 @@ _PROTECTED = OpenApiResponse(description="It still has stock (or history): archi
 
 
 @extend_schema_view(
-    create=extend_schema(request=ProductCreateSerializer, responses={201: ProductOutputSerializer}),
+    create=extend_schema(
+        request=ProductCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: ProductOutputSerializer},
+    ),
     update=extend_schema(request=ProductUpdateSerializer, responses=ProductOutputSerializer),
     partial_update=extend_schema(
         request=ProductUpdateSerializer, responses=ProductOutputSerializer
@@ -112,6 +114,7 @@ class ProductViewSet(CatalogViewSet):
         row = representations.one(representations.product_rows(Product.objects.all()), pk)
         return Response(representations.products([row])[0])
 
+    @idempotent
     def create(self, request: Request) -> Response:
         serializer = ProductCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -120,7 +123,7 @@ class ProductViewSet(CatalogViewSet):
         product = services.product_create(
             **data, variants=serializer.variant_specs(), actor=request_actor(request)
         )
-        return self.created(self.render(product.pk))
+        return created(self.render(product.pk), at="product-detail", pk=product.pk)
 
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
         product = self.get_object()
@@ -138,7 +141,11 @@ class ProductViewSet(CatalogViewSet):
 
 
 @extend_schema_view(
-    create=extend_schema(request=VariantCreateSerializer, responses={201: VariantOutputSerializer}),
+    create=extend_schema(
+        request=VariantCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: VariantOutputSerializer},
+    ),
     update=extend_schema(request=VariantUpdateSerializer, responses=VariantOutputSerializer),
     partial_update=extend_schema(
         request=VariantUpdateSerializer, responses=VariantOutputSerializer
@@ -189,11 +196,12 @@ class VariantViewSet(CatalogViewSet):
         row = representations.one(representations.variant_rows(Variant.objects.all()), pk)
         return Response(representations.variants([row])[0])
 
+    @idempotent
     def create(self, request: Request) -> Response:
         serializer = VariantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         variant = services.variant_create(**serializer.validated_data, actor=request_actor(request))
-        return self.created(self.render(variant.pk))
+        return created(self.render(variant.pk), at="variant-detail", pk=variant.pk)
 
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
         variant = self.get_object()
@@ -269,7 +277,7 @@ class VariantViewSet(CatalogViewSet):
                 movement, context=self.get_serializer_context()
             ).data,
         }
-        return Response(data, status=status.HTTP_201_CREATED)
+        return created(data, at="stock-movement-detail", pk=movement.pk)
 
 
 class StockMovementViewSet(ReadViewSet):

@@ -15,13 +15,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
 from inventory_project.api.parsers import PayloadTooLarge
+from inventory_project.api.renderers import json_response
 from inventory_project.exceptions import ApplicationError, Conflict, Protected
 
 logger = logging.getLogger("inventory_project.api")
@@ -59,9 +60,9 @@ def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def error_response(
     request: HttpRequest, status_code: int, code: str, message: str, details: Any = None
-) -> JsonResponse:
+) -> HttpResponse:
     """The envelope as a plain Django response, for errors raised outside DRF's views."""
-    return JsonResponse(envelope(code, message, details), status=status_code)
+    return json_response(envelope(code, message, details), status=status_code)
 
 
 def _code_for(exc: exceptions.APIException) -> str:

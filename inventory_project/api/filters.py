@@ -79,23 +79,8 @@ def query_parameter_errors(
     return errors
 
 
-class StrictQueryMixin:
-    """Refuses every query parameter but ``format`` on the actions that take no filters or
-    pages; the lists' (``filtered_actions``) are checked by ``FilterBackend`` with their
-    filters, so that a client learns of every mistake at once."""
-
-    filtered_actions: ClassVar[tuple[str, ...]] = ("list",)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if getattr(self, "action", None) in self.filtered_actions:
-            return
-        errors = query_parameter_errors(request, _format_parameters())
-        if errors:
-            raise ValidationError(errors)
-
-
-def _format_parameters() -> set[str]:
+def format_parameters() -> set[str]:
+    """``format``, which every endpoint takes."""
     return {api_settings.URL_FORMAT_OVERRIDE} if api_settings.URL_FORMAT_OVERRIDE else set()
 
 
@@ -107,7 +92,7 @@ def known_query_parameters(view: Any, filterset_class: Any) -> set[str]:
         for attribute in _PAGING_ATTRIBUTES
         if (name := getattr(paginator, attribute, None)) is not None
     )
-    return known | _format_parameters()
+    return known | format_parameters()
 
 
 class FilterBackend(DjangoFilterBackend):

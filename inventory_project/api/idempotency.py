@@ -23,18 +23,21 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.http import HttpResponseBase, JsonResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory_project.api.models import ApiKey, IdempotencyKey
+from inventory_project.api.renderers import json_response
 from inventory_project.exceptions import ApplicationError
 from inventory_project.testing import pause_point
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Headers of the answer that are part of it, stored and replayed with its status and body.
+KEPT_HEADERS = ("Location",)
 MAX_KEY_LENGTH = 255
 _VALID_KEY = re.compile(rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$")
 # PostgreSQL's code for a lock wait that ran past lock_timeout.
@@ -98,14 +101,23 @@ def idempotent(view_method: View) -> View:
                     raise _NotStored(response)
                 claimed.status_code = response.status_code
                 claimed.response_body = response.data
-                claimed.save(update_fields=["status_code", "response_body"])
+                claimed.response_headers = {
+                    name: response[name] for name in KEPT_HEADERS if response.has_header(name)
+                }
+                claimed.save(update_fields=["status_code", "response_body", "response_headers"])
         except _NotStored as not_stored:
             return not_stored.response
         # Inert outside tests: lets a test lose the answer after the effect and key committed.
         pause_point("idempotency_stored")
         return response
 
+    wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def honours_idempotency_key(view_method: Any) -> bool:
+    """Whether a view method is wrapped by ``idempotent``."""
+    return getattr(view_method, "honours_idempotency_key", False) is True
 
 
 def _run(
@@ -157,11 +169,14 @@ def _claim(scope: dict[str, str], fingerprint: str) -> tuple[IdempotencyKey, Ide
                 cursor.execute("SET LOCAL lock_timeout = DEFAULT")
 
 
-def _replay(earlier: IdempotencyKey, fingerprint: str) -> JsonResponse:
-    """The stored answer, as the JSON it was (not negotiated again into another format)."""
+def _replay(earlier: IdempotencyKey, fingerprint: str) -> HttpResponse:
+    """The stored answer, as the JSON it was (not negotiated again into another format), written
+    as the API writes every answer."""
     if earlier.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    response = JsonResponse(earlier.response_body, status=earlier.status_code, safe=False)
+    response = json_response(earlier.response_body, status=earlier.status_code or 200)
+    for name, value in (earlier.response_headers or {}).items():
+        response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
 

@@ -128,6 +128,9 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's body.")
     status_code = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(
+        default=dict, help_text="Headers of the answer replayed with it (Location)."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from django.http import HttpResponse
 from rest_framework import renderers
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -31,3 +32,11 @@ class JSONRenderer(renderers.JSONRenderer):
             indented: bytes = super().render(data, accepted_media_type, renderer_context)
             return indented
         return orjson.dumps(data, default=_fallback, option=_OPTIONS)
+
+
+def json_response(data: Any, *, status: int = 200) -> HttpResponse:
+    """A plain Django response written as every DRF answer of the API is: for the answers made
+    outside DRF's views (errors of unknown routes, replayed answers, health checks)."""
+    return HttpResponse(
+        JSONRenderer().render(data), status=status, content_type=JSONRenderer.media_type
+    )

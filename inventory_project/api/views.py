@@ -4,7 +4,7 @@ import logging
 import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.csrf import csrf_failure as default_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -24,7 +24,8 @@ from inventory_project.api.exceptions import (
     ServiceUnavailable,
     error_response,
 )
-from inventory_project.api.renderers import JSONRenderer
+from inventory_project.api.mixins import StrictRequestMixin
+from inventory_project.api.renderers import JSONRenderer, json_response
 
 logger = logging.getLogger("inventory_project.api")
 
@@ -37,12 +38,14 @@ class _TextYamlRenderer(OpenApiYamlRenderer):
     media_type = "text/yaml"
 
 
-class SchemaView(SpectacularAPIView):
+class SchemaView(StrictRequestMixin, SpectacularAPIView):
     """The OpenAPI document, in the format a client generator, a Postman import or a CI validator
     asks for: JSON for ``application/json``, the OpenAPI JSON type or ``?format=json`` (also the
     default, for ``*/*``); YAML for ``?format=yaml`` and the YAML types. Errors are the API's
     JSON envelope, whatever format was asked for."""
 
+    # drf-spectacular's: the schema in a language, of a version.
+    query_parameters = frozenset({"lang", "version"})
     renderer_classes = [
         OpenApiJsonRenderer,
         OpenApiJsonRenderer2,
@@ -66,9 +69,9 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 @never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz(request: HttpRequest) -> HttpResponse:
     """The process is alive and serving; says nothing of the database."""
-    return JsonResponse({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @never_cache
@@ -80,7 +83,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         logger.exception("readiness check: database unreachable")
         return _unavailable(request, "The database is unreachable.")
-    return JsonResponse({"status": "ok", "database": "ok"})
+    return json_response({"status": "ok", "database": "ok"})
 
 
 def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
@@ -96,7 +99,7 @@ def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
 
 
 @csrf_exempt  # an unknown address answers 404 in the envelope, whatever the method
-def api_not_found(request: HttpRequest) -> JsonResponse:
+def api_not_found(request: HttpRequest) -> HttpResponse:
     return error_response(request, 404, "not_found", "No API endpoint at this address.")
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
-from inventory_project.api.filters import query_parameter_errors
+from inventory_project.api.mixins import StrictRequestMixin
 from inventory_project.api.models import ApiKey, Scope
 from inventory_project.api.permissions import ScopeOrPermission
 from inventory_project.api.schema import error_response_doc
@@ -65,14 +65,7 @@ class StockValueSerializer(serializers.Serializer[Any]):
     by_collection = CollectionValueSerializer(many=True)
 
 
-def refuse_unknown_parameters(request: Request, known: set[str]) -> None:
-    """As on every list: a misspelt or empty parameter is an error, not silently the default."""
-    errors = query_parameter_errors(request, known | {"format"}, noun="report")
-    if errors:
-        raise serializers.ValidationError(errors)
-
-
-class StockValueView(APIView):
+class StockValueView(StrictRequestMixin, APIView):
     permission_classes = [StockValuePermission]
 
     @extend_schema(
@@ -83,7 +76,6 @@ class StockValueView(APIView):
         "collection, largest value first.",
     )
     def get(self, request: Request) -> Response:
-        refuse_unknown_parameters(request, set())
         by_category = catalog_selectors.stock_value_by("category")
         total = {
             "units": sum(row["units"] for row in by_category),
@@ -176,8 +168,9 @@ class SalesSerializer(serializers.Serializer[Any]):
     days = SalesDaySerializer(many=True)
 
 
-class SalesView(APIView):
+class SalesView(StrictRequestMixin, APIView):
     permission_classes = [SalesPermission]
+    query_parameters = frozenset(SalesQuerySerializer().fields)
 
     @extend_schema(
         operation_id="reports_sales",
@@ -191,7 +184,6 @@ class SalesView(APIView):
         "on the day they were placed, while they stay unpaid.",
     )
     def get(self, request: Request) -> Response:
-        refuse_unknown_parameters(request, set(SalesQuerySerializer().fields))
         query = SalesQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         days = sales_by_day(**query.validated_data)

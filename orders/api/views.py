@@ -2,14 +2,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory_project.api.authentication import request_actor
-from inventory_project.api.filters import StrictQueryMixin
 from inventory_project.api.idempotency import idempotent
+from inventory_project.api.mixins import StrictRequestMixin, created
 from inventory_project.api.models import ApiKey
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import OrderPermission
@@ -41,7 +41,7 @@ _TRANSITION_SCHEMA = extend_schema(
     ),
 )
 class OrderViewSet(
-    StrictQueryMixin,
+    StrictRequestMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
@@ -77,7 +77,7 @@ class OrderViewSet(
             actor=request_actor(request),
         )
         # Rendered from the order as placed (its lines in hand): no query to read it back.
-        return Response(representations.order(order), status=status.HTTP_201_CREATED)
+        return created(representations.order(order), at="order-detail", pk=order.pk)
 
     @_TRANSITION_SCHEMA
     @action(detail=True, methods=["post"])
@@ -120,7 +120,8 @@ class OrderViewSet(
         data = OrderReturnOutputSerializer(
             selectors.order_return_get(return_id=order_return.pk)
         ).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        # A return has no address of its own: it shows in its order's lines (returned_quantity).
+        return created(data, at="order-detail", pk=order.pk)
 
     def transition(self, request: Request, name: str) -> Response:
         order = self.get_object()  # 404 for another client's order
