@@ -39,3 +39,25 @@ def test_indented_output_when_asked():
 
 def test_nothing_renders_as_empty():
     assert JSONRenderer().render(None) == b""
+
+
+@pytest.mark.django_db
+def test_every_json_answer_is_written_the_same_way(key_client, make_product, client):
+    """A DRF answer, an unknown route's 404, a replayed answer and a health check: one style."""
+    api = key_client("stock:write")
+    variant = make_product(stock={"S-M": 5}).variants.get()
+    url = f"/api/v1/variants/{variant.pk}/adjust/"
+    body = {"delta": 1, "reason": "received"}
+    answers = [
+        api.get(f"/api/v1/variants/{variant.pk}/"),
+        api.get("/api/v1/no-such-thing/"),
+        api.post(url, body, HTTP_IDEMPOTENCY_KEY="same-style"),
+        api.post(url, body, HTTP_IDEMPOTENCY_KEY="same-style"),  # the replay
+        client.get("/healthz"),
+    ]
+    assert answers[3]["Idempotent-Replayed"] == "true"
+    for response in answers:
+        assert response["Content-Type"] == "application/json"
+        data = response.json()
+        assert response.content == JSONRenderer().render(data), response.content
+        assert b'": ' not in response.content and b'", "' not in response.content
