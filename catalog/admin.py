@@ -281,7 +281,7 @@ class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMe
     inlines = [VariantInline]
     list_display = ["name", "category", "collection", "color", "price", "stock", "is_active"]
     list_filter = ["category", "collection", StockStateFilter, "is_active"]
-    search_fields = ["name", "color", "variants__sku"]
+    search_fields = ["name", "color", "variants__sku", "variants__barcode"]
     list_per_page = 50
     actions = ["archive", "unarchive"]
 
