@@ -55,7 +55,7 @@ def _exported(client: Client, url: str) -> list[str]:
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    body = b"".join(response.streaming_content).decode().lstrip("\ufeff")
+    body = response.getvalue().decode().lstrip("\ufeff")
     return [row["sku"] for row in csv.DictReader(io.StringIO(body))]
 
 
