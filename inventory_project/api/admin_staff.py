@@ -142,6 +142,9 @@ class LockoutAdmin(AccessAttemptAdmin):
 
     actions = ["unlock"]
     ordering = ["-attempt_time"]
+    # Who, from where, how often: what deciding on an unlock takes (the browser's user agent
+    # stays on the attempt's page).
+    list_display = ["attempt_time", "username", "ip_address", "failures_since_start", "status"]
 
     @admin.action(description="Unlock the selected sign-ins", permissions=["delete"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
