@@ -125,6 +125,7 @@ def test_export_is_not_cut_to_the_lists_page(
 ):
     monkeypatch.setattr(ProductAdmin, "list_per_page", 2)
     products = [make_product(name=f"Tee {n}", stock={"S-M": 1}) for n in range(5)]
+    make_product(name="Merino Crew Sweater", category="Sweaters", stock={"S-M": 1})
 
     second_page = _listed(manager_web, PRODUCTS, {"p": "2"})
     link = _export_link(manager_web, {"p": "2", "category__exact": "Tees"})
