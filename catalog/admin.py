@@ -99,6 +99,9 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         elif "sku" in self.fields:
             self.fields["sku"].required = False
             self.fields["sku"].help_text = "Leave empty to generate one."
+            # The product page's variant cards show no help texts (they would repeat on every
+            # card): the box itself says it.
+            self.fields["sku"].widget.attrs["placeholder"] = "generated if empty"
         if not (existing and self.can_change_stock):
             # A new variant starts with its opening quantity, and users without the stock
             # permission see no stock columns that work (they stay, disabled, so that an
@@ -208,6 +211,9 @@ class VariantInline(StockOrModelChange, admin.TabularInline):  # type: ignore[ty
     model = Variant
     form = VariantForm
     formset = VariantInlineFormSet
+    # Each variant laid out as a card with a label per field (see catalog/admin.css), so the
+    # page fits a laptop's width and a phone's.
+    template = "admin/catalog/product/variant_inline.html"
     fields = (*VARIANT_FORM_FIELDS, "stock", *STOCK_FORM_FIELDS, "quantity_seen")
     readonly_fields = ["stock"]
     extra = 0
@@ -281,7 +287,7 @@ class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMe
     inlines = [VariantInline]
     list_display = ["name", "category", "collection", "color", "price", "stock", "is_active"]
     list_filter = ["category", "collection", StockStateFilter, "is_active"]
-    search_fields = ["name", "color", "variants__sku"]
+    search_fields = ["name", "color", "variants__sku", "variants__barcode"]
     list_per_page = 50
     actions = ["archive", "unarchive"]
 

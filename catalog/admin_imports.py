@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -95,6 +96,7 @@ class ImportExportAdminMixin:
 
     admin_site: Any
     opts: Any
+    get_changelist_instance: Any
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = super().get_urls()  # type: ignore[misc]
@@ -210,9 +212,19 @@ class ImportExportAdminMixin:
             raise PermissionDenied
         if request.method != "GET":
             raise Http404
+        # The products the list shows with the filters and search it was opened with (the
+        # "Export CSV" link carries them), on every page of it.
+        try:
+            products = self.get_changelist_instance(request).queryset
+        except IncorrectLookupParameters:
+            messages.error(request, "The list's filters are not valid; nothing was exported.")
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            )
         writer = csv.writer(_Echo())
         # A byte-order mark, so that spreadsheet apps open the file as UTF-8.
-        lines: Iterator[str] = chain(["\ufeff"], (writer.writerow(row) for row in export_rows()))
+        rows = export_rows(products=products)
+        lines: Iterator[str] = chain(["\ufeff"], (writer.writerow(row) for row in rows))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="catalog-{stamp}.csv"'

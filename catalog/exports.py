@@ -9,8 +9,10 @@ large catalog costs neither memory nor a query per row.
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from django.db.models import QuerySet
+
 from catalog.imports import COLUMNS, FORMULA_STARTS
-from catalog.models import Variant
+from catalog.models import Product, Variant
 from catalog.selectors import SIZE_ORDER
 
 _BATCH = 2_000
@@ -20,11 +22,15 @@ class _Writer(Protocol):
     def writerow(self, row: Any, /) -> Any: ...
 
 
-def export_rows() -> Iterator[list[str]]:
-    """The header, then one row per variant, grouped by product, sizes smallest first."""
+def export_rows(*, products: QuerySet[Product] | None = None) -> Iterator[list[str]]:
+    """The header, then one row per variant, grouped by product, sizes smallest first: of every
+    product, or of ``products`` only (the admin's list as filtered)."""
     yield list(COLUMNS)
+    selected = Variant.objects.all()
+    if products is not None:
+        selected = selected.filter(product__in=products.order_by().values("pk"))
     variants = (
-        Variant.objects.order_by("product__collection", "product__name", "product_id", SIZE_ORDER)
+        selected.order_by("product__collection", "product__name", "product_id", SIZE_ORDER)
         .values_list(
             "sku",
             "product__name",

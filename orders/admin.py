@@ -1,18 +1,31 @@
-"""Orders in the admin: read-only money and lines; status changes only through actions that call
-the same services as the API (so a cancel here restocks through the ledger)."""
+"""Orders in the admin: read-only money and lines; status changes and returns only through the
+same services as the API (so a cancel or a return here restocks through the ledger).
 
+Cancelling asks first, as deleting does: a page lists the orders and what goes back on the
+shelf. Returns are recorded on their own page of a fulfilled order, a quantity per line."""
+
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from inventory_project.actors import user_actor
 from inventory_project.exceptions import ApplicationError
 from orders import services
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine
+from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
+from orders.services import TRANSITIONS, InvalidOrderLines, ReturnRequest
+
+RETURN_PERMISSION = "orders.return_order"
+CANCELLABLE = TRANSITIONS["cancel"][0]
 
 READ_ONLY_ORDER_FIELDS = (
     "number",
@@ -33,6 +46,81 @@ READ_ONLY_ORDER_FIELDS = (
 
 def _may_view_orders(request: HttpRequest) -> bool:
     return request.user.has_perm("orders.view_order")
+
+
+def _error_text(error: ApplicationError | ValidationError) -> str:
+    return error.message if isinstance(error, ApplicationError) else " ".join(error.messages)
+
+
+def _restock(order: Order) -> list[tuple[OrderLine, int]]:
+    """What a cancel puts back on the shelf: each line's units not returned already (as
+    ``services.order_transition`` restocks them)."""
+    return [
+        (line, line.quantity - line.returned_quantity)
+        for line in order.lines.all()
+        if line.quantity > line.returned_quantity
+    ]
+
+
+class ReturnForm(forms.Form):
+    """A return of a fulfilled order: for each line, how many came back (0 for none), at most
+    what was sold and not returned yet; and a note. The service checks it all again under the
+    order's lock, so a return recorded meanwhile elsewhere cannot be counted twice."""
+
+    note = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="e.g. the reason, or the receipt number",
+    )
+
+    def __init__(self, *args: Any, lines: list[OrderLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            remaining = line.quantity - line.returned_quantity
+            # Not disabled when nothing is left: a page drawn before another return took the
+            # rest still posts its number, which must be refused, not dropped.
+            self.fields[self.field_name(line)] = forms.IntegerField(
+                label=f"{line.sku} ({line.get_size_display()})",
+                required=False,
+                min_value=0,
+                max_value=remaining,
+                initial=0,
+                widget=forms.NumberInput(attrs={"min": 0, "max": remaining}),
+                error_messages={
+                    "max_value": f"At most {remaining}: sold {line.quantity}, "
+                    f"returned {line.returned_quantity} already."
+                },
+            )
+
+    @staticmethod
+    def field_name(line: OrderLine) -> str:
+        return f"line_{line.pk}"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not any(data.get(self.field_name(line)) for line in self.lines):
+            raise ValidationError("Enter the units returned for at least one line.")
+        return data
+
+    def requests(self) -> list[ReturnRequest]:
+        quantities = [
+            (line, self.cleaned_data.get(self.field_name(line)) or 0) for line in self.lines
+        ]
+        return [ReturnRequest(line_id=line.pk, quantity=qty) for line, qty in quantities if qty]
+
+    def add_service_errors(self, error: InvalidOrderLines) -> None:
+        """The service's errors, one entry per requested line, onto that line's field."""
+        per_line = (error.details or {}).get("lines", [])
+        requests = self.requests()
+        if len(per_line) != len(requests) or not all(isinstance(e, dict) for e in per_line):
+            self.add_error(None, " ".join(str(e) for e in per_line) or error.message)
+            return
+        by_id = {line.pk: line for line in self.lines}
+        for request, errors in zip(requests, per_line, strict=True):
+            for messages_ in errors.values():
+                self.add_error(self.field_name(by_id[request.line_id]), messages_)
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -91,6 +179,45 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [OrderLineInline, OrderReturnInline]
     actions = ["mark_paid", "mark_fulfilled", "cancel"]
     list_per_page = 50
+    change_form_template = "admin/orders/order/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:order_id>/cancel/", view(self.cancel_view), name="orders_order_cancel"),
+            path("<int:order_id>/return/", view(self.return_view), name="orders_order_return"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Order | None = None,
+    ) -> HttpResponse:
+        context["can_cancel"] = (
+            obj is not None
+            and obj.status in CANCELLABLE
+            and self.has_change_permission(request, obj)
+        )
+        context["can_return"] = (
+            obj is not None
+            and obj.status == OrderStatus.FULFILLED
+            and self.has_return_permission(request)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def has_return_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RETURN_PERMISSION)
+
+    def _order_with_lines(self, request: HttpRequest, order_id: int) -> Order:
+        orders = self.get_queryset(request).prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+        )
+        return get_object_or_404(orders, pk=order_id)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).select_related("api_key", "user")
@@ -116,8 +243,122 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self._transition(request, queryset, "fulfil")
 
     @admin.action(description="Cancel the selected orders (restocks them)", permissions=["change"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._transition(request, queryset, "cancel")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        """First a page that lists the orders and what goes back on the shelf; its "Yes"
+        posts the action again, confirmed, and only then are the orders cancelled."""
+        if request.POST.get("post") == "yes":
+            self._transition(request, queryset, "cancel")
+            return None
+        orders = list(
+            queryset.prefetch_related(
+                Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+            ).order_by("id")
+        )
+        return self._cancel_confirmation(
+            request,
+            orders,
+            hidden={"action": "cancel", ACTION_CHECKBOX_NAME: [order.pk for order in orders]},
+            form_url=reverse("admin:orders_order_changelist"),
+            back_url=reverse("admin:orders_order_changelist"),
+        )
+
+    def cancel_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Cancel one order from its page, after the same confirmation as the list's."""
+        order = self._order_with_lines(request, order_id)
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        order_url = reverse("admin:orders_order_change", args=[order.pk])
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            self._transition(request, self.get_queryset(request).filter(pk=order.pk), "cancel")
+            return HttpResponseRedirect(order_url)
+        return self._cancel_confirmation(
+            request, [order], hidden={}, form_url=request.path, back_url=order_url
+        )
+
+    def _cancel_confirmation(
+        self,
+        request: HttpRequest,
+        orders: list[Order],
+        *,
+        hidden: dict[str, Any],
+        form_url: str,
+        back_url: str,
+    ) -> HttpResponse:
+        cancellable = [(order, _restock(order)) for order in orders if order.status in CANCELLABLE]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel orders" if len(orders) > 1 else f"Cancel order {orders[0].number}",
+            "opts": self.opts,
+            "cancellable": cancellable,
+            "left_alone": [order for order in orders if order.status not in CANCELLABLE],
+            "units": sum(units for _, restock in cancellable for _, units in restock),
+            "hidden": [
+                (name, value)
+                for name, values in hidden.items()
+                for value in (values if isinstance(values, list) else [values])
+            ],
+            "form_url": form_url,
+            "back_url": back_url,
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel_confirmation.html", context)
+
+    def return_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Record a return of a fulfilled order through ``services.order_return``, as the API
+        does: all of it or nothing, its errors on the form."""
+        if not (self.has_return_permission(request) and self.has_view_permission(request)):
+            raise PermissionDenied
+        order = self._order_with_lines(request, order_id)
+        order_url = reverse("admin:orders_order_change", args=[order.pk])
+        if order.status != OrderStatus.FULFILLED:
+            self.message_user(
+                request,
+                f"Only a fulfilled order takes returns; {order.number} is {order.status}.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(order_url)
+        lines = list(order.lines.all())
+        form = ReturnForm(request.POST if request.method == "POST" else None, lines=lines)
+        if request.method == "POST" and form.is_valid():
+            try:
+                recorded = services.order_return(
+                    order_id=order.pk,
+                    lines=form.requests(),
+                    note=form.cleaned_data["note"],
+                    actor=user_actor(request.user),
+                )
+            except InvalidOrderLines as error:
+                form.add_service_errors(error)
+            except (ApplicationError, ValidationError) as error:
+                self.message_user(
+                    request, f"Nothing was recorded: {_error_text(error)}", messages.ERROR
+                )
+                return HttpResponseRedirect(order_url)
+            else:
+                units = sum(request_.quantity for request_ in form.requests())
+                self.message_user(
+                    request,
+                    f"Return recorded for {order.number}: {units} unit(s) back in stock, "
+                    f"refund {recorded.refund_total} {order.currency}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(order_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Record a return of order {order.number}",
+            "opts": self.opts,
+            "order": order,
+            "form": form,
+            "rows": [
+                (line, form[ReturnForm.field_name(line)], line.quantity - line.returned_quantity)
+                for line in lines
+            ],
+            "refundable": sum(
+                (line.unit_price * (line.quantity - line.returned_quantity) for line in lines),
+                Decimal("0.00"),
+            ),
+            "order_url": order_url,
+        }
+        return TemplateResponse(request, "admin/orders/order/return_form.html", context)
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Order], action: str) -> None:
         done, refused = [], []
@@ -129,12 +370,7 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             except InvalidTransition:
                 refused.append(f"{order.number} ({order.status})")
             except (ApplicationError, ValidationError) as error:
-                message = (
-                    error.message
-                    if isinstance(error, ApplicationError)
-                    else " ".join(error.messages)
-                )
-                refused.append(f"{order.number} ({message})")
+                refused.append(f"{order.number} ({_error_text(error)})")
             else:
                 done.append(order.number)
         if done:

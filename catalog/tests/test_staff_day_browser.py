@@ -97,6 +97,9 @@ def test_a_clerks_day_in_the_admin(live_server, store_staff: User, make_product,
         page.locator(f"input[name=_selected_action][value='{order.pk}']").check()
         page.select_option("select[name=action]", "cancel")
         page.get_by_role("button", name="Go").click()
+        # The admin asks first, listing what goes back.
+        expect(page.locator(f"tr[data-sku='{lxl.sku}']")).to_contain_text("3")
+        page.get_by_role("button", name="Yes, cancel and restock").click()
         expect(page.locator(".messagelist")).to_contain_text(order.number)
         screenshot(page, "06-order-cancelled")
         page.goto(f"{live_server.url}/admin/catalog/variant/{lxl.pk}/change/")

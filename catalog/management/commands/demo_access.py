@@ -13,6 +13,7 @@ from inventory_project.api.services import api_key_create, api_key_revoke
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - a demo login on a developer's machine, printed on purpose
 DEMO_KEY_NAME = "demo"
+DEMO_KEY_PATTERN = rf"^{DEMO_KEY_NAME}-[0-9]{{8}}-[0-9]{{6}}-[0-9]{{6}}$"
 
 
 class Command(BaseCommand):
@@ -32,9 +33,10 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         user.groups.add(Group.objects.get(name=MANAGER_GROUP))
 
-        # A key is shown only when it is made, so each run revokes the earlier demo keys and
-        # makes a new one.
-        for old_key in ApiKey.objects.filter(name__startswith=DEMO_KEY_NAME, revoked_at=None):
+        # A key is shown only when it is made, so each run revokes the earlier demo keys (those
+        # this command named, not every key whose name starts with "demo") and makes a new one.
+        earlier = ApiKey.objects.filter(name__regex=DEMO_KEY_PATTERN, revoked_at=None)
+        for old_key in earlier:
             api_key_revoke(api_key=old_key)
         _, raw_key = api_key_create(
             name=f"{DEMO_KEY_NAME}-{timezone.now():%Y%m%d-%H%M%S-%f}", scopes=Scope.values
@@ -42,6 +44,9 @@ class Command(BaseCommand):
 
         self.stdout.write(
             f"Admin login:  http://127.0.0.1:8000/admin/  user {DEMO_USERNAME}, password {DEMO_PASSWORD}"
+        )
+        self.stdout.write(
+            "  a Manager: catalog, stock, orders and returns, API keys, staff users, lockouts"
         )
         self.stdout.write(f"Demo API key: {raw_key}")
         self.stdout.write(

@@ -224,6 +224,15 @@ def test_the_staff_groups_exist_with_their_permissions():
         "change_stock",
         "view_stockmovement",
         *ORDER_PERMISSIONS,
+        # API keys (never deleted: revoked), staff users, sign-in lockouts.
+        "view_apikey",
+        "add_apikey",
+        "change_apikey",
+        "view_user",
+        "add_user",
+        "change_user",
+        "view_accessattempt",
+        "delete_accessattempt",
     }
 
 
