@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('api', '0002_idempotency_keys'),
+        ('api', '0003_manager_permissions'),
     ]
 
     operations = [
