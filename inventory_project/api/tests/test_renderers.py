@@ -60,4 +60,5 @@ def test_every_json_answer_is_written_the_same_way(key_client, make_product, cli
         assert response["Content-Type"] == "application/json"
         data = response.json()
         assert response.content == JSONRenderer().render(data), response.content
-        assert b'": ' not in response.content and b'", "' not in response.content
+        assert b'": ' not in response.content
+        assert b'", "' not in response.content
