@@ -271,13 +271,9 @@ def test_a_manager_cannot_put_anyone_into_a_group_with_more_rights(
     assert [group.name for group in store_staff.groups.all()] == [STORE_STAFF_GROUP]
 
 
-def test_a_manager_moves_a_clerk_into_the_manager_group_and_sets_a_password(
+def test_a_manager_sets_a_clerk_s_password_then_makes_them_a_manager(
     manager_web: Client, store_staff: User
 ):
-    response = manager_web.post(
-        _user_change(store_staff),
-        _change_form(store_staff, first_name="Ada", groups=[_group(MANAGER_GROUP).pk]),
-    )
     password = manager_web.post(
         reverse("admin:auth_user_password_change", args=[store_staff.pk]),
         {
@@ -286,9 +282,16 @@ def test_a_manager_moves_a_clerk_into_the_manager_group_and_sets_a_password(
             "password2": "b-Long-pass-5582",
         },
     )
+    response = manager_web.post(
+        _user_change(store_staff),
+        _change_form(store_staff, first_name="Ada", groups=[_group(MANAGER_GROUP).pk]),
+    )
+    # Now a peer: no longer the manager's to change.
+    again = manager_web.post(_user_change(store_staff), _change_form(store_staff, first_name="X"))
 
-    assert response.status_code == 302
     assert password.status_code == 302
+    assert response.status_code == 302
+    assert again.status_code == 403
     store_staff.refresh_from_db()
     assert store_staff.first_name == "Ada"
     assert [group.name for group in store_staff.groups.all()] == [MANAGER_GROUP]
@@ -365,6 +368,27 @@ def test_a_manager_cannot_change_a_user_with_a_right_they_lack(manager_web: Clie
     assert post.status_code == 403
     assert password.status_code == 403
     assert User.objects.values().get(pk=owner.pk) == before
+
+
+def test_a_manager_cannot_change_another_manager_or_set_their_password(manager_web: Client):
+    # A peer holds what the manager holds: setting their password would take over their account.
+    peer = User.objects.create_user("peer", password="pw", is_staff=True)
+    peer.groups.add(Group.objects.get(name=MANAGER_GROUP))
+    before = User.objects.values().get(pk=peer.pk)
+
+    post = manager_web.post(_user_change(peer), _change_form(peer, first_name="Mallory"))
+    password = manager_web.post(
+        reverse("admin:auth_user_password_change", args=[peer.pk]),
+        {
+            "usable_password": "true",
+            "password1": "e-Long-pass-8815",
+            "password2": "e-Long-pass-8815",
+        },
+    )
+
+    assert post.status_code == 403
+    assert password.status_code == 403
+    assert User.objects.values().get(pk=peer.pk) == before
 
 
 def test_a_manager_cannot_change_their_own_groups_or_active_flag(

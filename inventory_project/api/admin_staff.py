@@ -7,8 +7,9 @@ nobody gains a right through them.
 - Superuser status, staff status and individual permissions are not on a manager's forms (a
   posted value is ignored); every user a manager adds is staff.
 - A manager assigns only groups whose every permission they hold.
-- A manager changes (password included) only users who hold nothing the manager lacks: never a
-  superuser, never a user with a permission or group beyond the manager's, active or not (an
+- A manager changes (password included) only users who hold strictly less than the manager:
+  never a superuser, never a peer (another manager: setting a colleague's password would take
+  over their account), never a user with a permission beyond the manager's, active or not (an
   inactive user's rights come back when someone activates them).
 - A manager's own groups and active flag are read-only to them.
 
@@ -61,13 +62,17 @@ def rights_of(user: User) -> set[str]:
 
 
 def may_manage(actor: Any, user: User) -> bool:
-    """``actor`` may change ``user``: ``user`` holds nothing that ``actor`` does not."""
+    """``actor`` may change ``user``: themselves, or a user who holds strictly less than they
+    do. Not a peer: a manager who could set another manager's password could take over that
+    colleague's account, and act in their name."""
     if actor.is_superuser:
         return True
     if user.is_superuser:
         return False
+    if user.pk == actor.pk:
+        return True
     held: set[str] = actor.get_all_permissions()
-    return rights_of(user) <= held
+    return rights_of(user) < held
 
 
 def assignable_groups(actor: Any) -> QuerySet[Group]:
