@@ -16,6 +16,9 @@ urlpatterns = [
     ),
     path(f"{settings.ADMIN_URL}find/", admin.site.admin_view(find_variant), name="admin-find"),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("", api_views.root, name="root"),
+    path("api/", api_views.ApiIndexView.as_view(), name="api-index"),
+    path("api/v1/", api_views.ApiV1IndexView.as_view(), name="api-v1"),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/schema/", api_views.SchemaView.as_view(**public), name="schema"),
@@ -30,7 +33,7 @@ urlpatterns = [
     path("healthz", api_views.healthz, name="healthz"),
     path("readyz", api_views.readyz, name="readyz"),
     # Anything else under /api/ answers in the error envelope, with debug on or off.
-    re_path(r"^api/", api_views.api_not_found),
+    re_path(r"^api/", api_views.api_not_found, name="api-not-found"),
 ]
 
 handler400 = "inventory_project.api.views.handler400"

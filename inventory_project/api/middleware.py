@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from inventory_project.actors import current_actor, user_actor
 
@@ -41,6 +42,40 @@ class RequestIdMiddleware:
             request_id_var.reset(request_id_token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+class ApiTrailingSlashMiddleware:
+    """Every API route answers with and without its trailing slash.
+
+    ``/api/v1/products`` is served as ``/api/v1/products/``, in place: Django's ``APPEND_SLASH``
+    would redirect instead, and a client that follows a redirect of a POST loses its body (or
+    turns it into a GET). Only paths under ``/api/`` that name no route as written and name one
+    with a slash are rewritten, so the slash-less address of an unknown route still answers 404.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if (
+            (path == "/api" or path.startswith("/api/"))
+            and not path.endswith("/")
+            and _names_no_route(path)
+        ):
+            with_slash = f"{path}/"
+            if not _names_no_route(with_slash):
+                request.path_info = with_slash
+                request.path = f"{request.path}/"
+        return self.get_response(request)
+
+
+def _names_no_route(path: str) -> bool:
+    """Whether ``path`` reaches only the catch-all that answers 404 under /api/."""
+    try:
+        return resolve(path).url_name == "api-not-found"
+    except Resolver404:
+        return True
 
 
 class HealthCheckMiddleware:

@@ -1,10 +1,12 @@
-"""Health checks and the API's answers for requests that never reach an API view."""
+"""Health checks, the indexes that point a newcomer to the resources and the docs, the schema,
+and the API's answers for requests that never reach an API view."""
 
 import logging
 import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.views.csrf import csrf_failure as default_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -15,9 +17,12 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from inventory_project.api.exceptions import (
     RETRY_AFTER_UNAVAILABLE,
@@ -62,6 +67,52 @@ class SchemaView(StrictRequestMixin, SpectacularAPIView):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+# The API's resources by name, each with the route of its list (or of the report).
+V1_RESOURCES = {
+    "products": "product-list",
+    "variants": "variant-list",
+    "stock-movements": "stock-movement-list",
+    "orders": "order-list",
+    "reports/stock-value": "report-stock-value",
+    "reports/sales": "report-sales",
+}
+
+
+def _links(request: HttpRequest, routes: dict[str, str]) -> dict[str, str]:
+    return {name: request.build_absolute_uri(reverse(route)) for name, route in routes.items()}
+
+
+class _IndexView(StrictRequestMixin, APIView):
+    """A public page of links: no credentials needed, nothing but addresses in it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    routes: dict[str, str]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(_links(request, self.routes))
+
+
+class ApiIndexView(_IndexView):
+    """``/api/`` (and ``/`` for clients that are not browsers): where the API and its docs are."""
+
+    routes = {"v1": "api-v1", "docs": "swagger-ui", "redoc": "redoc", "schema": "schema"}
+
+
+class ApiV1IndexView(_IndexView):
+    """``/api/v1/``: the resources of version 1, each with the address of its list."""
+
+    routes = V1_RESOURCES
+
+
+def root(request: HttpRequest) -> HttpResponse:
+    """``/``: a browser goes to the API's docs; any other client gets the API's index."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return HttpResponseRedirect(reverse("swagger-ui"))
+    return ApiIndexView.as_view()(request)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "inventory_project.api.middleware.AccessLogMiddleware",
     # Before anything that checks the Host header: probes call by address, not by name.
     "inventory_project.api.middleware.HealthCheckMiddleware",
+    # Before anything that resolves the path: /api/v1/products is /api/v1/products/.
+    "inventory_project.api.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer, so that every answer to an allowed origin carries CORS.
     "corsheaders.middleware.CorsMiddleware",
