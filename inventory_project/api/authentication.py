@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -29,12 +30,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         parts = authentication.get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD.lower().encode():
-            return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                f"Malformed Authorization header; expected '{KEYWORD} <key>'."
-            )
+        if not parts:
+            return None  # no credentials here: a session may still authenticate
+        if parts[0].lower() != KEYWORD.lower().encode() or len(parts) != 2:
+            # Another scheme (a Bearer token, Basic) or no scheme at all: say which one this
+            # API takes, rather than "no credentials" to a client that sent some. Counted
+            # against the address's budget like a wrong key.
+            ActorRateThrottle().refuse_failed_authentication(request)
+            raise exceptions.AuthenticationFailed(_wrong_scheme(parts))
         try:
             raw_key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
@@ -55,6 +58,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD
+
+
+_SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9._~+/-]{0,31}")
+
+
+def _wrong_scheme(parts: list[bytes]) -> str:
+    expected = f"expected 'Authorization: {KEYWORD} <key>'"
+    if parts[0].lower() == KEYWORD.lower().encode() or len(parts) == 1:
+        return f"Malformed Authorization header; {expected}."
+    scheme = parts[0].decode("ascii") if _SCHEME.fullmatch(parts[0]) else "another"
+    return f"The Authorization header uses the {scheme} scheme; {expected}."
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

@@ -9,6 +9,31 @@ if TYPE_CHECKING:
 
 from inventory_project.api.models import ApiKey, Scope
 
+# Each refusal names what was missing: the caller learns which scope to ask for, or which
+# permission a manager must give, instead of DRF's "You do not have permission".
+
+
+def _key_has(permission: permissions.BasePermission, api_key: ApiKey, scope: str) -> bool:
+    if api_key.has_scope(scope):
+        return True
+    permission.message = f"This API key lacks the scope {scope}."  # type: ignore[attr-defined]
+    return False
+
+
+def _is_staff(permission: permissions.BasePermission, user: Any) -> bool:
+    if user and user.is_authenticated and user.is_active and user.is_staff:
+        return True
+    permission.message = "Only active staff users may use the API with a session."  # type: ignore[attr-defined]
+    return False
+
+
+def _user_has(permission: permissions.BasePermission, user: Any, needed: list[str]) -> bool:
+    missing = [name for name in needed if not user.has_perm(name)]
+    if not missing:
+        return True
+    permission.message = f"Your user lacks the permission {', '.join(missing)}."  # type: ignore[attr-defined]
+    return False
+
 
 class DenyAll(permissions.BasePermission):
     """The default: a view that forgets to say who may use it is closed, not open."""
@@ -38,14 +63,14 @@ class ScopedModelPermission(permissions.DjangoModelPermissions):
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
         if isinstance(request.auth, ApiKey):
-            return request.method in permissions.SAFE_METHODS or request.auth.has_scope(
-                self.write_scope
-            )
+            if request.method in permissions.SAFE_METHODS:
+                return True
+            return _key_has(self, request.auth, self.write_scope)
         user = request.user
-        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        if not _is_staff(self, user):
             return False
         model: type[Model] = self._queryset(view).model
-        return user.has_perms(self.get_required_permissions(request.method or "GET", model))
+        return _user_has(self, user, self.get_required_permissions(request.method or "GET", model))
 
     def has_object_permission(self, request: Request, view: "APIView", obj: Any) -> bool:
         return True
@@ -63,15 +88,8 @@ class ScopeOrPermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
         if isinstance(request.auth, ApiKey):
-            return request.auth.has_scope(self.scope)
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and user.is_active
-            and user.is_staff
-            and user.has_perm(self.permission)
-        )
+            return _key_has(self, request.auth, self.scope)
+        return _is_staff(self, request.user) and _user_has(self, request.user, [self.permission])
 
 
 class StockPermission(ScopeOrPermission):
@@ -107,4 +125,6 @@ class OrderPermission(ScopeOrPermission):
             return False
         action = getattr(view, "action", None) or ""
         needed = self.action_permissions.get(action)
-        return isinstance(request.auth, ApiKey) or needed is None or request.user.has_perm(needed)
+        if isinstance(request.auth, ApiKey) or needed is None:
+            return True
+        return _user_has(self, request.user, [needed])

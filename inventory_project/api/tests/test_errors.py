@@ -51,8 +51,21 @@ def test_not_authenticated_challenges_with_the_api_key_scheme(api_client):
     ("header", "message"),
     [
         ("Api-Key nope", "Invalid API key."),
-        ("Api-Key", "Malformed Authorization header; expected 'Api-Key <key>'."),
-        ("Api-Key a b", "Malformed Authorization header; expected 'Api-Key <key>'."),
+        ("Api-Key", "Malformed Authorization header; expected 'Authorization: Api-Key <key>'."),
+        ("Api-Key a b", "Malformed Authorization header; expected 'Authorization: Api-Key <key>'."),
+        ("abc.def", "Malformed Authorization header; expected 'Authorization: Api-Key <key>'."),
+        (
+            "Bearer abc.def",
+            "The Authorization header uses the Bearer scheme; expected 'Authorization: Api-Key <key>'.",
+        ),
+        (
+            "Basic dXNlcjpwdw==",
+            "The Authorization header uses the Basic scheme; expected 'Authorization: Api-Key <key>'.",
+        ),
+        (
+            "Token\u00e9 abc",
+            "The Authorization header uses the another scheme; expected 'Authorization: Api-Key <key>'.",
+        ),
     ],
 )
 def test_authentication_failed(api_client, header, message):
@@ -61,10 +74,35 @@ def test_authentication_failed(api_client, header, message):
     assert response["WWW-Authenticate"] == "Api-Key"
 
 
-def test_permission_denied(reader):
+def test_permission_denied_names_the_missing_scope(reader):
     response = reader.post(PRODUCTS, {}, format="json")
     assert_envelope(
-        response, 403, "permission_denied", "You do not have permission to perform this action."
+        response, 403, "permission_denied", "This API key lacks the scope catalog:write."
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "scope"),
+    [
+        ("/api/v1/variants/1/adjust/", "stock:write"),
+        ("/api/v1/stock-movements/", "stock:write"),
+        ("/api/v1/orders/", "orders:write"),
+        ("/api/v1/reports/sales/", "reports:read"),
+    ],
+)
+def test_every_refusal_of_a_key_names_its_scope(reader, url, scope):
+    response = reader.post(url, {}) if "adjust" in url else reader.get(url)
+    assert_envelope(response, 403, "permission_denied", f"This API key lacks the scope {scope}.")
+
+
+def test_a_refusal_of_a_staff_user_names_the_permission(login, store_staff, make_product):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(store_staff)
+    response = client.post(PRODUCTS, {"name": "x"})
+    assert_envelope(
+        response, 403, "permission_denied", "Your user lacks the permission catalog.add_product."
     )
 
 
