@@ -13,7 +13,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # only added context switches; gthread doubled the tail latency). With the database on its own
 # host, workers spend more time waiting on it: try 2 x CPUs + 1 there (GUNICORN_WORKERS).
 workers = int(os.environ.get("GUNICORN_WORKERS", str(_cpus())))
-worker_class = "sync"
+# gunicorn's sync worker, writing the requests gunicorn refuses by itself (request line or
+# headers too large, malformed) in the API's JSON error envelope instead of an HTML page.
+worker_class = "inventory_project.server.gunicorn_worker.JsonErrorSyncWorker"
 # A request that takes longer is killed (and its transaction rolled back by PostgreSQL).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20

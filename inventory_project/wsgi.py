@@ -2,8 +2,13 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+from inventory_project.server.chunked import ChunkedBodyMiddleware
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_project.settings.base")
 
-application = get_wsgi_application()
+application = ChunkedBodyMiddleware(
+    get_wsgi_application(), limit=lambda: int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+)

@@ -25,11 +25,16 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
     "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
     "conflict": (409, "A concurrent write took the same unique value; retry."),
+    "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),
+    "uri_too_long": (414, "The request line is longer than the server reads."),
     "idempotency_key_reused": (422, "The Idempotency-Key was used for a different request."),
     "unsupported_media_type": (415, "The body is not JSON (or a form)."),
+    "expectation_failed": (417, "The server cannot meet the request's Expect header."),
     "throttled": (429, "Too many requests; Retry-After says when to retry."),
+    "request_header_fields_too_large": (431, "The request's headers are too many or too large."),
     "server_error": (500, "An unexpected error; it is logged with the request id."),
+    "not_implemented": (501, "A transfer coding the server does not support."),
     "service_unavailable": (503, "The database is unreachable; retry later."),
 }
 

@@ -1,12 +1,15 @@
 """Real HTTP through gunicorn, started with the Docker image's entry command and production
 settings, against the test database."""
 
+import http.client
 import json
+import socket
 
 import pytest
 
 from catalog.services import VariantSpec, product_create
 from inventory_project.actors import system_actor
+from inventory_project.api.schema import ERROR_CODES
 from inventory_project.api.services import api_key_create
 from inventory_project.tests.support import Server, database_url
 
@@ -77,3 +80,82 @@ def test_a_database_outage_answers_503_in_the_envelope():
     ]
     assert len(unavailable) == 2
     assert all(entry["request_id"] not in ("", "-") for entry in unavailable)
+
+
+def _raw(server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are, read the whole answer (gunicorn closes after an error)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /api/v1/products/?q=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414, "uri_too_long"),
+        (b"GET /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "request_header_fields_too_large"),
+        (b"GET /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(b"X-H%d: 1\r\n" % n for n in range(120)) + b"\r\n", 431, "request_header_fields_too_large"),
+        (b"GET /\x00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400, "parse_error"),
+        (b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", 400, "parse_error"),
+        (b"POST /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: br\r\n\r\n", 501, "not_implemented"),
+        (b"GET /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\n\r\n", 417, "expectation_failed"),
+    ],
+)  # fmt: skip
+def test_what_gunicorn_refuses_by_itself_is_in_the_envelope(server, request_bytes, status, code):
+    got_status, headers, body = _raw(server, request_bytes)
+    assert got_status == status, body
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == code
+    assert ERROR_CODES[code][0] == status
+    assert headers["X-Request-ID"]
+
+
+def _chunked(server, method, path, body: bytes, headers):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        # An iterable body is sent with Transfer-Encoding: chunked and no Content-Length.
+        connection.request(
+            method, path, body=iter([body[:7], body[7:]]), headers=headers, encode_chunked=True
+        )
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_is_read_like_any_other(server):
+    product = product_create(
+        category="Tees", name="Tee", color="Black", price="29.90", collection="FW24",
+        variants=[VariantSpec(size="L-XL", quantity=3)], actor=system_actor("test"),
+    )  # fmt: skip
+    _, raw_key = api_key_create(name="web-shop", scopes=["catalog:write"])
+    headers = {"Authorization": f"Api-Key {raw_key}", "Content-Type": "application/json"}
+
+    status, body = _chunked(
+        server, "PATCH", f"/api/v1/products/{product.pk}/", b'{"color": "Navy"}', headers
+    )
+    assert (status, body["color"]) == (200, "Navy")
+    product.refresh_from_db()
+    assert product.color == "Navy"
+
+    created = b'{"category": "Tees", "name": "Chunked Tee", "color": "Sand", "price": "9.90", "collection": "SS25"}'
+    status, body = _chunked(server, "POST", "/api/v1/products/", created, headers)
+    assert (status, body["name"]) == (201, "Chunked Tee")
+
+
+def test_a_chunked_body_over_the_limit_is_413():
+    server = Server(database_url(), DJANGO_MAX_BODY_BYTES="1000")
+    try:
+        _, raw_key = api_key_create(name="web-shop", scopes=["catalog:write"])
+        headers = {"Authorization": f"Api-Key {raw_key}", "Content-Type": "application/json"}
+        body = b'{"name": "' + b"x" * 5000 + b'"}'
+        status, answer = _chunked(server, "POST", "/api/v1/products/", body, headers)
+        assert (status, answer["error"]["code"]) == (413, "payload_too_large")
+    finally:
+        server.stop()

@@ -1,0 +1,1 @@
+"""What sits between the HTTP server and Django: the WSGI application and gunicorn's worker."""
