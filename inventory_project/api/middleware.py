@@ -144,16 +144,30 @@ class AccessLogMiddleware:
 
 
 def caller(request: HttpRequest) -> str:
-    """Who made the request: the actor authentication recorded (an API key's name or a user), or
-    an admin user signed in by session; "-" when anonymous."""
-    actor = current_actor.get()
-    if actor is not None:
-        return str(actor)
-    # Only a user the request already loaded: looking one up here would cost a query.
-    user = getattr(request, "_cached_user", None)
-    if user is not None and user.is_authenticated:
-        return str(user_actor(user))
-    return "-"
+    """Who made the request: the actor authentication recorded (an API key's name or a user);
+    "-" when anonymous."""
+    return str(current_actor.get() or "-")
+
+
+class SessionActorMiddleware:
+    """Names a signed-in user as the actor of requests outside the API (the admin), so that
+    every log line written while serving them, and the access line, say who it was.
+
+    Under /api/ the API's authentication names the caller (a key, or a session user for the
+    browsable API); loading the session's user here would cost a key's requests a query when a
+    browser sends a cookie too. After ``AuthenticationMiddleware``; the admin loads the user on
+    every page anyway, so this costs it nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            user = request.user
+            if user.is_authenticated:
+                current_actor.set(user_actor(user))
+        return self.get_response(request)
 
 
 class RequestIdLogFilter(logging.Filter):

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "inventory_project.api.middleware.SessionActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -346,5 +347,7 @@ LOGGING = {
         "inventory_project.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # django-axes notes every successful sign-in at INFO; failures and lockouts are warnings.
         "axes": {"level": "WARNING"},
+        # runserver's own line per request would repeat the access log's.
+        "django.server": {"handlers": [], "propagate": False},
     },
 }

@@ -1,9 +1,14 @@
 """The access log: one JSON line per request, naming the caller but never a credential."""
 
 import http.cookiejar
+import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
+import time
 import urllib.parse
 import urllib.request
 
@@ -13,7 +18,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from inventory_project.api.services import api_key_create
-from inventory_project.tests.support import Server, database_url
+from inventory_project.tests.support import ROOT, Server, database_url, free_port
 
 PRODUCTS = "/api/v1/products/"
 
@@ -138,3 +143,73 @@ def test_the_running_server_logs_json_and_never_a_credential():
     assert re.fullmatch(r"[0-9a-f]{32}", first["request_id"])
     assert [entry["status"] for entry in access[1:4]] == [401, 404, 404]
     assert [entry["caller"] for entry in access[4:]] == ["-", "-", "-", "user:clerk"]
+
+
+@pytest.fixture
+def console_lines():
+    """What the project's console handler writes, in both of its formats."""
+    from django.conf import settings
+
+    handler = next(
+        handler
+        for handler in logging.getLogger("inventory_project.access").handlers
+        if getattr(handler, "name", None) == "console" or isinstance(handler, logging.StreamHandler)
+    )
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    plain = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    records: list[logging.LogRecord] = []
+    capture = logging.Filter()
+    capture.filter = lambda record: records.append(record) or True  # type: ignore[method-assign]
+    handler.addFilter(capture)
+    try:
+        yield lambda: (stream.getvalue().splitlines(), [plain.format(r) for r in records])
+    finally:
+        handler.removeFilter(capture)
+        handler.setStream(previous)
+
+
+@pytest.mark.django_db
+def test_a_staff_user_in_the_admin_is_the_actor_of_its_log_lines(console_lines, manager):
+    staff = APIClient()
+    staff.force_login(manager)
+    staff.get("/admin/catalog/product/", HTTP_X_REQUEST_ID="admin-1")
+    json_lines, plain_lines = console_lines()
+    [line] = [json.loads(line) for line in json_lines if "admin-1" in line]
+    assert (line["actor"], line["caller"]) == ("user:manager", "user:manager")
+    [plain] = [line for line in plain_lines if "admin-1" in line]
+    assert "[request_id=admin-1 actor=user:manager]" in plain
+
+
+def test_runserver_logs_each_request_once(tmp_path):
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "inventory_project.settings.local",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?once=1", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=20)
+    lines = [line for line in output.splitlines() if "/healthz" in line and "200" in line]
+    # The access log's line, not runserver's own beside it.
+    assert len(lines) == 1, output
+    assert "inventory_project.access" in lines[0]
