@@ -160,7 +160,7 @@ def console_lines():
     plain = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
     records: list[logging.LogRecord] = []
     capture = logging.Filter()
-    capture.filter = lambda record: records.append(record) or True  # type: ignore[method-assign]
+    capture.filter = lambda record: records.append(record) or True
     handler.addFilter(capture)
     try:
         yield lambda: (stream.getvalue().splitlines(), [plain.format(r) for r in records])
