@@ -34,7 +34,7 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -178,7 +178,7 @@ def import_preview(*, data: bytes) -> Preview:
     plan: list[Row] = []
     errors = parsed.errors
     if parsed.has_skus:
-        plan, plan_errors = _plan(parsed.rows, _load_state(parsed.rows))
+        plan, plan_errors = _plan(parsed.rows, _load_state(parsed.rows), columns=parsed.columns)
         errors = sorted([*errors, *plan_errors], key=_error_order(parsed.labels))
     return Preview(
         rows=parsed.rows,
@@ -328,6 +328,8 @@ class ParsedFile:
     has_skus: bool = False
     # Each header cell's label, in the file's order, in which a row's errors are listed.
     labels: list[str] = field(default_factory=list)
+    # The columns whose cells are read.
+    columns: frozenset[str] = frozenset()
 
 
 def parse_csv(data: bytes) -> ParsedFile:
@@ -347,6 +349,7 @@ def parse_csv(data: bytes) -> ParsedFile:
         row_count=count,
         has_skus="sku" in columns,
         labels=labels,
+        columns=frozenset(column for column in columns if column),
     )
 
 
@@ -803,11 +806,14 @@ def _load_sizes(state: _State, product_ids: Sequence[int]) -> None:
             state.sizes.setdefault(product_id, {})[size] = sku
 
 
-def _plan(rows: Sequence[Row], state: _State) -> tuple[list[Row], list[Error]]:
+def _plan(
+    rows: Sequence[Row], state: _State, *, columns: Collection[str] = COLUMNS
+) -> tuple[list[Row], list[Error]]:
     """What each row does, given the catalog as ``state`` has it, and what is wrong.
 
     Rows with errors of their own (from parsing) are checked too, as far as their valid cells
     allow, so that every error of the file shows at once; only rows without errors are planned.
+    ``columns`` are those the file has: a new SKU's row misses the others all at once.
     """
     errors: list[Error] = []
     first_row_of_sku: dict[str, int] = {}
@@ -871,7 +877,17 @@ def _plan(rows: Sequence[Row], state: _State) -> tuple[list[Row], list[Error]]:
         invalid = row.get("invalid", ())
         missing = [c for c in NEW_SKU_REQUIRED if row[c] is None and c not in invalid]
         for column in missing:
-            fail(row, column, f"SKU {sku} is new: give its {column} to create it.")
+            if column in columns:
+                fail(row, column, f"SKU {sku} is new: give its {column} to create it.")
+        # One error, not one per column: in a delivery note (sku, received) an unknown SKU is
+        # most likely a wrong one, and a row a column cannot point at.
+        if absent := [column for column in missing if column not in columns]:
+            fail(
+                row,
+                "sku",
+                f"SKU {sku} is not in the catalog; to create it, the file needs columns for its "
+                f"{', '.join(absent)}.",
+            )
 
     # The products of the known SKUs, as the file leaves them: new SKUs join them by key.
     # Their current keys do not count (a row may rename its product).

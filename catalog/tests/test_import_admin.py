@@ -103,8 +103,8 @@ def test_errors_are_shown_and_there_is_nothing_to_apply(manager_web):
 
 
 def test_every_error_is_listed_with_its_row_and_column_a_page_at_a_time(manager_web):
-    # 100 rows, each with a wrong number and 6 missing columns: 700 errors.
-    lines = ["sku,received", *(f"NEW-{n},{n}x" for n in range(100))]
+    # 350 rows, each with a wrong number and a SKU the catalog does not have: 700 errors.
+    lines = ["sku,received", *(f"NEW-{n},{n}x" for n in range(350))]
     upload(manager_web, "\n".join(lines).encode())
     batch = ImportBatch.objects.get()
     assert batch.error_count == 700
@@ -114,11 +114,12 @@ def test_every_error_is_listed_with_its_row_and_column_a_page_at_a_time(manager_
 
     assert "Errors 1 to 500 of 700" in first
     assert "Errors page 1 of 2" in first
+    assert '<td>2</td><td>sku</td><td class="errorlist">SKU NEW-0 is not in the catalog' in first
     assert '<td>2</td><td>received</td><td class="errorlist">&quot;0x&quot; is not a whole' in first
     assert "Errors 501 to 700 of 700" in second
     assert (
-        '<td>101</td><td>size</td><td class="errorlist">SKU NEW-99 is new: give its size to '
-        "create it.</td>" in second
+        '<td>351</td><td>received</td><td class="errorlist">&quot;349x&quot; is not a whole '
+        "number" in second
     )
 
 

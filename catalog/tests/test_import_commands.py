@@ -52,19 +52,20 @@ def test_every_error_is_printed_with_its_row_and_column_and_exit_non_zero(tmp_pa
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(["sku,received,counted", *lines]))
     err = StringIO()
-    with pytest.raises(CommandError, match=r"^2102 error\(s\); nothing was imported\.$"):
+    with pytest.raises(CommandError, match=r"^602 error\(s\); nothing was imported\.$"):
         call_command("import_catalog", str(path), "--dry-run", stdout=StringIO(), stderr=err)
     printed = err.getvalue().splitlines()
     assert printed[:2] == [
         "row 2, counted: A row either receives units (received) or counts them (counted), not both.",
         "row 3, received: Received cannot be negative.",
     ]
-    # Every one, not the first few: each new SKU's wrong number and missing product.
-    assert len(printed) == 2102
-    assert printed[-1] == "row 303, size: SKU NEW-299 is new: give its size to create it."
-    assert (
-        printed[-7] == 'row 303, received: "x" is not a whole number; received is a count of units.'
-    )
+    # Every one, not the first few: each unknown SKU's and each wrong number's.
+    assert len(printed) == 602
+    assert printed[-2:] == [
+        "row 303, sku: SKU NEW-299 is not in the catalog; to create it, the file needs columns "
+        "for its product, category, color, collection, price, size.",
+        'row 303, received: "x" is not a whole number; received is a count of units.',
+    ]
     assert Variant.objects.count() == 2
 
 

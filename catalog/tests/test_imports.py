@@ -585,6 +585,19 @@ def test_conflicts_with_the_catalog_are_errors(make_product):
     ]
 
 
+def test_a_new_sku_misses_the_columns_the_file_lacks_in_one_error():
+    errors = import_preview(data=b"sku,product,received\nNEW-1,,3\n").errors
+    assert [(e["row"], e["column"], e["message"]) for e in errors] == [
+        (
+            2,
+            "sku",
+            "SKU NEW-1 is not in the catalog; to create it, the file needs columns for its "
+            "category, color, collection, price, size.",
+        ),
+        (2, "product", "SKU NEW-1 is new: give its product to create it."),
+    ]
+
+
 def test_rows_of_one_product_must_agree():
     data = csv_bytes(new_row("A", size="S-M"), new_row("B", size="L-XL", category="Pants"))
     # The key (name, color, collection) is the same, so they are one product.
