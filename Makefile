@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run serve test check lint format types migrations-check deploy-check pytest migrate bench clean
+.PHONY: install run reset-demo serve test check lint format types migrations-check deploy-check pytest migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,13 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_access
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Start the demo over: empty the database (it asks first; only with DEBUG on, as `make run` has
+# it), load the demo catalog again and print a new demo login and API key. Then `make run`.
+reset-demo: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo --reset
+	$(BIN)/python manage.py demo_access
 
 # The production entry command (what the Docker image runs), here on your machine.
 serve: install

@@ -1,6 +1,7 @@
 """The admin's "Import CSV" and "Export CSV" pages of the product list (``catalog.imports``,
 ``catalog.exports``): upload, then a preview of what every row will do and every error, then one
-"Apply import" that changes everything or nothing.
+"Apply import" that changes everything or nothing. A file whose content was applied before is
+shown as such, and applying it again takes a ticked confirmation.
 
 Anyone with the stock permission (store staff and managers) may import stock for SKUs the
 catalog has; creating or changing products and variants in an import takes the same permissions
@@ -34,6 +35,7 @@ from catalog.imports import (
     describe,
     import_apply,
     import_batch_create,
+    import_batches_applied,
     import_preview,
 )
 from catalog.models import ImportBatch, ImportBatchStatus
@@ -44,7 +46,10 @@ if TYPE_CHECKING:
 
 STOCK_PERMISSION = "catalog.change_stock"
 ROWS_PER_PAGE = 100
-ERRORS_SHOWN = 500
+# Every error is listed, a page at a time: a file can have more than a page can hold.
+ERRORS_PER_PAGE = 500
+# The confirmation that a file applied before is meant to be applied again.
+REIMPORT_FIELD = "reimport"
 # What an import does, and the permission each needs beyond the stock permission.
 CATALOG_PERMISSIONS = {
     "products_created": ("catalog.add_product", "create products"),
@@ -171,16 +176,23 @@ class ImportExportAdminMixin:
         if request.method == "POST":
             return self._apply(request, batch, missing)
         page = Paginator(batch.plan, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+        errors = Paginator(batch.errors, ERRORS_PER_PAGE).get_page(request.GET.get("errors"))
+        earlier = []
+        if batch.status == ImportBatchStatus.PREVIEWED:
+            earlier = list(
+                import_batches_applied(content_hash=batch.content_hash, excluding=batch.pk)
+            )
         context = {
             **self._context(request, f"Import preview: {batch.filename or 'CSV file'}"),
             "batch": batch,
             "summary": batch.summary,
-            "errors": batch.errors[:ERRORS_SHOWN],
-            "errors_hidden": max(0, len(batch.errors) - ERRORS_SHOWN),
+            "errors": errors,
             "page": page,
             "rows": [{**entry, "does": describe(entry)} for entry in page.object_list],
             "missing": missing,
             "can_apply": batch.status == ImportBatchStatus.PREVIEWED and not missing,
+            "earlier": earlier,
+            "reimport_field": REIMPORT_FIELD,
         }
         return TemplateResponse(request, "admin/catalog/import_preview.html", context)
 
@@ -190,7 +202,11 @@ class ImportExportAdminMixin:
             messages.error(request, f"You may not {', '.join(missing)}; nothing was changed.")
             return HttpResponseRedirect(here)
         try:
-            summary = import_apply(batch=batch, actor=user_actor(request.user))
+            summary = import_apply(
+                batch=batch,
+                actor=user_actor(request.user),
+                allow_reimport=request.POST.get(REIMPORT_FIELD) == "yes",
+            )
         except ImportRefused as error:
             details = (error.details or {}).get("rows", [])
             messages.error(request, " ".join([error.message, *details]))

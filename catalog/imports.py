@@ -8,13 +8,16 @@ of column that never share a row: ``received`` adds units (a ``received`` moveme
 ``counted`` sets the quantity counted on the shelf (a ``count_correction`` movement).
 
 ``import_preview`` parses and validates a file against the current catalog without writing
-anything and returns what each row will do and every row's errors; ``import_batch_create``
-keeps that preview in the database (``ImportBatch``), so any instance can apply it;
-``import_apply`` applies a batch once, in one transaction: it locks the products and variants
-it touches in primary-key order (products first, as ``product_delete`` does), plans the rows
-again against the locked data and refuses, changing nothing, unless the plan is exactly the one
-the preview showed. Then it writes products and variants in bulk and every stock change through
-``services.stock_apply``, with the staff user as the actor.
+anything and returns what each row will do and every error of the file, each with its row (as a
+spreadsheet numbers it) and column; ``import_batch_create`` keeps that preview in the database
+(``ImportBatch``), so any instance can apply it; ``import_apply`` applies a batch once, in one
+transaction: it locks the products and variants it touches in primary-key order (products
+first, as ``product_delete`` does), plans the rows again against the locked data and refuses,
+changing nothing, unless the plan is exactly the one the preview showed. Then it writes products
+and variants in bulk and every stock change through ``services.stock_apply``, with the staff
+user as the actor. A file whose content was applied before (``content_hash``) is refused unless
+the caller confirms it (``allow_reimport``): a delivery note imported twice receives its goods
+twice.
 
 Why the csv module and not django-import-export: that library saves each row through
 ``Model.save()`` (one instance, several queries per row) and would have to be taught to keep
@@ -25,16 +28,20 @@ cost hundreds of thousands of queries. Here the queries are a fixed number per c
 
 import codecs
 import csv
+import difflib
+import hashlib
 import io
+import json
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.models import (
@@ -104,6 +111,7 @@ STOCK_CHUNK = 1_000
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}
 _WHOLE_NUMBER = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]{1,2}$")
 # Cells a spreadsheet would run as a formula; the export prefixes them with an apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PRICE_LIMIT = Decimal("100000000")  # 10 digits, 2 after the point
@@ -134,6 +142,21 @@ class ImportRefused(ApplicationError):
     default_message = "The import was not applied; nothing was changed."
 
 
+class ImportAppliedBefore(ImportRefused):
+    """A file with the same content (see ``content_hash``) was applied before; applying it again
+    takes an explicit ``allow_reimport``. ``details["imports"]`` are the earlier imports' ids."""
+
+    code = "import_applied_before"
+
+    def __init__(self, earlier: Sequence[ImportBatch]) -> None:
+        super().__init__(
+            f"This file was applied already: {applied_before(earlier)}. Nothing was changed. "
+            "Applying it again receives its deliveries a second time; confirm it only if they "
+            "really arrived twice.",
+            details={"imports": [batch.pk for batch in earlier]},
+        )
+
+
 @dataclass(slots=True)
 class Preview:
     """What a file will do: its parsed rows, each row's plan, every error and the counts."""
@@ -142,6 +165,7 @@ class Preview:
     plan: list[Row]
     errors: list[Error]
     summary: dict[str, int] = field(default_factory=dict)
+    content_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -150,14 +174,58 @@ class Preview:
 
 def import_preview(*, data: bytes) -> Preview:
     """Parse and validate a CSV file against the current catalog. Reads only."""
-    rows, errors = parse_csv(data)
-    if errors and not rows:
-        return Preview(rows=[], plan=[], errors=errors, summary=_summary([], 0, len(errors)))
-    state = _load_state(rows)
-    plan, plan_errors = _plan(rows, state)
-    errors = sorted([*errors, *plan_errors], key=_error_order)
+    parsed = parse_csv(data)
+    plan: list[Row] = []
+    errors = parsed.errors
+    if parsed.has_skus:
+        plan, plan_errors = _plan(parsed.rows, _load_state(parsed.rows), columns=parsed.columns)
+        errors = sorted([*errors, *plan_errors], key=_error_order(parsed.labels))
     return Preview(
-        rows=rows, plan=plan, errors=errors, summary=_summary(plan, len(rows), len(errors))
+        rows=parsed.rows,
+        plan=plan,
+        errors=errors,
+        summary=_summary(plan, parsed.row_count, len(errors)),
+        content_hash=content_hash(parsed.rows),
+    )
+
+
+def content_hash(rows: Sequence[Row]) -> str:
+    """The fingerprint of what a file says, by which a file applied before is recognised.
+
+    It is taken from the parsed rows, not from the bytes: a delivery note opened and saved again
+    in a spreadsheet app comes back with a byte-order mark added or dropped, CRLF line ends, a
+    trailing newline more or less, other quoting, semicolons, "35" for "35.00", blank rows, its
+    columns or rows in another order, and it is still the same delivery, which applying again
+    would receive twice. So the same content means the same values in the columns the import
+    reads, normalised as the import reads them (``on_hand`` is ignored on import, so an export's
+    quantities at the time do not count), row by row in SKU order.
+    """
+    canonical = sorted(
+        ([row.get(column) for column in COLUMNS] for row in rows),
+        key=lambda values: values[0] or "",
+    )
+    return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+
+def import_batches_applied(
+    *, content_hash: str, excluding: int | None = None
+) -> QuerySet[ImportBatch]:
+    """The applied imports of a file with this content, oldest first (see ``content_hash``)."""
+    batches = ImportBatch.objects.filter(
+        content_hash=content_hash, status=ImportBatchStatus.APPLIED
+    ).exclude(content_hash="")
+    if excluding is not None:
+        batches = batches.exclude(pk=excluding)
+    return batches.order_by("applied_at", "pk")
+
+
+def applied_before(earlier: Sequence[ImportBatch]) -> str:
+    """When, by whom and as which import a file was applied, in words."""
+    return "; ".join(
+        f"on {timezone.localtime(batch.applied_at):%Y-%m-%d %H:%M} by "
+        f"{batch.applied_actor or 'an unknown actor'} as import #{batch.pk}"
+        for batch in earlier
+        if batch.applied_at is not None
     )
 
 
@@ -169,28 +237,51 @@ def import_batch_create(
         filename=filename[:255],
         status=ImportBatchStatus.PREVIEWED if preview.ok else ImportBatchStatus.INVALID,
         created_by_id=created_by_id,
-        row_count=len(preview.rows),
+        row_count=preview.summary["rows"],
         error_count=len(preview.errors),
         summary=preview.summary,
         rows=preview.rows,
         plan=preview.plan,
         errors=preview.errors,
+        content_hash=preview.content_hash,
     )
 
 
 @transaction.atomic
-def import_apply(*, batch: ImportBatch, actor: Actor) -> dict[str, int]:
-    """Apply a previewed batch, all or nothing, once. Returns the summary of what it did."""
-    claimed = ImportBatch.objects.filter(
-        pk=batch.pk, status=ImportBatchStatus.PREVIEWED, error_count=0
-    ).update(
-        status=ImportBatchStatus.APPLIED, applied_at=timezone.now(), applied_by_id=actor.user_id
-    )
+def import_apply(
+    *, batch: ImportBatch, actor: Actor, allow_reimport: bool = False
+) -> dict[str, int]:
+    """Apply a previewed batch, all or nothing, once. Returns the summary of what it did.
+
+    A file whose content was applied before (as another batch) is refused unless
+    ``allow_reimport``: a delivery note imported twice would receive its goods twice.
+    """
+    earlier = list(import_batches_applied(content_hash=batch.content_hash, excluding=batch.pk))
+    try:
+        with transaction.atomic():
+            claimed = ImportBatch.objects.filter(
+                pk=batch.pk, status=ImportBatchStatus.PREVIEWED, error_count=0
+            ).update(
+                status=ImportBatchStatus.APPLIED,
+                applied_at=timezone.now(),
+                applied_by_id=actor.user_id,
+                applied_actor=actor.name[:150],
+                reimport=bool(earlier),
+            )
+    except IntegrityError as error:
+        # The database keeps one first application per content (a unique index). It refused
+        # this one: another batch of the same file was applied meanwhile, and committed while
+        # this claim waited for it. So two concurrent applies of one file apply it once.
+        raise ImportAppliedBefore(
+            list(import_batches_applied(content_hash=batch.content_hash, excluding=batch.pk))
+        ) from error
     if not claimed:
         status = ImportBatch.objects.filter(pk=batch.pk).values_list("status", flat=True).first()
         if status == ImportBatchStatus.APPLIED:
             raise ImportRefused("This import was applied already; it is applied once only.")
         raise ImportRefused("This import has errors; fix the file and preview it again.")
+    if earlier and not allow_reimport:
+        raise ImportAppliedBefore(earlier)  # the claim is rolled back with the transaction
     rows, preview_plan = batch.rows, batch.plan
     state = _load_state(rows, lock_products=_product_ids(preview_plan))
     plan, errors = _plan(rows, state)
@@ -219,18 +310,47 @@ class _FileError(Exception):
     pass
 
 
-def parse_csv(data: bytes) -> tuple[list[Row], list[Error]]:
-    """The file's rows, normalised (``None`` where a cell is empty or its column absent), and
-    the errors of the file and of each row. A row with errors is left out of the rows."""
+@dataclass(slots=True)
+class ParsedFile:
+    """A file's rows and every error that shows without the catalog.
+
+    ``rows`` holds every data row whose cells line up with the header, errors or not: a cell that
+    is empty, absent or wrong is ``None``, and a row with errors names their columns in
+    ``"invalid"``. The checks against the catalog then run on those rows too, so the preview lists
+    every error of the file at once, not those of the rows that happened to parse. ``row_count``
+    counts every data row, with errors or not (blank rows aside).
+    """
+
+    rows: list[Row]
+    errors: list[Error]
+    row_count: int = 0
+    # The rows can be checked against the catalog only when the header gives their SKU.
+    has_skus: bool = False
+    # Each header cell's label, in the file's order, in which a row's errors are listed.
+    labels: list[str] = field(default_factory=list)
+    # The columns whose cells are read.
+    columns: frozenset[str] = frozenset()
+
+
+def parse_csv(data: bytes) -> ParsedFile:
+    """Parse a file: its rows, normalised, and every error of the file and of each row, each with
+    its row number as a spreadsheet shows it and its column."""
     try:
         text = _decode(data)
-        reader, columns = _header(text)
-        rows, errors = _rows(reader, columns)
+        records = _records(text)
+        header_number, header = _header_record(records)
+        columns, labels, errors = _header(header_number, header)
+        rows, row_errors, count = _rows(records, columns, labels)
     except _FileError as error:
-        return [], [_error(None, "", str(error))]
-    except csv.Error as error:
-        return [], [_error(None, "", f"The file is not valid CSV: {error}.")]
-    return rows, errors
+        return ParsedFile(rows=[], errors=[_error(None, "", str(error))])
+    return ParsedFile(
+        rows=rows,
+        errors=[*errors, *row_errors],
+        row_count=count,
+        has_skus="sku" in columns,
+        labels=labels,
+        columns=frozenset(column for column in columns if column),
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -259,67 +379,206 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _header(text: str) -> tuple[Iterator[list[str]], list[str]]:
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+@dataclass(frozen=True, slots=True)
+class _BadRecord:
+    """A record that is not valid CSV: why, and the position of the cell at fault if known."""
+
+    message: str
+    cell: int | None
+
+
+class _Lines:
+    """The file's lines for the csv reader, from a position that can be moved back."""
+
+    __slots__ = ("lines", "position")
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.position = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        if self.position >= len(self.lines):
+            raise StopIteration
+        self.position += 1
+        return self.lines[self.position - 1]
+
+
+# Each quote left open costs a read to the end of the file (see _records); past this many the
+# rest of the file is not read.
+_OPEN_QUOTES_READ_PAST = 20
+_QUOTE_LEFT_OPEN = (
+    'This cell opens a quote (") that is never closed, so the rest of the file would read as '
+    "this one cell; close the quote or remove it. The rows below are checked as if this row "
+    "ended with its line."
+)
+_QUOTE_NOT_CLOSING = (
+    'A cell in quotes ends at its closing quote ("): write a quote inside it as two quotes ("") '
+    "or remove the quotes."
+)
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str] | _BadRecord]]:
+    """Every record of the file, with its row number as a spreadsheet shows it (the first record
+    is row 1, blank rows count, a cell spanning lines is one row), or what is wrong with it.
+
+    A record that is not valid CSV does not end the file: the csv module starts the next record
+    on the next line, so every later row is still read and checked. A quote that is never closed
+    would make the rest of the file one cell; reading goes on from the line after the one that
+    opened it, as if it had been closed there.
+    """
+    lines = io.StringIO(text, newline="").readlines()
+    delimiter = _delimiter(lines)
+    feed = _Lines(lines)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
+    quotes_left_open = 0
+    number = 0
+    while True:
+        start = feed.position
+        number += 1
+        try:
+            yield number, next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                quotes_left_open += 1
+                yield number, _BadRecord(_QUOTE_LEFT_OPEN, _quote_cell(lines[start], delimiter))
+                if quotes_left_open == _OPEN_QUOTES_READ_PAST:
+                    raise _FileError(
+                        f"More than {_OPEN_QUOTES_READ_PAST} quotes are never closed; the file "
+                        f"is not read past row {number}. Check its quotes."
+                    ) from error
+                feed.position = start + 1
+            elif "expected after" in str(error):
+                record = "".join(lines[start : feed.position])
+                yield number, _BadRecord(_QUOTE_NOT_CLOSING, _quote_cell(record, delimiter))
+            else:
+                yield number, _BadRecord(f"This row is not valid CSV: {error}.", None)
+
+
+def _delimiter(lines: Sequence[str]) -> str:
+    first_line = next((line for line in lines if line.strip()), "")
     # Spreadsheets in many European locales save CSV with semicolons.
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header = next((cells for cells in reader if any(cell.strip() for cell in cells)), None)
-    if header is None:
-        raise _FileError("The file is empty.")
-    columns = [_column_name(cell) for cell in header]
-    problems = []
-    for position, name in enumerate(columns, 1):
+    return max((",", ";", "\t"), key=first_line.count)
+
+
+def _quote_cell(record: str, delimiter: str) -> int | None:
+    """The position of the cell whose quotes the csv module refused: the first that does not
+    end at its closing quote, or else the one left open."""
+    cell, quoted, at_start, position = 0, False, True, 0
+    while position < len(record):
+        char = record[position]
+        if quoted and char == '"':
+            if record.startswith('"', position + 1):
+                position += 1  # "" stands for one quote
+            else:
+                quoted = False
+                if record[position + 1 : position + 2] not in (delimiter, "\r", "\n", ""):
+                    return cell
+        elif not quoted and char == '"' and at_start:
+            quoted = True
+        elif not quoted and char == delimiter:
+            cell += 1
+        at_start = not quoted and char == delimiter
+        position += 1
+    return cell if quoted else None
+
+
+def _header_record(records: Iterator[tuple[int, list[str] | _BadRecord]]) -> tuple[int, list[str]]:
+    for number, record in records:
+        if isinstance(record, _BadRecord):
+            raise _FileError(f"The header row (row {number}) is not valid CSV. {record.message}")
+        if any(cell.strip() for cell in record):
+            return number, record
+    raise _FileError("The file is empty.")
+
+
+def _header(number: int, header: list[str]) -> tuple[list[str | None], list[str], list[Error]]:
+    """Each cell's column (``None`` for a cell whose column is wrong: its cells are not read),
+    each cell's label for messages, and an error for every problem of the header row."""
+    names = [_column_name(cell) for cell in header]
+    labels = [
+        name if name in COLUMNS else (cell.strip() or f"column {position}")
+        for position, (cell, name) in enumerate(zip(header, names, strict=True), 1)
+    ]
+    counts = Counter(names)
+    errors: list[Error] = []
+    reported: set[str] = set()
+    the_columns = f"The columns are: {', '.join(COLUMNS)} (only sku is required)."
+    for position, (cell, name) in enumerate(zip(header, names, strict=True), 1):
+        label = labels[position - 1]
         if not name:
-            problems.append(f"column {position} has no name")
+            message = f"Column {position} has no name. {the_columns}"
         elif name not in COLUMNS:
-            problems.append(f'"{header[position - 1].strip()}" is not a column')
-    duplicates = sorted({name for name in columns if name and columns.count(name) > 1})
-    problems += [f'"{name}" appears more than once' for name in duplicates]
-    if "sku" not in columns:
-        problems.append('the "sku" column is missing')
-    if problems:
-        raise _FileError(
-            f"The header row is not right: {'; '.join(problems)}. The columns are: "
-            f"{', '.join(COLUMNS)} (only sku is required)."
-        )
-    return reader, columns
+            close = difflib.get_close_matches(name, COLUMNS, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            message = f'"{cell.strip()}" is not a column.{hint} {the_columns}'
+        elif counts[name] > 1 and name not in reported:
+            reported.add(name)
+            message = f'"{name}" appears more than once; none of its cells are read.'
+        else:
+            continue
+        errors.append(_error(number, label, message))
+    if "sku" not in names:
+        errors.append(_error(number, "sku", f'The "sku" column is missing. {the_columns}'))
+    columns = [name if name in COLUMNS and counts[name] == 1 else None for name in names]
+    return columns, labels, errors
 
 
 def _column_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().casefold())
 
 
-def _rows(reader: Iterator[list[str]], columns: list[str]) -> tuple[list[Row], list[Error]]:
+def _rows(
+    records: Iterator[tuple[int, list[str] | _BadRecord]],
+    columns: list[str | None],
+    labels: list[str],
+) -> tuple[list[Row], list[Error], int]:
     rows: list[Row] = []
     errors: list[Error] = []
     count = 0
-    # Row numbers are a spreadsheet's: the header is row 1.
-    for number, cells in enumerate(reader, 2):
-        if not any(cell.strip() for cell in cells):
+    for number, record in records:
+        if not isinstance(record, _BadRecord) and not any(cell.strip() for cell in record):
             continue  # spreadsheets leave empty rows at the end
         count += 1
         if count > MAX_ROWS:
             raise _FileError(
                 f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
             )
-        if len(cells) != len(columns):
-            errors.append(
-                _error(
-                    number,
-                    "",
-                    f"This row has {len(cells)} cells; the header has {len(columns)}.",
-                )
-            )
-            continue
-        row, row_errors = _parse_row(number, dict(zip(columns, cells, strict=True)))
-        if row_errors:
-            errors += row_errors
+        if isinstance(record, _BadRecord):
+            cell = record.cell
+            label = labels[cell] if cell is not None and cell < len(labels) else ""
+            errors.append(_error(number, label, record.message))
+        elif len(record) != len(columns):
+            errors.append(_cell_count_error(number, len(record), labels))
         else:
+            row, row_errors = _parse_row(
+                number, {c: cell for c, cell in zip(columns, record, strict=True) if c}
+            )
             rows.append(row)
+            errors += row_errors
     if count == 0:
         raise _FileError("The file has a header row but no rows of data.")
-    return rows, errors
+    return rows, errors, count
+
+
+def _cell_count_error(number: int, cells: int, labels: list[str]) -> Error:
+    if cells < len(labels):
+        return _error(
+            number,
+            labels[cells],
+            f"This row has {cells} cells; the header has {len(labels)}, so {labels[cells]} and "
+            "the columns after it have none. Is a separator missing?",
+        )
+    return _error(
+        number,
+        f"column {len(labels) + 1}",
+        f"This row has {cells} cells; the header has {len(labels)}. Is there a separator too "
+        "many, or a cell holding one outside quotes?",
+    )
 
 
 def _parse_row(number: int, cells: Mapping[str, str]) -> tuple[Row, list[Error]]:
@@ -327,15 +586,17 @@ def _parse_row(number: int, cells: Mapping[str, str]) -> tuple[Row, list[Error]]
     errors: list[Error] = []
     for column in COLUMNS:
         raw = cells.get(column, "").strip()
+        row[column] = None
         if column == "on_hand" or not raw:
             # on_hand is what an export shows; stock changes only by received or counted.
-            row[column] = None
             continue
         try:
             row[column] = _PARSERS[column](raw)
         except ValidationError as error:
             errors.append(_error(number, column, " ".join(error.messages)))
-    if row.get("received") is not None and row.get("counted") is not None:
+    if "sku" in cells and not cells["sku"].strip():
+        errors.append(_error(number, "sku", "This row has no SKU; every row needs one."))
+    if row["received"] is not None and row["counted"] is not None:
         errors.append(
             _error(
                 number,
@@ -343,6 +604,8 @@ def _parse_row(number: int, cells: Mapping[str, str]) -> tuple[Row, list[Error]]
                 "A row either receives units (received) or counts them (counted), not both.",
             )
         )
+    if errors:
+        row["invalid"] = [error["column"] for error in errors]
     return row, errors
 
 
@@ -383,10 +646,15 @@ def _collection(value: str) -> str:
 
 
 def _price(value: str) -> str:
+    if _DECIMAL_COMMA.match(value):
+        # Spreadsheets in locales that write 29,90 keep the comma in the CSV they save (with
+        # semicolons between cells). With at most two digits after it, it cannot be a
+        # thousands separator.
+        value = value.replace(",", ".")
     try:
         price = Decimal(value)
     except InvalidOperation:
-        raise ValidationError(f'"{value}" is not a price; write it like 29.90.') from None
+        raise ValidationError(f'"{value}" is not a price; write it like 29.90 or 29,90.') from None
     if not price.is_finite() or price <= 0:
         raise ValidationError("A price is more than 0, e.g. 29.90.")
     if price != price.quantize(Decimal("0.01")):
@@ -491,7 +759,7 @@ def _load_state(rows: Sequence[Row], *, lock_products: Sequence[int] | None = No
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-    skus = sorted({row["sku"] for row in rows})
+    skus = sorted({row["sku"] for row in rows if row["sku"]})
     variant_fields = ("id", "sku", "product_id", "size", "barcode", "low_stock_threshold")
     product_fields = tuple(f"product__{name}" for name in _PRODUCT_VALUES)
     variants: dict[str, dict[str, Any]] = {}
@@ -538,14 +806,21 @@ def _load_sizes(state: _State, product_ids: Sequence[int]) -> None:
             state.sizes.setdefault(product_id, {})[size] = sku
 
 
-def _plan(rows: Sequence[Row], state: _State) -> tuple[list[Row], list[Error]]:
-    """What each row does, given the catalog as ``state`` has it, and what is wrong."""
+def _plan(
+    rows: Sequence[Row], state: _State, *, columns: Collection[str] = COLUMNS
+) -> tuple[list[Row], list[Error]]:
+    """What each row does, given the catalog as ``state`` has it, and what is wrong.
+
+    Rows with errors of their own (from parsing) are checked too, as far as their valid cells
+    allow, so that every error of the file shows at once; only rows without errors are planned.
+    ``columns`` are those the file has: a new SKU's row misses the others all at once.
+    """
     errors: list[Error] = []
     first_row_of_sku: dict[str, int] = {}
     first_row_of_barcode: dict[str, int] = {}
     # Products and the values the file gives them: by id, or by key for new products.
     wanted: dict[int | tuple[str, str, str], dict[str, tuple[Any, int]]] = defaultdict(dict)
-    bad_rows: set[int] = set()
+    bad_rows = {row["row"] for row in rows if "invalid" in row}
 
     def fail(row: Row, column: str, message: str) -> None:
         errors.append(_error(row["row"], column, message))
@@ -570,6 +845,8 @@ def _plan(rows: Sequence[Row], state: _State) -> tuple[list[Row], list[Error]]:
     # Pass 1: within the file, and the rows of SKUs the catalog has.
     for row in rows:
         sku = row["sku"]
+        if sku is None:
+            continue  # its own error says it has no SKU; nothing else can be checked
         if sku in first_row_of_sku:
             fail(row, "sku", f"SKU {sku} is on row {first_row_of_sku[sku]} already.")
             continue
@@ -597,27 +874,46 @@ def _plan(rows: Sequence[Row], state: _State) -> tuple[list[Row], list[Error]]:
             continue
         if sku in state.issued:
             fail(row, "sku", f"SKU {sku} was used by a deleted variant; SKUs are never reused.")
-        missing = [column for column in NEW_SKU_REQUIRED if row[column] is None]
+        invalid = row.get("invalid", ())
+        missing = [c for c in NEW_SKU_REQUIRED if row[c] is None and c not in invalid]
         for column in missing:
-            fail(row, column, f"SKU {sku} is new: give its {column} to create it.")
+            if column in columns:
+                fail(row, column, f"SKU {sku} is new: give its {column} to create it.")
+        # One error, not one per column: in a delivery note (sku, received) an unknown SKU is
+        # most likely a wrong one, and a row a column cannot point at.
+        if absent := [column for column in missing if column not in columns]:
+            fail(
+                row,
+                "sku",
+                f"SKU {sku} is not in the catalog; to create it, the file needs columns for its "
+                f"{', '.join(absent)}.",
+            )
 
     # The products of the known SKUs, as the file leaves them: new SKUs join them by key.
+    # Their current keys do not count (a row may rename its product).
+    products_of_known_skus = {ref for ref in wanted if isinstance(ref, int)}
     keys_in_file: dict[tuple[str, str, str], set[int]] = defaultdict(set)
-    for product_id in [ref for ref in wanted if isinstance(ref, int)]:
+    for product_id in products_of_known_skus:
         final = _final(state.products[product_id], wanted[product_id])
         keys_in_file[_key(final["name"], final["color"], final["collection"])].add(product_id)
 
-    # Pass 2: the new SKUs find or create their product.
-    new_rows = [row for row in rows if row["sku"] not in state.variants]
+    # Pass 2: the new SKUs find or create their product: every row that says which product
+    # and size, so that a row with another error still gets its size and product checked.
+    new_rows = [
+        row
+        for row in rows
+        if row["sku"] is not None
+        and row["sku"] not in state.variants
+        and first_row_of_sku[row["sku"]] == row["row"]
+        and all(row[column] is not None for column in ("product", "color", "collection", "size"))
+    ]
     product_of_row: dict[int, int | tuple[str, str, str]] = {}
     for row in new_rows:
-        if row["row"] in bad_rows:
-            continue
         key = _key(row["product"], row["color"], row["collection"])
         candidates = keys_in_file.get(key) or {
             product_id
             for product_id in state.products_by_key.get(key, [])
-            if product_id not in wanted
+            if product_id not in products_of_known_skus
         }
         if len(candidates) > 1:
             ids = ", ".join(f"#{product_id}" for product_id in sorted(candidates))
@@ -891,9 +1187,20 @@ def _error(row: int | None, column: str, message: str) -> Error:
     return {"row": row, "column": column, "message": message}
 
 
-def _error_order(error: Error) -> tuple[int, int]:
-    column = error["column"]
-    return (error["row"] or 0, COLUMNS.index(column) if column in COLUMNS else -1)
+def _error_order(labels: Sequence[str]) -> Callable[[Error], tuple[int, int]]:
+    """Errors by row, and within a row in the order of the file's columns: a row's problems
+    with no column first, those of columns the file lacks (a new SKU's product) last."""
+    position = {label: index for index, label in enumerate(labels)}
+    position.update(
+        (column, len(labels) + index)
+        for index, column in enumerate(COLUMNS)
+        if column not in position
+    )
+
+    def order(error: Error) -> tuple[int, int]:
+        return (error["row"] or 0, position.get(error["column"], -1))
+
+    return order
 
 
 def _show(value: Any) -> str:
@@ -978,12 +1285,17 @@ __all__ = [
     "COLUMNS",
     "MAX_BYTES",
     "MAX_ROWS",
+    "ImportAppliedBefore",
     "ImportRefused",
+    "ParsedFile",
     "Preview",
+    "applied_before",
+    "content_hash",
     "describe",
     "format_errors",
     "import_apply",
     "import_batch_create",
+    "import_batches_applied",
     "import_preview",
     "parse_csv",
 ]

@@ -350,7 +350,11 @@ class ImportBatch(models.Model):
     """A previewed CSV import (see ``catalog.imports``): the file's parsed rows, what applying
     them will do, and every row's errors. Kept in the database, not in a local file, so that
     whichever instance serves the "Apply" request finds it; applied at most once (the status
-    moves from ``previewed`` to ``applied`` in a guarded update)."""
+    moves from ``previewed`` to ``applied`` in a guarded update).
+
+    The same content (``content_hash``) is applied once, unless staff confirm that it is meant
+    again (``reimport``): the database holds that rule, so two concurrent applies of one delivery
+    note cannot both be the first."""
 
     filename = models.CharField(max_length=255, blank=True)
     status = models.CharField(
@@ -372,6 +376,20 @@ class ImportBatch(models.Model):
         related_name="+",
     )
     applied_at = models.DateTimeField(null=True, blank=True)
+    applied_actor = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who applied it, as its stock movements name them: a user, or a command.",
+    )
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the file's content as the import reads it (see catalog.imports).",
+    )
+    reimport = models.BooleanField(
+        default=False,
+        help_text="Applied although the same content had been applied before, as confirmed.",
+    )
     row_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, help_text="What the import does, counted.")
@@ -382,7 +400,24 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "import batches"
+        indexes = [
+            # "Was this file applied before?", asked by every preview and apply.
+            models.Index(
+                fields=["content_hash"],
+                condition=Q(status=ImportBatchStatus.APPLIED),
+                name="catalog_import_hash_idx",
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash"],
+                condition=Q(status=ImportBatchStatus.APPLIED, reimport=False) & ~Q(content_hash=""),
+                name="catalog_importbatch_content_applied_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(reimport=False) | Q(status=ImportBatchStatus.APPLIED),
+                name="catalog_importbatch_reimport_is_applied",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=ImportBatchStatus.values),
                 name="catalog_importbatch_status_valid",

@@ -1,7 +1,6 @@
 """The admin's Import CSV and Export CSV pages: who may use them, upload, preview, apply."""
 
 import codecs
-from pathlib import Path
 
 import pytest
 from django.contrib import messages
@@ -12,10 +11,9 @@ from django.urls import reverse
 from catalog import imports
 from catalog.groups import STORE_STAFF_GROUP
 from catalog.models import ImportBatch, ImportBatchStatus, Product, StockMovement, Variant
+from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 
 pytestmark = pytest.mark.django_db
-
-SAMPLE = Path(imports.__file__).parent / "samples" / "catalog_import.csv"
 PRODUCTS = reverse("admin:catalog_product_changelist")
 IMPORT = reverse("admin:catalog_product_import")
 EXPORT = reverse("admin:catalog_product_export")
@@ -52,34 +50,40 @@ def test_staff_without_the_stock_permission_cannot_import(login):
 
 
 def test_upload_preview_apply(manager_web, manager):
+    walkthrough_catalog()
+    variants = Variant.objects.count()
     response = upload(manager_web, SAMPLE.read_bytes(), "catalog_import.csv")
     batch = ImportBatch.objects.get()
     assert response.status_code == 302
     assert response["Location"] == preview_url(batch)
-    assert (batch.created_by, batch.status, batch.row_count) == (manager, "previewed", 6)
-    assert not Product.objects.exists()  # nothing yet
+    assert (batch.created_by, batch.status, batch.row_count) == (manager, "previewed", 10)
+    assert Variant.objects.count() == variants  # nothing yet
 
     page = manager_web.get(preview_url(batch))
     html = page.content.decode()
     assert page.status_code == 200
     assert page.templates[0].name == "admin/catalog/import_preview.html"
     assert "Apply import" in html
-    assert "LIN-SS25-TEE-SM" in html
+    assert "applied already" not in html
+    assert "RIB-FW25-SWT-SM" in html
     assert (
-        "product created: Linen Tee (Sand, SS25); variant created (S-M); opening stock 12" in html
+        "product created: Ribbed Wool Sweater (Camel, FW25); variant created (S-M); opening "
+        "stock 8" in html
     )
-    assert "<strong>4</strong> products created" in html
+    assert "<strong>3</strong> products created" in html
 
     response = manager_web.post(preview_url(batch))
 
     assert response.status_code == 302
     assert response["Location"] == PRODUCTS
-    assert _messages(response)[0].startswith("Import applied: 4 product(s) and 6 variant(s)")
-    assert Variant.objects.count() == 6
-    assert set(StockMovement.objects.values_list("actor", "user")) == {("manager", manager.pk)}
+    assert _messages(response)[0].startswith("Import applied: 3 product(s) and 5 variant(s)")
+    assert Variant.objects.count() == variants + 5
+    assert set(
+        StockMovement.objects.filter(reference=f"import-{batch.pk}").values_list("actor", "user")
+    ) == {("manager", manager.pk)}
     again = manager_web.post(preview_url(batch))
     assert "applied already" in _messages(again)[-1]
-    assert Variant.objects.count() == 6
+    assert Variant.objects.count() == variants + 5
 
 
 def test_errors_are_shown_and_there_is_nothing_to_apply(manager_web):
@@ -98,6 +102,27 @@ def test_errors_are_shown_and_there_is_nothing_to_apply(manager_web):
     assert not Product.objects.exists()
 
 
+def test_every_error_is_listed_with_its_row_and_column_a_page_at_a_time(manager_web):
+    # 350 rows, each with a wrong number and a SKU the catalog does not have: 700 errors.
+    lines = ["sku,received", *(f"NEW-{n},{n}x" for n in range(350))]
+    upload(manager_web, "\n".join(lines).encode())
+    batch = ImportBatch.objects.get()
+    assert batch.error_count == 700
+
+    first = manager_web.get(preview_url(batch)).content.decode()
+    second = manager_web.get(preview_url(batch) + "?errors=2").content.decode()
+
+    assert "Errors 1 to 500 of 700" in first
+    assert "Errors page 1 of 2" in first
+    assert '<td>2</td><td>sku</td><td class="errorlist">SKU NEW-0 is not in the catalog' in first
+    assert '<td>2</td><td>received</td><td class="errorlist">&quot;0x&quot; is not a whole' in first
+    assert "Errors 501 to 700 of 700" in second
+    assert (
+        '<td>351</td><td>received</td><td class="errorlist">&quot;349x&quot; is not a whole '
+        "number" in second
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -114,6 +139,8 @@ def test_bad_files_get_a_clear_message(manager_web, data, message):
 
 
 def test_store_staff_import_stock_but_not_catalog_changes(login, store_staff, make_product):
+    walkthrough_catalog()
+    products = Product.objects.count()
     variant = make_product(stock={"S-M": 1}).variants.get()
     client = login(store_staff)
 
@@ -123,7 +150,7 @@ def test_store_staff_import_stock_but_not_catalog_changes(login, store_staff, ma
     assert "create products, create variants, which your account may not do" in html
     assert "Apply import" not in html
     client.post(preview_url(creating))
-    assert Product.objects.count() == 1
+    assert Product.objects.count() == products + 1
 
     upload(client, f"sku,received\n{variant.sku},5\n".encode())
     delivery = ImportBatch.objects.latest("pk")

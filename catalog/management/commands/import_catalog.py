@@ -6,28 +6,34 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.imports import (
     ImportRefused,
+    applied_before,
     format_errors,
     import_apply,
     import_batch_create,
+    import_batches_applied,
     import_preview,
 )
 from inventory_project.actors import Actor, system_actor, user_actor
-
-# Errors printed before "and N more": enough to fix a file, not a screenful of one mistake.
-ERRORS_SHOWN = 200
 
 
 class Command(BaseCommand):
     help = (
         "Import products, variants and stock from a CSV file (the columns are in the README). "
-        "Prints what the file will do and every row's error; applies it, all or nothing, "
-        "unless --dry-run. Exits non-zero on errors, changing nothing."
+        "Prints what the file will do and every error, each with its row and column; applies it, "
+        "all or nothing, unless --dry-run. Exits non-zero on errors, and for a file applied "
+        "before unless --allow-reimport, changing nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="The CSV file (UTF-8).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Check and preview only; change nothing."
+        )
+        parser.add_argument(
+            "--allow-reimport",
+            action="store_true",
+            help="Apply the file although the same content was applied before (its deliveries "
+            "are then received again).",
         )
         parser.add_argument(
             "--actor",
@@ -39,6 +45,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         actor = self._actor(options["actor"])
+        allow_reimport: bool = options["allow_reimport"]
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -53,12 +60,20 @@ class Command(BaseCommand):
             f"{summary['rows_counted']} count(s)."
         )
         if not preview.ok:
-            lines = format_errors(preview.errors)
-            for line in lines[:ERRORS_SHOWN]:
+            for line in format_errors(preview.errors):
                 self.stderr.write(line)
-            if len(lines) > ERRORS_SHOWN:
-                self.stderr.write(f"... and {len(lines) - ERRORS_SHOWN} more.")
-            raise CommandError(f"{len(lines)} error(s); nothing was imported.")
+            raise CommandError(f"{len(preview.errors)} error(s); nothing was imported.")
+        # Checked again, under the database's rule, when applying; asked here too, so that a dry
+        # run says what the real run would.
+        earlier = list(import_batches_applied(content_hash=preview.content_hash))
+        if earlier and not allow_reimport:
+            raise CommandError(
+                f"This file was applied already: {applied_before(earlier)}. Nothing was "
+                "imported. Give --allow-reimport to apply it again (its deliveries are then "
+                "received twice)."
+            )
+        if earlier:
+            self.stdout.write(f"Applied before ({applied_before(earlier)}); applying it again.")
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")
             return
@@ -66,7 +81,7 @@ class Command(BaseCommand):
             preview=preview, filename=path.name, created_by_id=actor.user_id
         )
         try:
-            import_apply(batch=batch, actor=actor)
+            import_apply(batch=batch, actor=actor, allow_reimport=allow_reimport)
         except ImportRefused as error:
             for line in (error.details or {}).get("rows", []):
                 self.stderr.write(line)
