@@ -303,8 +303,8 @@ def test_new_products_of_a_file_applied_twice_concurrently_are_created_once(mana
 # Imports applied before this check existed
 
 
-BEFORE = [("catalog", "0004_importbatch")]
-AFTER = [("catalog", "0005_import_content_hash")]
+BEFORE = [("catalog", "0005_query_values_in_any_case")]
+AFTER = [("catalog", "0006_import_content_hash")]
 
 
 def _old_row(number: int, sku: str, received: int) -> dict[str, object]:

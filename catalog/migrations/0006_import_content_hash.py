@@ -59,7 +59,7 @@ def fill_in(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0004_importbatch"),
+        ("catalog", "0005_query_values_in_any_case"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
