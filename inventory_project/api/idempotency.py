@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory_project.api.models import ApiKey, IdempotencyKey
-from inventory_project.api.renderers import json_response
+from inventory_project.api.renderers import JSONRenderer
 from inventory_project.exceptions import ApplicationError
 from inventory_project.testing import pause_point
 
@@ -100,7 +100,9 @@ def idempotent(view_method: View) -> View:
                 if response.status_code >= 500:
                     raise _NotStored(response)
                 claimed.status_code = response.status_code
-                claimed.response_body = response.data
+                # The bytes the API writes, not a JSON value: PostgreSQL's jsonb would keep the
+                # data but reorder its keys, and the replay would not be the same answer.
+                claimed.response_body = JSONRenderer().render(response.data).decode()
                 claimed.response_headers = {
                     name: response[name] for name in KEPT_HEADERS if response.has_header(name)
                 }
@@ -170,11 +172,14 @@ def _claim(scope: dict[str, str], fingerprint: str) -> tuple[IdempotencyKey, Ide
 
 
 def _replay(earlier: IdempotencyKey, fingerprint: str) -> HttpResponse:
-    """The stored answer, as the JSON it was (not negotiated again into another format), written
-    as the API writes every answer."""
+    """The stored answer, byte for byte (not negotiated again into another format)."""
     if earlier.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    response = json_response(earlier.response_body, status=earlier.status_code or 200)
+    response = HttpResponse(
+        earlier.response_body or "",
+        status=earlier.status_code or 200,
+        content_type=JSONRenderer.media_type,
+    )
     for name, value in (earlier.response_headers or {}).items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"

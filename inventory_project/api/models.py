@@ -127,7 +127,7 @@ class IdempotencyKey(models.Model):
     path = models.CharField(max_length=512)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's body.")
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    response_body = models.TextField(null=True, help_text="The JSON answer, as it was written.")
     response_headers = models.JSONField(
         default=dict, help_text="Headers of the answer replayed with it (Location)."
     )

@@ -6,6 +6,8 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from inventory_project.api.services import api_key_create
 from inventory_project.wsgi import application
@@ -35,7 +37,15 @@ def _call(body: bytes, *, terminated: bool, **extra):
     def start_response(status, headers, exc_info=None):
         answer.update(status=status, headers=dict(headers))
 
-    content = b"".join(application(environ, start_response))
+    # As Django's test client does: the request's start and end must not close the test's
+    # connection (and its transaction).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
     return int(answer["status"].split()[0]), answer["headers"], json.loads(content)
 
 
