@@ -11,6 +11,11 @@ MAX_ID = 2**63 - 1
 
 SEASON_CODE_PATTERN = r"^(FW|SS)[0-9]{2}$"
 SKU_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,62}[A-Z0-9])?$"
+# What a client may write for them: lower case too (normalize_code makes it upper case).
+SEASON_CODE_INPUT_PATTERN = r"^(?:[Ff][Ww]|[Ss][Ss])[0-9]{2}$"
+SKU_INPUT_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$"
+# A price greater than 0 with at most two places, as the API writes it: 0.01 to 99999999.99.
+PRICE_PATTERN = r"^(?:[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"
 GTIN_PATTERN = r"^(?:[0-9]{8}|[0-9]{12,14})$"
 NOT_BLANK_PATTERN = r"\S"
 

@@ -5,14 +5,15 @@ in one answer, field by field; the services check again, and the database last.
 """
 
 from collections import Counter
-from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from catalog import selectors
+from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, MovementReason, Product, Size, StockMovement, Variant
 from catalog.services import (
     DEFAULT_LOW_STOCK_THRESHOLD,
@@ -52,10 +53,8 @@ class ProductInputSerializer(InputSerializer):
     category = serializers.ChoiceField(choices=Category.choices)
     name = serializers.CharField(max_length=200)
     color = serializers.CharField(max_length=50)
-    price = serializers.DecimalField(
-        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), help_text="Greater than 0."
-    )
-    collection = serializers.CharField(
+    price = PriceField(help_text='Greater than 0, at most two places, e.g. "29.90".')
+    collection = SeasonCodeField(
         max_length=4, help_text="Season code, e.g. FW24 or SS25; lower case is accepted."
     )
     is_active = serializers.BooleanField(default=True)
@@ -87,7 +86,7 @@ class ProductUpdateSerializer(ProductInputSerializer):
 class VariantFieldsMixin(InputSerializer):
     """The fields of a variant that a client may set, checked value by value."""
 
-    barcode = serializers.CharField(
+    barcode = BarcodeField(
         max_length=14,
         required=False,
         allow_blank=True,
@@ -105,8 +104,9 @@ class VariantFieldsMixin(InputSerializer):
         return value
 
 
+@extend_schema_serializer(component_name="ProductVariantCreate")
 class VariantCreateFieldsSerializer(VariantFieldsMixin):
-    sku = serializers.CharField(
+    sku = SkuField(
         max_length=64,
         required=False,
         allow_blank=True,
@@ -181,6 +181,7 @@ class ProductCreateSerializer(ProductInputSerializer):
         return [VariantSpec(**row) for row in self.validated_data.get("variants", [])]
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class ProductIdField(serializers.PrimaryKeyRelatedField[Product]):
     """A product's id (a whole number: ``InputSerializer`` lets nothing else through). One
     beyond the id column's range names no product, rather than overflow the query."""
@@ -191,6 +192,7 @@ class ProductIdField(serializers.PrimaryKeyRelatedField[Product]):
         return super().to_internal_value(data)  # type: ignore[arg-type]  # stubs: the instance
 
 
+@extend_schema_serializer(component_name="VariantCreate")
 class VariantCreateSerializer(VariantCreateFieldsSerializer):
     product = ProductIdField(queryset=Product.objects.all())
 
@@ -244,6 +246,7 @@ class VariantUpdateSerializer(VariantFieldsMixin):
 # Output
 
 
+@extend_schema_serializer(component_name="ProductVariant")
 class VariantSummarySerializer(serializers.Serializer[Variant]):
     id = serializers.IntegerField(read_only=True)
     size = serializers.ChoiceField(choices=Size.choices, read_only=True)
@@ -254,6 +257,7 @@ class VariantSummarySerializer(serializers.Serializer[Variant]):
     low_stock = serializers.BooleanField(read_only=True)
 
 
+@extend_schema_serializer(component_name="Product")
 class ProductOutputSerializer(serializers.Serializer[Product]):
     id = serializers.IntegerField(read_only=True)
     category = serializers.ChoiceField(choices=Category.choices, read_only=True)
@@ -271,6 +275,7 @@ class ProductOutputSerializer(serializers.Serializer[Product]):
         return str(settings.STORE_CURRENCY)
 
 
+@extend_schema_serializer(component_name="Variant")
 class VariantOutputSerializer(VariantSummarySerializer):
     product = serializers.IntegerField(source="product_id", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)

@@ -2,7 +2,7 @@ import re
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -33,7 +33,7 @@ from inventory_project.api.idempotency import idempotent
 from inventory_project.api.mixins import StrictRequestMixin, created
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import CatalogPermission, LedgerPermission, StockPermission
-from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
+from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER
 
 
 class ReadViewSet(
@@ -75,8 +75,6 @@ _CODE_LENGTHS = {"sku": 64, "barcode": 14}
 # shared cache while the version stands (see inventory_project.api.caching).
 catalog_read = versioned_read(versions.VERSION_KEY, versions.current)
 
-_PROTECTED = OpenApiResponse(description="It still has stock (or history): archive it instead.")
-
 
 @extend_schema_view(
     create=extend_schema(
@@ -88,7 +86,7 @@ _PROTECTED = OpenApiResponse(description="It still has stock (or history): archi
     partial_update=extend_schema(
         request=ProductUpdateSerializer, responses=ProductOutputSerializer
     ),
-    destroy=extend_schema(responses={204: None, 409: _PROTECTED}),
+    destroy=extend_schema(responses={204: None}),
 )
 class ProductViewSet(CatalogViewSet):
     """Products with their variants embedded. Archived products are listed only on request
@@ -150,7 +148,7 @@ class ProductViewSet(CatalogViewSet):
     partial_update=extend_schema(
         request=VariantUpdateSerializer, responses=VariantOutputSerializer
     ),
-    destroy=extend_schema(responses={204: None, 409: _PROTECTED}),
+    destroy=extend_schema(responses={204: None}),
 )
 class VariantViewSet(CatalogViewSet):
     """Variants by size, each with its own SKU, barcode and stock. Find one by ``sku`` or
@@ -222,7 +220,7 @@ class VariantViewSet(CatalogViewSet):
     @extend_schema(
         request=StockAdjustSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: StockResultSerializer, 422: error_response_doc(422)},
+        responses={201: StockResultSerializer},
         summary="Change the stock by a signed amount, with a reason",
     )
     @action(detail=True, methods=["post"], permission_classes=[StockPermission])
@@ -239,7 +237,7 @@ class VariantViewSet(CatalogViewSet):
     @extend_schema(
         request=StockCountSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: StockResultSerializer, 422: error_response_doc(422)},
+        responses={201: StockResultSerializer},
         summary="Set the counted quantity (a stocktake)",
     )
     @action(detail=True, methods=["post"], permission_classes=[StockPermission])

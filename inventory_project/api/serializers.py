@@ -65,8 +65,16 @@ def json_type_error(field: serializers.Field[Any, Any, Any, Any], value: Any) ->
     return None
 
 
+class InputListSerializer(serializers.ListSerializer[Any]):
+    """A list of objects in a body (an order's lines, a product's variants), each an input
+    serializer; the schema states its bounds (``schema.InputListExtension``)."""
+
+
+# The body of a write: its fields, each of its JSON type, and nothing else. (A comment, not a
+# docstring: the schema would give it to every body as its description.)
 class InputSerializer(serializers.Serializer[Any]):
-    """The body of a write: its fields, each of its JSON type, and nothing else."""
+    class Meta:
+        list_serializer_class = InputListSerializer
 
     # Fields a resource shows but a body may not set, each with what to do instead.
     read_only_messages: ClassVar[dict[str, str]] = {}

@@ -164,9 +164,9 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
 
     assert set(paths["/api/v1/products/"]["post"]["responses"]) >= {"201"}
     components = schema["components"]["schemas"]
-    assert components["CategoryEnum"]["enum"] == ["Tees", "Sweaters", "Pants"]
-    assert components["SizeEnum"]["enum"] == ["S-M", "L-XL", "One Size"]
-    assert "validation_error" in components["CodeEnum"]["enum"]
+    assert components["Category"]["enum"] == ["Tees", "Sweaters", "Pants"]
+    assert components["Size"]["enum"] == ["S-M", "L-XL", "One Size"]
+    assert "validation_error" in components["ErrorCode"]["enum"]
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
 
 

@@ -1,7 +1,9 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from catalog.api.fields import SkuField
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
 from inventory_project.api.serializers import InputSerializer
@@ -11,6 +13,7 @@ from orders.services import MAX_LINES, LineRequest, ReturnRequest
 # Input
 
 
+@extend_schema_serializer(component_name="OrderLineCreate")
 class OrderLineInputSerializer(InputSerializer):
     variant = serializers.IntegerField(
         required=False,
@@ -18,7 +21,7 @@ class OrderLineInputSerializer(InputSerializer):
         max_value=MAX_ID,
         help_text="The variant's id, or give its sku.",
     )
-    sku = serializers.CharField(required=False, max_length=64, help_text="Or the variant's SKU.")
+    sku = SkuField(required=False, max_length=64, help_text="Or the variant's SKU, any case.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +50,7 @@ class OrderCreateSerializer(InputSerializer):
         ]
 
 
+@extend_schema_serializer(component_name="OrderReturnLineCreate")
 class ReturnLineInputSerializer(InputSerializer):
     line = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The order line's id.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
@@ -68,6 +72,7 @@ class OrderReturnCreateSerializer(InputSerializer):
 # Output
 
 
+@extend_schema_serializer(component_name="OrderLine")
 class OrderLineOutputSerializer(serializers.Serializer[OrderLine]):
     id = serializers.IntegerField(read_only=True)
     variant = serializers.IntegerField(source="variant_id", read_only=True)
@@ -80,6 +85,7 @@ class OrderLineOutputSerializer(serializers.Serializer[OrderLine]):
     returned_quantity = serializers.IntegerField(read_only=True)
 
 
+@extend_schema_serializer(component_name="Order")
 class OrderOutputSerializer(serializers.Serializer[Order]):
     id = serializers.IntegerField(read_only=True)
     number = serializers.CharField(read_only=True)
@@ -95,6 +101,7 @@ class OrderOutputSerializer(serializers.Serializer[Order]):
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
+@extend_schema_serializer(component_name="OrderReturnLine")
 class OrderReturnLineOutputSerializer(serializers.Serializer[OrderReturnLine]):
     line = serializers.IntegerField(source="line_id", read_only=True)
     sku = serializers.CharField(source="line.sku", read_only=True)
@@ -102,6 +109,7 @@ class OrderReturnLineOutputSerializer(serializers.Serializer[OrderReturnLine]):
     refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
+@extend_schema_serializer(component_name="OrderReturn")
 class OrderReturnOutputSerializer(serializers.Serializer[OrderReturn]):
     id = serializers.IntegerField(read_only=True)
     order = serializers.IntegerField(source="order_id", read_only=True)

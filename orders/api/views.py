@@ -13,7 +13,7 @@ from inventory_project.api.mixins import StrictRequestMixin, created
 from inventory_project.api.models import ApiKey
 from inventory_project.api.pagination import CursorPagination
 from inventory_project.api.permissions import OrderPermission
-from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER, error_response_doc
+from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from inventory_project.api.serializers import EmptyBodySerializer
 from orders import selectors, services
 from orders.api import representations
@@ -29,7 +29,7 @@ from orders.models import Order
 _TRANSITION_SCHEMA = extend_schema(
     request=None,
     parameters=[IDEMPOTENCY_KEY_PARAMETER],
-    responses={200: OrderOutputSerializer, 422: error_response_doc(422)},
+    responses={200: OrderOutputSerializer},
 )
 
 
@@ -37,7 +37,7 @@ _TRANSITION_SCHEMA = extend_schema(
     create=extend_schema(
         request=OrderCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: OrderOutputSerializer, 422: error_response_doc(422)},
+        responses={201: OrderOutputSerializer},
     ),
 )
 class OrderViewSet(
@@ -101,7 +101,7 @@ class OrderViewSet(
     @extend_schema(
         request=OrderReturnCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: OrderReturnOutputSerializer, 422: error_response_doc(422)},
+        responses={201: OrderReturnOutputSerializer},
     )
     @action(detail=True, methods=["post"])
     @idempotent
