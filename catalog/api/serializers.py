@@ -35,6 +35,7 @@ from catalog.validators import (
 )
 from inventory_project.api.models import ApiKey
 from inventory_project.api.serializers import InputSerializer
+from inventory_project.exceptions import Conflict
 
 MAX_VARIANTS_PER_PRODUCT = len(Size.values)
 
@@ -129,34 +130,55 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         return value
 
 
+def repeated_codes_errors(rows: list[dict[str, Any]]) -> list[dict[str, list[str]]]:
+    """Field errors, row by row, for SKUs and barcodes given to more than one row: the body
+    contradicts itself (400)."""
+    skus = Counter(row["sku"] for row in rows if row.get("sku"))
+    barcodes = Counter(row["barcode"] for row in rows if row.get("barcode"))
+    errors: list[dict[str, list[str]]] = []
+    for row in rows:
+        row_errors: dict[str, list[str]] = {}
+        if row.get("sku") and skus[row["sku"]] > 1:
+            row_errors["sku"] = ["This SKU is given to more than one variant."]
+        if row.get("barcode") and barcodes[row["barcode"]] > 1:
+            row_errors["barcode"] = ["This barcode is given to more than one variant."]
+        errors.append(row_errors)
+    return errors
+
+
 def taken_codes_errors(
     rows: list[dict[str, Any]], *, exclude_variant: int | None = None
 ) -> list[dict[str, list[str]]]:
-    """Field errors, row by row, for SKUs and barcodes that are taken or repeated.
+    """Field errors, row by row, for SKUs and barcodes that the catalog has already given out.
 
     Two queries for any number of rows; the services and the database check again, so a race
     between two requests ends in a clear error too.
     """
-    skus = [row["sku"] for row in rows if row.get("sku")]
-    barcodes = [row["barcode"] for row in rows if row.get("barcode")]
-    issued = selectors.issued_skus(skus)
-    taken_barcodes = selectors.barcodes_in_use(barcodes, except_variant=exclude_variant)
-    sku_counts, barcode_counts = Counter(skus), Counter(barcodes)
-
+    issued = selectors.issued_skus([row["sku"] for row in rows if row.get("sku")])
+    taken_barcodes = selectors.barcodes_in_use(
+        [row["barcode"] for row in rows if row.get("barcode")], except_variant=exclude_variant
+    )
     errors: list[dict[str, list[str]]] = []
     for row in rows:
         row_errors: dict[str, list[str]] = {}
-        sku, barcode = row.get("sku"), row.get("barcode")
-        if sku in issued:
+        if row.get("sku") in issued:
             row_errors["sku"] = [SKU_TAKEN]
-        elif sku and sku_counts[sku] > 1:
-            row_errors["sku"] = ["This SKU is given to more than one variant."]
-        if barcode in taken_barcodes:
+        if row.get("barcode") in taken_barcodes:
             row_errors["barcode"] = ["Another variant already has this barcode."]
-        elif barcode and barcode_counts[barcode] > 1:
-            row_errors["barcode"] = ["This barcode is given to more than one variant."]
         errors.append(row_errors)
     return errors
+
+
+def raise_if_taken(details: dict[str, Any]) -> None:
+    """A value the catalog already holds (a SKU, a barcode, a product's size) is a conflict
+    with the data as it is (409 ``conflict``, the fields named in ``details``), the answer the
+    database's unique constraints give when a concurrent write takes the value first. Checked
+    only once the body is valid: its own mistakes (400) come first."""
+    if any(details.values()):
+        raise Conflict(TAKEN_MESSAGE, details=details)
+
+
+TAKEN_MESSAGE = "A value given is already taken in the catalog; see details for the fields."
 
 
 class ProductCreateSerializer(ProductInputSerializer):
@@ -169,13 +191,19 @@ class ProductCreateSerializer(ProductInputSerializer):
 
     def validate_variants(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sizes = Counter(row["size"] for row in rows)
-        errors = taken_codes_errors(rows)
+        errors = repeated_codes_errors(rows)
         for row, row_errors in zip(rows, errors, strict=True):
             if sizes[row["size"]] > 1:
                 row_errors["size"] = ["A product has one variant per size; this size is repeated."]
         if any(errors):
             raise serializers.ValidationError(errors)
         return rows
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        taken = taken_codes_errors(attrs.get("variants", []))
+        if any(taken):
+            raise_if_taken({"variants": taken})
+        return attrs
 
     def variant_specs(self) -> list[VariantSpec]:
         return [VariantSpec(**row) for row in self.validated_data.get("variants", [])]
@@ -197,11 +225,10 @@ class VariantCreateSerializer(VariantCreateFieldsSerializer):
     product = ProductIdField(queryset=Product.objects.all())
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors = taken_codes_errors([attrs])[0]
+        taken = taken_codes_errors([attrs])[0]
         if Variant.objects.filter(product=attrs["product"], size=attrs["size"]).exists():
-            errors["size"] = ["This product already has a variant of this size."]
-        if errors:
-            raise serializers.ValidationError(errors)
+            taken["size"] = ["This product already has a variant of this size."]
+        raise_if_taken(taken)
         return attrs
 
 
@@ -237,9 +264,7 @@ class VariantUpdateSerializer(VariantFieldsMixin):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         variant = cast(Variant, self.instance)
         if attrs.get("barcode"):
-            errors = taken_codes_errors([attrs], exclude_variant=variant.pk)[0]
-            if "barcode" in errors:
-                raise serializers.ValidationError({"barcode": errors["barcode"]})
+            raise_if_taken(taken_codes_errors([attrs], exclude_variant=variant.pk)[0])
         return attrs
 
 

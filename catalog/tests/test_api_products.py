@@ -163,7 +163,8 @@ def test_a_taken_or_retired_sku_is_refused(writer, make_product):
         "variants": [{"size": "S-M", "sku": "taken"}, {"size": "L-XL", "sku": "RETIRED"}],
     }
     response = writer.post(URL, body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
     message = "This SKU is taken, or was used by a deleted variant; SKUs are never reused."
     assert response.json()["error"]["details"] == {
         "variants": [{"sku": [message]}, {"sku": [message]}]

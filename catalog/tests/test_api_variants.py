@@ -44,7 +44,6 @@ def test_create_a_variant_with_its_opening_quantity(writer, tee):
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        ({"size": "S-M"}, {"size": ["This product already has a variant of this size."]}),
         ({"size": "XL"}, {"size": ['"XL" is not a valid choice.']}),
         (
             {"size": "L-XL", "quantity": -2},
@@ -93,10 +92,42 @@ def test_a_barcode_belongs_to_one_variant(writer, make_product):
     response = writer.post(
         URL, {"product": other.pk, "size": "S-M", "barcode": "4006381333931"}, format="json"
     )
+    # A value the catalog holds already: a conflict with the data, as a concurrent write's is.
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "conflict",
+        "message": "A value given is already taken in the catalog; see details for the fields.",
+        "details": {"barcode": ["Another variant already has this barcode."]},
+    }
+    assert not other.variants.exists()
+
+
+def test_a_size_a_product_has_already_is_a_conflict(writer, tee):
+    response = writer.post(URL, {"product": tee.pk, "size": "S-M"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == {
+        "size": ["This product already has a variant of this size."]
+    }
+    assert tee.variants.count() == 1
+
+
+def test_a_body_s_own_mistakes_come_before_a_conflict(writer, tee):
+    # Taken size, and a quantity that is no quantity: the body is fixed first.
+    response = writer.post(URL, {"product": tee.pk, "size": "S-M", "quantity": -1}, format="json")
     assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["quantity"]
+
+
+def test_a_taken_barcode_on_change_is_a_conflict(writer, make_product):
+    make_product(name="A", stock={"S-M": 1}, barcode="4006381333931")
+    variant = make_product(name="B", stock={"S-M": 1}).variants.get()
+    response = writer.patch(f"{URL}{variant.pk}/", {"barcode": "4006381333931"}, format="json")
+    assert response.status_code == 409
     assert response.json()["error"]["details"] == {
         "barcode": ["Another variant already has this barcode."]
     }
+    variant.refresh_from_db()
+    assert variant.barcode is None
 
 
 def test_find_a_variant_by_sku_or_barcode(reader, make_product):

@@ -28,17 +28,23 @@ class StrictRequestMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        handler = self._handler(request)
+        if handler is None:
+            return  # a method the endpoint does not have: DRF answers 405 first
         errors: dict[str, list[str]] = {}
         if getattr(self, "action", None) not in self.filtered_actions:
             known = format_parameters() | self.query_parameters
             errors.update(query_parameter_errors(request, known))
-        if HEADER in request.headers and not honours_idempotency_key(self._handler(request)):
+        if HEADER in request.headers and not honours_idempotency_key(handler):
             errors[HEADER] = [_idempotency_key_refusal(request.method or "")]
         if errors:
             raise ValidationError(errors)
 
     def _handler(self, request: Request) -> Any:
-        name = getattr(self, "action", None) or (request.method or "").lower()
+        method = (request.method or "").lower()
+        if method not in getattr(self, "http_method_names", ()):
+            return None
+        name = getattr(self, "action", None) or method
         return getattr(self, name, None)
 
 

@@ -37,7 +37,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "stock_count_mismatch": (409, "The quantity changed since the count started. Nothing changed."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
     "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
-    "conflict": (409, "A concurrent write took the same unique value; retry."),
+    "conflict": (409, "A unique value (SKU, barcode, a product's size) is taken; details names it."),
     "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),
     "uri_too_long": (414, "The request line is longer than the server reads."),
@@ -311,6 +311,9 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                     # Ids are positive whole numbers without leading zeros (18 digits at most).
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
                     continue
+                if schema.get("type") == "array" and parameter["in"] == "query":
+                    # An empty list would be an empty value, which is refused.
+                    schema["minItems"] = 1
                 item = schema.get("items", schema)
                 if "enum" in item:
                     item.setdefault("type", "string")

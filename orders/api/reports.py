@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,19 +89,32 @@ class StockValueView(StrictRequestMixin, APIView):
         return Response(StockValueSerializer(report).data)
 
 
+# A day from EARLIEST to LATEST, as the schema states it (years 2000 to 9998).
+DAY_PATTERN = (
+    r"^(?:[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+)
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DAY_PATTERN})
+class ReportDayField(serializers.DateField):
+    """A day of a report's range, from 2000-01-01 to 9998-12-31."""
+
+
 class SalesQuerySerializer(serializers.Serializer[Any]):
-    date_from = serializers.DateField(
-        required=False, help_text=f"First day, inclusive; {DEFAULT_SALES_DAYS} days ago by default."
+    date_from = ReportDayField(
+        required=False,
+        help_text=f"First day, inclusive; {DEFAULT_SALES_DAYS} days before date_to by default. "
+        f"Not after date_to; at most {MAX_SALES_DAYS} days from it.",
     )
-    date_to = serializers.DateField(
-        required=False, help_text="Last day, inclusive; today by default."
-    )
+    date_to = ReportDayField(required=False, help_text="Last day, inclusive; today by default.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         today = timezone.localdate()
         date_to = attrs.get("date_to") or today
-        date_from = attrs.get("date_from") or date_to - datetime.timedelta(
-            days=DEFAULT_SALES_DAYS - 1
+        # A default never reaches past the earliest day: the client did not ask for it.
+        date_from = attrs.get("date_from") or max(
+            EARLIEST, date_to - datetime.timedelta(days=DEFAULT_SALES_DAYS - 1)
         )
         for name, value in (("date_from", date_from), ("date_to", date_to)):
             # A day's bounds in the store's time zone must exist as datetimes.
@@ -110,7 +123,9 @@ class SalesQuerySerializer(serializers.Serializer[Any]):
                     {name: f"From {EARLIEST.isoformat()} to {LATEST.isoformat()}."}
                 )
         if date_from > date_to:
-            raise serializers.ValidationError({"date_from": "Must not be after date_to."})
+            raise serializers.ValidationError(
+                {"date_from": "Must not be after date_to (today when not given)."}
+            )
         if (date_to - date_from).days + 1 > MAX_SALES_DAYS:
             raise serializers.ValidationError(
                 {"date_from": f"At most {MAX_SALES_DAYS} days at once."}
