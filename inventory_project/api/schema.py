@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -37,7 +38,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "stock_count_mismatch": (409, "The quantity changed since the count started. Nothing changed."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
     "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
-    "conflict": (409, "A unique value (SKU, barcode, a product's size) is taken; details names it."),
+    "conflict": (
+        409,
+        "A unique value (SKU, barcode, a product's size) is taken; details names it.",
+    ),
     "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),
     "uri_too_long": (414, "The request line is longer than the server reads."),
@@ -151,14 +155,17 @@ def query_value_schema(form_field: forms.Field, schema: dict[str, Any]) -> dict[
     """What the filter's form field takes, stated in the parameter's schema."""
     if isinstance(form_field, forms.NullBooleanField):
         return {"type": "boolean"}
-    if isinstance(form_field, forms.DecimalField):  # a subclass of IntegerField
-        return {"type": "number"}
-    if isinstance(form_field, forms.IntegerField):
-        rules: dict[str, Any] = {"type": "integer"}
-        if form_field.min_value is not None:
-            rules["minimum"] = form_field.min_value
-        if form_field.max_value is not None:
-            rules["maximum"] = form_field.max_value
+    if isinstance(form_field, forms.IntegerField):  # DecimalField too
+        number = isinstance(form_field, forms.DecimalField)
+        rules: dict[str, Any] = {"type": "number" if number else "integer"}
+        # The bounds are validators (min_value and max_value, and django-filter's own 1e50):
+        # the tightest of each holds.
+        lows = [v.limit_value for v in form_field.validators if isinstance(v, MinValueValidator)]
+        highs = [v.limit_value for v in form_field.validators if isinstance(v, MaxValueValidator)]
+        if lows:
+            rules["minimum"] = max(lows)
+        if highs:
+            rules["maximum"] = min(highs)
         return rules
     if isinstance(form_field, forms.CharField) and form_field.max_length is not None:
         return {"maxLength": form_field.max_length}
@@ -291,10 +298,35 @@ def _drop_request_suffix(result: dict[str, Any]) -> None:
     rename(result)
 
 
+def _links(result: dict[str, Any]) -> None:
+    """OpenAPI links from each creation to what can be done with what it made: the order a
+    POST /orders/ answers can be paid, fulfilled, cancelled and returned by its id. Clients
+    and the fuzzer's stateful phase follow them."""
+    paths = result["paths"]
+    for path, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None or "{" in path:
+            continue
+        links = {
+            operation["operationId"]: {
+                "operationId": operation["operationId"],
+                "parameters": {"id": "$response.body#/id"},
+            }
+            for other, other_operations in paths.items()
+            if other.startswith(f"{path}{{id}}/")
+            for operation in other_operations.values()
+        }
+        if links:
+            created["links"] = links
+
+
 def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
     _drop_request_suffix(result)
     components = result["components"]["schemas"]
     components.update(ERROR_COMPONENTS)
+    # An order line names its variant by id or by SKU, never both: with its quantity, exactly
+    # two fields (stated without oneOf, which client generators turn into a union of types).
+    components["OrderLineCreate"].update(minProperties=2, maxProperties=2)
     for name in _request_components(result):
         _strict_body(components[name])
     for path, operations in result["paths"].items():
@@ -322,5 +354,6 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                     item.setdefault("minLength", 1)
                 _string_rule(item)
             operation["responses"] = dict(sorted(responses.items()))
+    _links(result)
     _enum_names(result)
     return result
