@@ -11,17 +11,19 @@ BENCH_ARGS ?=
 
 install: $(VENV)/.installed
 
+# pip names each package as it goes: a first install takes a few minutes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements-dev.txt
 	touch $@
 
-# Set up, migrate, load the demo catalog, print a demo login and API key, and serve on SQLite.
+# Set up, migrate, load the demo catalog, print a demo login and API key, and serve on SQLite
+# at http://$(HOST):$(PORT) (e.g. `make run PORT=8001`).
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py demo_access
+	$(BIN)/python manage.py demo_access --host $(HOST) --port $(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Start the demo over: empty the database (it asks first; only with DEBUG on, as `make run` has
@@ -29,7 +31,7 @@ run: install
 reset-demo: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --reset
-	$(BIN)/python manage.py demo_access
+	$(BIN)/python manage.py demo_access --host $(HOST) --port $(PORT)
 
 # The production entry command (what the Docker image runs), here on your machine.
 serve: install

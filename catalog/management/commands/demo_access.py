@@ -2,7 +2,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,8 +22,15 @@ class Command(BaseCommand):
         "demo API key with every scope, printed. Never run this on a real deployment."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Where the server listens.")
+        parser.add_argument("--port", type=int, default=8000, help="Where the server listens.")
+
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        # A server listening on every address is reached on this machine at 127.0.0.1.
+        host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::", "") else options["host"]  # noqa: S104
+        base_url = f"http://{host}:{options['port']}"
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=DEMO_USERNAME, defaults={"is_staff": True}
@@ -43,12 +50,12 @@ class Command(BaseCommand):
         )
 
         self.stdout.write(
-            f"Admin login:  http://127.0.0.1:8000/admin/  user {DEMO_USERNAME}, password {DEMO_PASSWORD}"
+            f"Admin login:  {base_url}/admin/  user {DEMO_USERNAME}, password {DEMO_PASSWORD}"
         )
         self.stdout.write(
             "  a Manager: catalog, stock, orders and returns, API keys, staff users, lockouts"
         )
         self.stdout.write(f"Demo API key: {raw_key}")
         self.stdout.write(
-            f'  curl -H "Authorization: Api-Key {raw_key}" http://127.0.0.1:8000/api/v1/products/'
+            f'  curl -H "Authorization: Api-Key {raw_key}" {base_url}/api/v1/products/'
         )
