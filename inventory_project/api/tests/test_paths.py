@@ -5,16 +5,9 @@ import pytest
 
 from catalog.models import Product
 from inventory_project.api.models import Scope
+from inventory_project.api.tests.support import PRODUCT
 
 pytestmark = pytest.mark.django_db
-
-PRODUCT = {
-    "category": "Tees",
-    "name": "Tee",
-    "color": "Black",
-    "price": "9.90",
-    "collection": "FW24",
-}
 
 
 @pytest.fixture

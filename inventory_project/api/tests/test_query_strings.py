@@ -7,14 +7,16 @@ import pytest
 
 from conftest import TEST_ACTOR
 from inventory_project.api.models import Scope
-from inventory_project.api.tests.test_bad_input import assert_invalid
+from inventory_project.api.tests.support import (
+    MOVEMENTS,
+    ORDERS,
+    PRODUCTS,
+    VARIANTS,
+    assert_invalid,
+)
 
 pytestmark = pytest.mark.django_db
 
-PRODUCTS = "/api/v1/products/"
-VARIANTS = "/api/v1/variants/"
-MOVEMENTS = "/api/v1/stock-movements/"
-ORDERS = "/api/v1/orders/"
 EMPTY = "This parameter is empty; give it a value or leave it out."
 
 

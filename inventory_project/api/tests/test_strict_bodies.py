@@ -4,21 +4,10 @@ import pytest
 
 from catalog.models import Product, StockMovement, Variant
 from inventory_project.api.models import Scope
-from inventory_project.api.tests.test_bad_input import assert_invalid
+from inventory_project.api.tests.support import ORDERS, PRODUCT, PRODUCTS, VARIANTS, assert_invalid
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
-
-PRODUCTS = "/api/v1/products/"
-VARIANTS = "/api/v1/variants/"
-ORDERS = "/api/v1/orders/"
-PRODUCT = {
-    "category": "Tees",
-    "name": "Tee",
-    "color": "Black",
-    "price": "9.90",
-    "collection": "FW24",
-}
 
 
 @pytest.fixture
