@@ -51,7 +51,7 @@ def test_create_a_variant_with_its_opening_quantity(writer, tee):
         ),
         (
             {"size": "L-XL", "quantity": 1.5},
-            {"quantity": ["Expected a whole number; got a number with a fraction."]},
+            {"quantity": ["Expected a whole number; got a number with a decimal point."]},
         ),
         (
             {"size": "L-XL", "sku": "bad sku!"},

@@ -1,6 +1,6 @@
 """Input serializers take exactly the body their schema describes.
 
-One rule for every JSON body, documented in the README ("Types"):
+One rule for every JSON body, documented in the README ("Requests and answers"):
 
 - A field the body does not take is a validation error naming it. Ignoring it would let a
   misspelt ``"prise"`` leave the price as it was while the client believes it changed, and
@@ -25,7 +25,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int):
         return "a number"
     if isinstance(value, float):
-        return "a number with a fraction"
+        return "a number with a decimal point"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):

@@ -78,7 +78,7 @@ def test_the_message_lists_the_fields_a_body_takes(client, variant):
         ("is_active", "0", "Expected true or false; got a string."),
         ("is_active", 1, "Expected true or false; got a number."),
         ("is_active", 0, "Expected true or false; got a number."),
-        ("price", 9.9, 'Expected a string such as "29.90"; got a number with a fraction.'),
+        ("price", 9.9, 'Expected a string such as "29.90"; got a number with a decimal point.'),
         ("price", 10, 'Expected a string such as "29.90"; got a number.'),
         ("name", 5, "Expected a string; got a number."),
         ("name", True, "Expected a string; got a boolean."),
@@ -98,7 +98,7 @@ def test_a_product_value_of_another_json_type_is_refused(client, field, value, m
     ("url", "body", "field", "message"),
     [
         ("adjust", {"delta": "2", "reason": "received"}, "delta", "Expected a whole number; got a string."),
-        ("adjust", {"delta": 2.0, "reason": "received"}, "delta", "Expected a whole number; got a number with a fraction."),
+        ("adjust", {"delta": 2.0, "reason": "received"}, "delta", "Expected a whole number; got a number with a decimal point."),
         ("adjust", {"delta": True, "reason": "received"}, "delta", "Expected a whole number; got a boolean."),
         ("adjust", {"delta": 2, "reason": 1}, "reason", "Expected a string; got a number."),
         ("count", {"quantity": "5"}, "quantity", "Expected a whole number; got a string."),
