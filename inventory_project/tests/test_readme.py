@@ -36,9 +36,6 @@ curl() {
 }
 """
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
 def walkthrough(port: int, key: str) -> str:
     blocks = BLOCK.findall(README.read_text())
     script = "\n".join(blocks)
