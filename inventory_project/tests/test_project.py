@@ -196,3 +196,29 @@ def test_the_docs_are_served_from_the_package_not_a_cdn(client, path):
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn." not in html
     assert "https://" not in html.replace("https://github.com", "")
+
+
+def test_the_test_command_names_every_skip_and_the_install_shows_progress():
+    import tomllib
+
+    from inventory_project.tests.support import ROOT
+
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-rs" in addopts["addopts"].split()
+    install = (ROOT / "Makefile").read_text().split("$(VENV)/.installed:")[1].split("\n\n")[0]
+    assert "pip install" in install
+    assert "--quiet" not in install
+
+
+def test_the_readme_states_gunicorn_s_worker_default_as_gunicorn_conf_computes_it(monkeypatch):
+    import os
+    import runpy
+
+    from inventory_project.tests.support import ROOT
+
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["workers"] == len(os.sched_getaffinity(0))
+    readme = (ROOT / "README.md").read_text()
+    assert "`127.0.0.1:8000`, one per CPU, `30`" in readme
+    assert readme.count("GUNICORN_WORKERS") == 2  # the table, and where to change it
