@@ -36,6 +36,7 @@ curl() {
 }
 """
 
+
 def walkthrough(port: int, key: str) -> str:
     blocks = BLOCK.findall(README.read_text())
     script = "\n".join(blocks)
