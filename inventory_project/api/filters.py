@@ -63,10 +63,16 @@ def _not_utf8_errors(request: Request) -> dict[str, list[str]]:
 
 
 def query_parameter_errors(
-    request: Request, known: Iterable[str], *, noun: str = "endpoint"
+    request: Request,
+    known: Iterable[str],
+    *,
+    repeatable: Iterable[str] = (),
+    noun: str = "endpoint",
 ) -> dict[str, list[str]]:
-    """Errors for the parameters of the query string that are unknown, empty or not UTF-8."""
-    known = set(known)
+    """Errors for the parameters of the query string that are unknown, empty, given twice
+    (but for the ``repeatable`` ones, which take several values) or not UTF-8. Django would
+    answer the last of two values, silently."""
+    known, repeatable = set(known), set(repeatable)
     errors: dict[str, list[str]] = {}
     for name, values in request.query_params.lists():
         if name not in known:
@@ -75,6 +81,8 @@ def query_parameter_errors(
             ]
         elif any(not value.strip() for value in values):
             errors[name] = ["This parameter is empty; give it a value or leave it out."]
+        elif len(values) > 1 and name not in repeatable:
+            errors[name] = ["This parameter is given more than once; it takes one value."]
     errors.update(_not_utf8_errors(request))
     return errors
 
@@ -104,7 +112,14 @@ class FilterBackend(DjangoFilterBackend):
     ) -> QuerySet[Any]:
         filterset_class = self.get_filterset_class(view, queryset)
         known = known_query_parameters(view, filterset_class)
-        errors: dict[str, Any] = query_parameter_errors(request, known, noun="list")
+        repeatable = [
+            name
+            for name, filter_ in getattr(filterset_class, "base_filters", {}).items()
+            if isinstance(filter_, django_filters.MultipleChoiceFilter)
+        ]
+        errors: dict[str, Any] = query_parameter_errors(
+            request, known, repeatable=repeatable, noun="list"
+        )
         filterset = self.get_filterset(request, queryset, view)
         if filterset is not None and not filterset.is_valid():
             errors = {**utils.translate_validation(filterset.errors).detail, **errors}

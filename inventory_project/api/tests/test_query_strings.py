@@ -187,3 +187,32 @@ def test_a_time_after_an_offset_is_compared_in_utc(client, product):
 def test_an_offset_that_is_not_one_names_the_parameter(client, value):
     error = assert_invalid(client.get(MOVEMENTS, {"created_after": value}), "created_after")
     assert error["details"]["created_after"] == ["Enter a valid date/time."]
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "parameter"),
+    [
+        (PRODUCTS, "in_stock=false&in_stock=true", "in_stock"),
+        (PRODUCTS, "page_size=1000&page_size=10", "page_size"),
+        (PRODUCTS, "page=1&page=2", "page"),
+        (VARIANTS, "sku=A&sku=B", "sku"),
+        (MOVEMENTS, "cursor=abc&cursor=def", "cursor"),
+        ("/api/v1/reports/sales/", "date_to=2026-01-01&date_to=2026-02-01", "date_to"),
+        ("detail", "format=json&format=json", "format"),
+    ],
+)
+def test_a_parameter_given_twice_is_refused_not_its_last_value_taken(
+    client, product, url, query, parameter
+):
+    url = f"{PRODUCTS}{product.pk}/" if url == "detail" else url
+    error = assert_invalid(client.get(f"{url}?{query}"), parameter)
+    assert error["details"][parameter] == [
+        "This parameter is given more than once; it takes one value."
+    ]
+
+
+def test_a_choice_list_takes_several_values(client, make_product):
+    make_product(name="Tee", category="Tees")
+    make_product(name="Chino", category="Pants")
+    response = client.get(f"{PRODUCTS}?category=Tees&category=Pants")
+    assert sorted(p["name"] for p in response.json()["results"]) == ["Chino", "Tee"]

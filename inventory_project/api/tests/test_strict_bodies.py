@@ -4,7 +4,14 @@ import pytest
 
 from catalog.models import Product, StockMovement, Variant
 from inventory_project.api.models import Scope
-from inventory_project.api.tests.support import ORDERS, PRODUCT, PRODUCTS, VARIANTS, assert_invalid
+from inventory_project.api.tests.support import (
+    ORDERS,
+    PRODUCT,
+    PRODUCTS,
+    VARIANTS,
+    assert_error,
+    assert_invalid,
+)
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +150,26 @@ def test_values_of_the_documented_types_are_taken(client):
 def test_null_where_the_schema_allows_it_is_taken(client, variant):
     response = client.patch(_url("variant", variant), {"barcode": None})
     assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"delta": 1, "delta": 100, "reason": "received"}',
+        '{"delta": 1, "reason": "received", "note": "a", "note": "b"}',
+    ],
+)
+def test_a_key_given_twice_in_a_body_is_refused(client, variant, body):
+    response = client.post(_url("adjust", variant), data=body, content_type="application/json")
+    error = assert_error(response, 400, "parse_error")
+    assert "appears more than once in an object" in error["message"]
+    variant.refresh_from_db()
+    assert variant.quantity == 5
+
+
+def test_a_key_given_twice_in_a_line_is_refused(client, variant):
+    body = f'{{"lines": [{{"variant": {variant.pk}, "quantity": 1, "quantity": 50}}]}}'
+    assert_error(
+        client.post(ORDERS, data=body, content_type="application/json"), 400, "parse_error"
+    )
+    assert Order.objects.count() == 0
