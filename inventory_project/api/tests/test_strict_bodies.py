@@ -173,3 +173,21 @@ def test_a_key_given_twice_in_a_line_is_refused(client, variant):
         client.post(ORDERS, data=body, content_type="application/json"), 400, "parse_error"
     )
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("price", ["2.99e1", "+29.90", "029.90", "29.", " 29.90", "29.90 "])
+def test_a_price_is_written_as_the_api_writes_it(client, price):
+    error = assert_invalid(client.post(PRODUCTS, {**PRODUCT, "price": price}), "price")
+    assert error["details"] == {
+        "price": ['Write a price as digits, with at most two places after a point, e.g. "29.90".']
+    }
+    assert Product.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("price", "stored"), [("29.90", "29.90"), ("35", "35.00"), ("0.5", "0.50")]
+)
+def test_prices_as_the_schema_writes_them_are_taken(client, price, stored):
+    response = client.post(PRODUCTS, {**PRODUCT, "price": price})
+    assert response.status_code == 201, response.json()
+    assert response.json()["price"] == stored
