@@ -30,14 +30,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
         parts = authentication.get_authorization_header(request).split()
-        if not parts:
-            return None  # no credentials here: a session may still authenticate
-        if parts[0].lower() != KEYWORD.lower().encode() or len(parts) != 2:
-            # Another scheme (a Bearer token, Basic) or no scheme at all: say which one this
-            # API takes, rather than "no credentials" to a client that sent some. Counted
-            # against the address's budget like a wrong key.
+        if not parts or parts[0].lower() != KEYWORD.lower().encode():
+            # No key here. A staff session may still authenticate (behind a proxy that asks
+            # for Basic credentials, the browser sends them on); if none does, the answer names
+            # the scheme this API takes (``wrong_scheme_message``).
+            return None
+        if len(parts) != 2:
             ActorRateThrottle().refuse_failed_authentication(request)
-            raise exceptions.AuthenticationFailed(_wrong_scheme(parts))
+            raise exceptions.AuthenticationFailed(
+                f"Malformed Authorization header; expected '{EXPECTED}'."
+            )
         try:
             raw_key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
@@ -60,15 +62,21 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return KEYWORD
 
 
+EXPECTED = f"Authorization: {KEYWORD} <key>"
 _SCHEME = re.compile(rb"[A-Za-z][A-Za-z0-9._~+/-]{0,31}")
 
 
-def _wrong_scheme(parts: list[bytes]) -> str:
-    expected = f"expected 'Authorization: {KEYWORD} <key>'"
-    if parts[0].lower() == KEYWORD.lower().encode() or len(parts) == 1:
-        return f"Malformed Authorization header; {expected}."
+def wrong_scheme_message(request: Request) -> str | None:
+    """Why an ``Authorization`` header that is no API key authenticated nothing, or None when
+    there is none: "credentials were not provided" to a client that sent a Bearer token would
+    send it looking in the wrong place."""
+    parts = authentication.get_authorization_header(request).split()
+    if not parts or parts[0].lower() == KEYWORD.lower().encode():
+        return None
+    if len(parts) == 1:
+        return f"Malformed Authorization header; expected '{EXPECTED}'."
     scheme = parts[0].decode("ascii") if _SCHEME.fullmatch(parts[0]) else "another"
-    return f"The Authorization header uses the {scheme} scheme; {expected}."
+    return f"The Authorization header uses the {scheme} scheme; expected '{EXPECTED}'."
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

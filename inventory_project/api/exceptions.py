@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from inventory_project.api.authentication import wrong_scheme_message
 from inventory_project.api.parsers import PayloadTooLarge
 from inventory_project.api.renderers import json_response
 from inventory_project.exceptions import ApplicationError, Conflict, Protected
@@ -129,6 +130,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     # also rolls back the request's transaction when ATOMIC_REQUESTS is on.
     set_rollback()
     error = _translate(exc)
+    request = context.get("request")
+    if isinstance(error, exceptions.NotAuthenticated) and request is not None:
+        # Credentials of another kind than an API key: say which kind this API takes.
+        message = wrong_scheme_message(request)
+        if message is not None:
+            failed = exceptions.AuthenticationFailed(message)
+            failed.auth_header = getattr(error, "auth_header", None)  # type: ignore[attr-defined]
+            error = failed
 
     if isinstance(error, ApplicationError):
         retry = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None

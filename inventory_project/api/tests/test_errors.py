@@ -385,3 +385,11 @@ def test_a_failed_csrf_check_under_the_api_is_an_envelope(rf):
     assert csrf_failure(rf.post("/admin/login/"), reason="x")["Content-Type"].startswith(
         "text/html"
     )
+
+
+def test_a_staff_session_behind_a_basic_auth_proxy_still_works(manager_client, make_product):
+    # A staging proxy asking for Basic credentials makes the browser send them on every request.
+    make_product()
+    response = manager_client.get(PRODUCTS, HTTP_AUTHORIZATION="Basic dXNlcjpwdw==")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
