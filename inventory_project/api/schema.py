@@ -23,7 +23,7 @@ from inventory_project.api.idempotency import HEADER, MAX_KEY_LENGTH
 # Every code of the error envelope, with its status. The README publishes the same table.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "validation_error": (400, "A field or query parameter is not valid; details has the fields."),
-    "parse_error": (400, "The body is not valid JSON."),
+    "parse_error": (400, "The body is not valid JSON (or the request itself is malformed)."),
     "not_authenticated": (401, "No credentials were given."),
     "authentication_failed": (401, "The API key is unknown, revoked or expired."),
     "permission_denied": (403, "The credentials do not allow this; the message names what."),

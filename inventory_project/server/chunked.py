@@ -11,9 +11,11 @@ not) cannot have its body read at all: that request is 411, never an empty body 
 
 import io
 import json
-import uuid
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from inventory_project.server.access import REQUEST_ID_HEADER, log_access, request_id
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -24,11 +26,11 @@ def error_body(code: str, message: str) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def error_headers(body: bytes) -> list[tuple[str, str]]:
+def error_headers(body: bytes, request_id: str) -> list[tuple[str, str]]:
     return [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
-        ("X-Request-ID", uuid.uuid4().hex),
+        (REQUEST_ID_HEADER, request_id),
     ]
 
 
@@ -42,10 +44,13 @@ class ChunkedBodyMiddleware:
     ) -> Iterable[bytes]:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and not environ.get("CONTENT_LENGTH"):
+            started = time.perf_counter()
             if not environ.get("wsgi.input_terminated"):
                 return self._refuse(
+                    environ,
                     start_response,
-                    "411 Length Required",
+                    started,
+                    (411, "Length Required"),
                     "length_required",
                     "This server cannot read a chunked body; send it with a Content-Length.",
                 )
@@ -53,8 +58,10 @@ class ChunkedBodyMiddleware:
             body = environ["wsgi.input"].read(limit + 1)
             if len(body) > limit:
                 return self._refuse(
+                    environ,
                     start_response,
-                    "413 Request Entity Too Large",
+                    started,
+                    (413, "Request Entity Too Large"),
                     "payload_too_large",
                     f"The request body is larger than the limit of {limit} bytes.",
                 )
@@ -63,8 +70,27 @@ class ChunkedBodyMiddleware:
         return self.application(environ, start_response)
 
     def _refuse(
-        self, start_response: Callable[..., Any], status: str, code: str, message: str
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        started: float,
+        status: tuple[int, str],
+        code: str,
+        message: str,
     ) -> list[bytes]:
+        """The envelope, with the client's request id, and the access line every request
+        gets (its caller unknown: the request never reached authentication)."""
         body = error_body(code, message)
-        start_response(status, [*error_headers(body), ("Connection", "close")])
+        given = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        start_response(
+            f"{status[0]} {status[1]}", [*error_headers(body, given), ("Connection", "close")]
+        )
+        log_access(
+            method=environ.get("REQUEST_METHOD", "-"),
+            path=environ.get("PATH_INFO", "-"),
+            status=status[0],
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            caller="-",
+            request_id=given,
+        )
         return [body]

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
@@ -60,12 +61,20 @@ def test_a_decoded_chunked_body_is_read(settings):
     assert (status, body["name"]) == (201, "Tee")
 
 
-def test_a_chunked_body_the_server_did_not_decode_is_411_never_an_empty_body(settings):
+def test_a_chunked_body_the_server_did_not_decode_is_411_never_an_empty_body(settings, caplog):
     # Django's runserver hands the raw chunks over without saying the input ends.
     settings.ALLOWED_HOSTS = ["testserver"]
-    status, headers, body = _call(b"5a\r\n" + PRODUCT + b"\r\n0\r\n\r\n", terminated=False)
+    caplog.set_level(logging.INFO, logger="inventory_project.access")
+    status, headers, body = _call(
+        b"5a\r\n" + PRODUCT + b"\r\n0\r\n\r\n",
+        terminated=False,
+        HTTP_X_REQUEST_ID="client-id-7",
+    )
     assert (status, body["error"]["code"]) == (411, "length_required")
     assert headers["Content-Type"] == "application/json"
+    assert headers["X-Request-ID"] == "client-id-7"
+    [line] = [r for r in caplog.records if r.name == "inventory_project.access"]
+    assert (line.status, line.request_id, line.path) == (411, "client-id-7", "/api/v1/products/")
 
 
 def test_a_chunked_body_over_the_limit_is_413(settings):

@@ -113,7 +113,20 @@ def test_what_gunicorn_refuses_by_itself_is_in_the_envelope(server, request_byte
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["error"]["code"] == code
     assert ERROR_CODES[code][0] == status
-    assert headers["X-Request-ID"]
+    # And its access line, like every request's, under the id the client was given.
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("logger") == "inventory_project.access"]
+    assert (access[-1]["status"], access[-1]["request_id"]) == (status, headers["X-Request-ID"])
+
+
+def test_a_refusal_after_the_headers_keeps_the_client_s_request_id(server):
+    request = (
+        b"POST /api/v1/products/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: client-id-123\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n"
+    )
+    status, headers, body = _raw(server, request)
+    assert (status, json.loads(body)["error"]["code"]) == (400, "parse_error")
+    assert headers["X-Request-ID"] == "client-id-123"
 
 
 def _chunked(server, method, path, body: bytes, headers):
