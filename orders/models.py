@@ -59,6 +59,18 @@ class Order(models.Model):
             models.Index(fields=["status", "created_at"], name="orders_order_status_idx"),
             # The filter matches in any case, as every query value does.
             models.Index(Upper("customer_reference"), name="orders_order_customer_ci_idx"),
+            # The sales report reads orders by the day they were paid, and paid orders by the
+            # day they were cancelled (orders_order_status_idx serves the unpaid ones).
+            models.Index(
+                fields=["paid_at"],
+                condition=Q(paid_at__isnull=False),
+                name="orders_order_paid_idx",
+            ),
+            models.Index(
+                fields=["cancelled_at"],
+                condition=Q(paid_at__isnull=False, cancelled_at__isnull=False),
+                name="orders_order_paid_cancel_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -144,6 +156,8 @@ class OrderReturn(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # The sales report reads returns by the day they were recorded.
+        indexes = [models.Index(fields=["created_at"], name="orders_return_created_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(refund_total__gt=Decimal("0")), name="orders_return_refund_positive"

@@ -404,3 +404,29 @@ def test_stock_value_refuses_unknown_parameters(reader):
     response = reader.get(STOCK_VALUE, {"category": "Tees"})
     assert response.status_code == 400
     assert "category" in response.json()["error"]["details"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_sales_report_reads_each_kind_of_event_by_an_index():
+    import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.selectors import sales_by_day
+
+    with CaptureQueriesContext(connection) as queries:
+        sales_by_day(date_from=datetime.date(2026, 1, 1), date_to=datetime.date(2026, 1, 31))
+    with connection.cursor() as cursor:
+        # An empty table is cheapest to scan: ask which index the plan would use otherwise.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {queries.captured_queries[-1]['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in (
+        "orders_order_paid_idx",
+        "orders_order_paid_cancel_idx",
+        "orders_return_created_idx",
+        "orders_order_status_idx",
+    ):
+        assert f"Index Scan using {index}" in plan, plan
