@@ -33,7 +33,7 @@ ERRORS = {
     417: ("expectation_failed", "The server cannot meet the request's Expect header."),
     431: (
         "request_header_fields_too_large",
-        "The request's headers are too many or too large.",
+        "The request has too many headers, or too large ones.",
     ),
     501: ("not_implemented", "The request uses a transfer coding the server does not support."),
 }

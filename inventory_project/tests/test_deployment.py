@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inventory_project.tests.support import ENTRY_COMMAND, ROOT, Server, database_url
+from inventory_project.tests.support import ENTRY_COMMAND, ROOT, Server, database_url, free_port
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -303,3 +303,86 @@ def test_nginx_accepts_the_proxy_config(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def _raw_exchange(port, request: bytes):
+    """Bytes sent as they are; the status, headers and JSON of the answer."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.lower(): value for name, _, value in (line.partition(": ") for line in lines[1:])
+    }
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_behind_the_proxy_every_refusal_is_in_the_envelope(tmp_path):
+    """The compose file's nginx, as the image renders it, in front of gunicorn: what nginx
+    refuses by itself, and an instance that is gone, answer in the API's envelope."""
+    server = Server(database_url(), DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost")
+    proxy_port = free_port()
+    config = _proxy_config(1000).replace("listen 80;", f"listen 127.0.0.1:{proxy_port};")
+    # The instance by its address: no Docker DNS here (an address needs no resolver).
+    config = config.replace("http://api:8000", f"http://127.0.0.1:{server.port}")
+    (tmp_path / "default.conf").write_text(config)
+    (tmp_path / "nginx.conf").write_text(
+        f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{ access_log off; include {tmp_path}/default.conf; }}\n"
+    )
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        host = b"Host: 127.0.0.1\r\n"
+        status, _, _ = _wait_for(
+            lambda: _raw_exchange(
+                proxy_port, b"GET /healthz HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n"
+            )
+        )
+        assert status == 200
+        cases = [
+            (b"GET /api/v1/products/?q=" + b"x" * 9000 + b" HTTP/1.1\r\n" + host + b"\r\n", 414, "uri_too_long"),
+            (b"GET /api/v1/products/ HTTP/1.1\r\n" + host + b"X-Big: " + b"y" * 9000 + b"\r\n\r\n", 431, "request_header_fields_too_large"),
+            (b"POST /api/v1/products/ HTTP/1.1\r\n" + host + b"Content-Length: 5000\r\nConnection: close\r\n\r\n" + b"{" * 5000, 413, "payload_too_large"),
+            (b"GET / HTTP/1.1\r\nHost: \x01\r\n\r\n", 400, "parse_error"),
+        ]  # fmt: skip
+        for request, expected, code in cases:
+            status, headers, body = _raw_exchange(proxy_port, request)
+            assert status == expected, body
+            assert headers["content-type"] == "application/json"
+            assert headers["x-request-id"]
+            assert json.loads(body)["error"]["code"] == code
+        server.stop()
+        status, headers, body = _raw_exchange(
+            proxy_port, b"GET /api/v1/products/ HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n"
+        )
+        assert (status, headers["retry-after"]) == (503, "5")
+        assert json.loads(body)["error"]["code"] == "service_unavailable"
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        if server.process.poll() is None:
+            server.stop()
+
+
+def _wait_for(attempt, seconds=10):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return attempt()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
