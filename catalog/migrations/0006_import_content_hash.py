@@ -37,6 +37,18 @@ def content_hash(rows):
 def fill_in(apps, schema_editor):
     batch_model = apps.get_model("catalog", "ImportBatch")
     movement_model = apps.get_model("catalog", "StockMovement")
+    # Who applied the imports a command applied (no user): their movements name the actor. One
+    # read of the ledger for all of them, not one per import (references are not indexed).
+    by_command = batch_model.objects.filter(status="applied", applied_by__isnull=True)
+    references = {f"import-{pk}" for pk in by_command.values_list("pk", flat=True)}
+    actors = {}
+    if references:
+        for reference, actor in (
+            movement_model.objects.filter(reference__in=references)
+            .order_by("pk")
+            .values_list("reference", "actor")
+        ):
+            actors.setdefault(reference, actor)
     applied_hashes = set()
     # Applied ones in the order they were applied, so that the first of a content stays first.
     batches = batch_model.objects.select_related("applied_by").order_by("applied_at", "pk")
@@ -48,12 +60,7 @@ def fill_in(apps, schema_editor):
             if batch.applied_by is not None:
                 batch.applied_actor = batch.applied_by.username[:150]
             else:
-                batch.applied_actor = (
-                    movement_model.objects.filter(reference=f"import-{batch.pk}")
-                    .values_list("actor", flat=True)
-                    .first()
-                    or ""
-                )
+                batch.applied_actor = actors.get(f"import-{batch.pk}", "")
         batch.save(update_fields=["content_hash", "reimport", "applied_actor"])
 
 
