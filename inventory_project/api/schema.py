@@ -49,7 +49,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "The body is not JSON."),
     "expectation_failed": (417, "The server cannot meet the request's Expect header."),
     "throttled": (429, "Too many requests; Retry-After says when to retry."),
-    "request_header_fields_too_large": (431, "The request has too many headers, or too large ones."),
+    "request_header_fields_too_large": (
+        431,
+        "The request has too many headers, or too large ones.",
+    ),
     "server_error": (500, "An unexpected error; it is logged with the request id."),
     "not_implemented": (501, "A transfer coding the server does not support."),
     "service_unavailable": (503, "The database is unreachable; retry later."),

@@ -82,3 +82,10 @@ def test_a_chunked_body_over_the_limit_is_413(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50
     status, _, body = _call(PRODUCT, terminated=True)
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_a_chunked_body_outside_the_api_is_411(settings):
+    # No browser chunks a form: the admin's upload is not held to the API's body limit.
+    settings.ALLOWED_HOSTS = ["testserver"]
+    status, _, body = _call(PRODUCT, terminated=True, PATH_INFO="/admin/catalog/product/import/")
+    assert (status, body["error"]["code"]) == (411, "length_required")
