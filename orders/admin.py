@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 
 from inventory_project.actors import user_actor
 from inventory_project.exceptions import ApplicationError
-from orders import services
+from orders import selectors, services
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.services import TRANSITIONS, InvalidOrderLines, ReturnRequest
@@ -50,16 +50,6 @@ def _may_view_orders(request: HttpRequest) -> bool:
 
 def _error_text(error: ApplicationError | ValidationError) -> str:
     return error.message if isinstance(error, ApplicationError) else " ".join(error.messages)
-
-
-def _restock(order: Order) -> list[tuple[OrderLine, int]]:
-    """What a cancel puts back on the shelf: each line's units not returned already (as
-    ``services.order_transition`` restocks them)."""
-    return [
-        (line, line.quantity - line.returned_quantity)
-        for line in order.lines.all()
-        if line.quantity > line.returned_quantity
-    ]
 
 
 class ReturnForm(forms.Form):
@@ -284,7 +274,11 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str,
         back_url: str,
     ) -> HttpResponse:
-        cancellable = [(order, _restock(order)) for order in orders if order.status in CANCELLABLE]
+        cancellable = [
+            (order, selectors.order_cancel_restock(order))
+            for order in orders
+            if order.status in CANCELLABLE
+        ]
         context = {
             **self.admin_site.each_context(request),
             "title": "Cancel orders" if len(orders) > 1 else f"Cancel order {orders[0].number}",

@@ -11,6 +11,16 @@ from django.utils import timezone
 from orders.models import Order, OrderLine, OrderReturn, OrderStatus
 
 
+def order_cancel_restock(order: Order) -> list[tuple[OrderLine, int]]:
+    """What cancelling ``order`` puts back on the shelf: each line's units not returned yet.
+    The cancel restocks exactly this; the admin shows it before asking."""
+    return [
+        (line, line.quantity - line.returned_quantity)
+        for line in order.lines.all()
+        if line.quantity > line.returned_quantity
+    ]
+
+
 def order_list() -> QuerySet[Order]:
     """Orders, newest first, with their lines (two queries for any page)."""
     return Order.objects.prefetch_related(

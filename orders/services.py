@@ -24,7 +24,7 @@ from inventory_project.exceptions import ApplicationError
 from inventory_project.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
-from orders.selectors import with_lines
+from orders.selectors import order_cancel_restock, with_lines
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +159,10 @@ def order_transition(
             details={"status": order.status, "action": action},
         )
     if action == "cancel":
-        lines = list(order.lines.all())
         stock_apply(
             changes=[
-                StockChange(
-                    variant_id=line.variant_id, delta=line.quantity - line.returned_quantity
-                )
-                for line in lines
-                if line.quantity > line.returned_quantity
+                StockChange(variant_id=line.variant_id, delta=units)
+                for line, units in order_cancel_restock(order)
             ],
             reason=MovementReason.ORDER_CANCELLED,
             actor=actor,
