@@ -4,8 +4,11 @@ read like an SDK.
 A client generator (``openapi-python-client``) and a schema fuzzer (schemathesis) read it, so it
 must say exactly what the server does: a request it calls valid is never refused for its shape,
 and every status an operation can answer is there, errors with the envelope's schema. Built with
-drf-spectacular's public extension points: ``AutoSchema.get_operation_id``, extensions for the
-filters and for lists of objects, and a post-processing hook for what holds for every operation.
+drf-spectacular's extension points: ``AutoSchema.get_operation_id``, a serializer field
+extension for lists of objects, and a post-processing hook for what holds for every operation.
+One reaches further: ``FilterExtension`` overrides ``resolve_filter_field`` of drf-spectacular's
+django-filter extension, a method of its contrib module rather than a documented hook (pinned
+in requirements.txt; test_schema.py fails if the filters' rules go missing).
 """
 
 import re

@@ -59,6 +59,8 @@ _MIGRATION_TABLES = {
     Group.permissions.through._meta.db_table,
 }
 # The ledger's append-only guard: the statements of its migration, which create and drop it.
+# Taken from the migration rather than copied, so that the reset restores exactly the guard the
+# database has; squashing that migration must keep APPEND_ONLY_SQL (the reset tests import it).
 _LEDGER_GUARD = importlib.import_module("catalog.migrations.0003_stock_ledger").APPEND_ONLY_SQL
 
 
