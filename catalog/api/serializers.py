@@ -173,7 +173,12 @@ def raise_if_taken(details: dict[str, Any]) -> None:
     """A value the catalog already holds (a SKU, a barcode, a product's size) is a conflict
     with the data as it is (409 ``conflict``, the fields named in ``details``), the answer the
     database's unique constraints give when a concurrent write takes the value first. Checked
-    only once the body is valid: its own mistakes (400) come first."""
+    only once the body is valid: its own mistakes (400) come first.
+
+    Checked here, with two reads, rather than left to the service: the service stops at the
+    first value it cannot claim, while this answer names every taken field of the body, each in
+    its place among the variants. The service and the constraints still decide (a race ends in
+    the same 409)."""
     if any(details.values()):
         raise Conflict(TAKEN_MESSAGE, details=details)
 
