@@ -302,7 +302,7 @@ def test_an_exact_scan_answers_what_the_filters_answer(reader, make_product, sca
         ("sku=%20A-SM", 200),  # escaped: the filter strips it
         ("sku=" + "A" * 65, 400),  # longer than a SKU
         ("barcode=" + "1" * 15, 400),
-        ("sku=A-SM&sku=B-SM", 200),
+        ("sku=A-SM&sku=B-SM", 400),  # given twice
         ("SKU=A-SM", 400),  # unknown parameter
         ("sku=A-SM&active=all", 200),
     ],
