@@ -27,7 +27,7 @@ from catalog.models import (
 from catalog.validators import MAX_QUANTITY, normalize_code
 from catalog.versions import catalog_changed
 from inventory_project.actors import Actor
-from inventory_project.exceptions import Protected
+from inventory_project.exceptions import Conflict, Protected
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")
@@ -223,12 +223,16 @@ def _update(instance: _Model, data: Mapping[str, Any], *, allowed: tuple[str, ..
 
 
 def _sku_issue(sku: str) -> None:
-    """Claim a SKU for good. The unique row is the claim, so two racing writers cannot both win."""
+    """Claim a SKU for good. The unique row is the claim, so two racing writers cannot both win;
+    the loser hears of a conflict with the data, as a client whose SKU was taken before does."""
     try:
         with transaction.atomic():
             IssuedSku.objects.create(sku=sku)
     except IntegrityError as error:
-        raise ValidationError({"sku": SKU_TAKEN}) from error
+        raise Conflict(
+            "A value given is already taken in the catalog; see details for the fields.",
+            details={"sku": [SKU_TAKEN]},
+        ) from error
 
 
 # Enough to step past every SKU a rival writer could claim between our look and our claim.

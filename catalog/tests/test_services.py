@@ -14,7 +14,7 @@ from catalog.services import (
     variant_update,
 )
 from inventory_project.actors import system_actor
-from inventory_project.exceptions import Protected
+from inventory_project.exceptions import Conflict, Protected
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,9 @@ def test_product_create_refuses_bad_values_with_field_errors():
 def test_a_sku_is_never_reused_even_after_its_variant_is_deleted():
     product = _create(variants=[VariantSpec(size="S-M", sku="TEE-1", quantity=0)])
     variant_delete(variant=product.variants.get())
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(Conflict) as error:
         variant_create(product=product, size="S-M", sku="tee-1", actor=ACTOR)
-    assert "never reused" in error.value.message_dict["sku"][0]
+    assert "never reused" in error.value.details["sku"][0]
     assert not Variant.objects.exists()
 
 
@@ -167,3 +167,16 @@ def test_a_product_without_stock_is_deleted_with_its_variants():
     assert not Variant.objects.exists()
     # The SKU stays issued.
     assert IssuedSku.objects.count() == 1
+
+
+def test_a_sku_issued_before_is_a_conflict_and_creates_nothing():
+    # What a request racing another for the same SKU meets, once past the API's own check.
+    product = _create()
+    IssuedSku.objects.create(sku="RACED-SM")
+    with pytest.raises(Conflict) as error:
+        variant_create(product=product, size="L-XL", quantity=2, sku="RACED-SM", actor=ACTOR)
+    assert (error.value.status_code, error.value.details) == (
+        409,
+        {"sku": ["This SKU is taken, or was used by a deleted variant; SKUs are never reused."]},
+    )
+    assert not product.variants.filter(size="L-XL").exists()
