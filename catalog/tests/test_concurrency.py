@@ -4,12 +4,12 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from catalog.models import IssuedSku, Variant
 from catalog.services import product_create, variant_create
 from catalog.tests.support import race
 from inventory_project.actors import system_actor
+from inventory_project.exceptions import Conflict
 
 ACTOR = system_actor("test")
 
@@ -41,10 +41,10 @@ def test_two_writers_claiming_one_sku_one_wins_and_the_other_gets_a_clear_error(
     )
 
     winners = [o for o in outcomes if isinstance(o, Variant)]
-    losers = [o for o in outcomes if isinstance(o, ValidationError)]
+    losers = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(winners) == 1, outcomes
     assert len(losers) == 3, outcomes
-    assert all("sku" in error.message_dict for error in losers)
+    assert all("sku" in error.details for error in losers)
     assert Variant.objects.filter(sku="SAME-SKU").count() == 1
     assert IssuedSku.objects.filter(sku="SAME-SKU").count() == 1
 
