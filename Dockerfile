@@ -32,7 +32,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --no-inp
 
 USER app
 EXPOSE 8000
-# /healthz answers over plain HTTP whatever the Host header (inventory_project/api/middleware.py),
+# /healthz answers over plain HTTP whatever the Host header (core/api/middleware.py),
 # so the check needs no name from DJANGO_ALLOWED_HOSTS; it asks on GUNICORN_BIND's port.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
     CMD python -c "import os, urllib.request; port = os.environ['GUNICORN_BIND'].rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2)"

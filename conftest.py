@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from catalog.groups import MANAGER_GROUP, STORE_STAFF_GROUP
 from catalog.models import Product
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.services import api_key_create
 
 TEST_ACTOR = system_actor("test")
 

@@ -15,7 +15,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", str(_cpus())))
 # gunicorn's sync worker, writing the requests gunicorn refuses by itself (request line or
 # headers too large, malformed) in the API's JSON error envelope instead of an HTML page.
-worker_class = "inventory_project.server.gunicorn_worker.JsonErrorSyncWorker"
+worker_class = "core.server.gunicorn_worker.JsonErrorSyncWorker"
 # A request that takes longer is killed (and its transaction rolled back by PostgreSQL).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
@@ -26,7 +26,7 @@ keepalive = 5
 max_requests = 100_000
 max_requests_jitter = 10_000
 # The application writes the access log itself to stdout: one JSON line per request, with its
-# caller (inventory_project.api.middleware.AccessLogMiddleware); gunicorn's own would repeat it.
+# caller (core.api.middleware.AccessLogMiddleware); gunicorn's own would repeat it.
 accesslog = None
 errorlog = "-"
 # gunicorn's control socket sits at one path per user: several instances on one host would

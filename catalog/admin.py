@@ -23,8 +23,8 @@ from catalog.admin_imports import ImportExportAdminMixin
 from catalog.models import MovementReason, Product, StockMovement, Variant
 from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
 from catalog.validators import MAX_QUANTITY, normalize_code
-from inventory_project.actors import Actor, user_actor
-from inventory_project.exceptions import ApplicationError
+from core.actors import Actor, user_actor
+from core.exceptions import ApplicationError
 
 RECENT_MOVEMENTS = 10
 STOCK_PERMISSION = "catalog.change_stock"

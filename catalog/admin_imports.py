@@ -39,7 +39,7 @@ from catalog.imports import (
     import_preview,
 )
 from catalog.models import ImportBatch, ImportBatchStatus
-from inventory_project.actors import user_actor
+from core.actors import user_actor
 
 if TYPE_CHECKING:
     from django.template.response import _TemplateForResponseT

@@ -69,8 +69,8 @@ from catalog.validators import (
     validate_sku,
 )
 from catalog.versions import catalog_changed
-from inventory_project.actors import Actor
-from inventory_project.exceptions import ApplicationError
+from core.actors import Actor
+from core.exceptions import ApplicationError
 
 COLUMNS = (
     "sku",

@@ -26,8 +26,8 @@ from catalog.models import (
 )
 from catalog.validators import MAX_QUANTITY, normalize_code
 from catalog.versions import catalog_changed
-from inventory_project.actors import Actor
-from inventory_project.exceptions import Conflict, Protected
+from core.actors import Actor
+from core.exceptions import Conflict, Protected
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")

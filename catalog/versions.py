@@ -3,7 +3,7 @@
 Client apps read the catalog far more often than it changes. A read answered with this version
 in its ``ETag`` lets a client ask "has anything changed?" (``If-None-Match``) and get 304
 without a query, and lets the API keep rendered answers in the shared cache for as long as the
-version stands (see ``inventory_project.api.caching``).
+version stands (see ``core.api.caching``).
 
 One version for the whole catalog: a product list embeds every variant's stock, so a sale
 anywhere changes some page. Coarse, but it cannot miss a change.
@@ -14,10 +14,10 @@ UPDATE, the CSV import's bulk statements) call ``catalog_changed`` themselves, a
 ``migrate``. A change made outside the application (SQL by hand) needs
 ``manage.py catalog_changed``.
 
-The version lives in the shared cache (see ``inventory_project.versions``).
+The version lives in the shared cache (see ``core.versions``).
 """
 
-from inventory_project.versions import Version
+from core.versions import Version
 
 VERSION_KEY = "catalog:version"
 

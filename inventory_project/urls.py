@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 from rest_framework.permissions import AllowAny
 
 from catalog.admin_views import dashboard, find_variant
-from inventory_project.api import views as api_views
+from core.api import views as api_views
 
 public = {"permission_classes": [AllowAny], "authentication_classes": []}
 
@@ -36,7 +36,7 @@ urlpatterns = [
     re_path(r"^api/", api_views.api_not_found, name="api-not-found"),
 ]
 
-handler400 = "inventory_project.api.views.handler400"
-handler403 = "inventory_project.api.views.handler403"
-handler404 = "inventory_project.api.views.handler404"
-handler500 = "inventory_project.api.views.handler500"
+handler400 = "core.api.views.handler400"
+handler403 = "core.api.views.handler403"
+handler404 = "core.api.views.handler404"
+handler500 = "core.api.views.handler500"

@@ -5,7 +5,7 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
-from inventory_project.server.chunked import ChunkedBodyMiddleware
+from core.server.chunked import ChunkedBodyMiddleware
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_project.settings.base")
 

@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from inventory_project.actors import user_actor
-from inventory_project.exceptions import ApplicationError
+from core.actors import user_actor
+from core.exceptions import ApplicationError
 from orders import selectors, services
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus

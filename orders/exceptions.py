@@ -1,4 +1,4 @@
-from inventory_project.exceptions import ApplicationError
+from core.exceptions import ApplicationError
 
 
 class InvalidTransition(ApplicationError):

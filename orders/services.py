@@ -19,9 +19,9 @@ from django.utils import timezone
 from catalog.models import MovementReason, Variant
 from catalog.services import LockedVariants, StockChange, stock_apply, stock_lock_variants
 from catalog.validators import MAX_QUANTITY, normalize_code
-from inventory_project.actors import Actor
-from inventory_project.exceptions import ApplicationError
-from inventory_project.testing import pause_point
+from core.actors import Actor
+from core.exceptions import ApplicationError
+from core.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock, with_lines

@@ -15,7 +15,7 @@ from catalog.models import (
     Variant,
 )
 from catalog.validators import MAX_ID, normalize_code
-from inventory_project.api.filters import (
+from core.api.filters import (
     ChoiceFilter,
     FilterSet,
     MultipleChoiceFilter,

@@ -33,9 +33,9 @@ from catalog.validators import (
     validate_season_code,
     validate_sku,
 )
-from inventory_project.api.models import ApiKey
-from inventory_project.api.serializers import InputSerializer
-from inventory_project.exceptions import Conflict
+from core.api.models import ApiKey
+from core.api.serializers import InputSerializer
+from core.exceptions import Conflict
 
 MAX_VARIANTS_PER_PRODUCT = len(Size.values)
 

@@ -26,14 +26,14 @@ from catalog.api.serializers import (
 )
 from catalog.models import Product, StockMovement, Variant
 from catalog.validators import normalize_code
-from inventory_project.api.authentication import request_actor
-from inventory_project.api.caching import versioned_read
-from inventory_project.api.filters import FilterBackend
-from inventory_project.api.idempotency import idempotent
-from inventory_project.api.mixins import StrictRequestMixin, created
-from inventory_project.api.pagination import CursorPagination
-from inventory_project.api.permissions import CatalogPermission, LedgerPermission, StockPermission
-from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from core.api.authentication import request_actor
+from core.api.caching import versioned_read
+from core.api.filters import FilterBackend
+from core.api.idempotency import idempotent
+from core.api.mixins import StrictRequestMixin, created
+from core.api.pagination import CursorPagination
+from core.api.permissions import CatalogPermission, LedgerPermission, StockPermission
+from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
 
 
 class ReadViewSet(
@@ -72,7 +72,7 @@ _EXACT_CODE = re.compile(r"(?P<column>sku|barcode)=(?P<value>[A-Za-z0-9-]{1,64})
 _CODE_LENGTHS = {"sku": 64, "barcode": 14}
 
 # Products and variants are answered with the catalog's version: conditional, and cached in the
-# shared cache while the version stands (see inventory_project.api.caching).
+# shared cache while the version stands (see core.api.caching).
 catalog_read = versioned_read(versions.VERSION_KEY, versions.current)
 
 

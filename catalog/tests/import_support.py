@@ -14,7 +14,7 @@ from django.core.management import call_command
 from catalog import imports
 from catalog.models import Product
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
+from core.actors import system_actor
 
 SAMPLE = Path(imports.__file__).parent / "samples" / "catalog_import.csv"
 # The Quick start's product, created through the API: the payload of its curl example.

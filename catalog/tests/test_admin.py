@@ -21,7 +21,7 @@ from catalog.models import IssuedSku, Product, Variant
 from catalog.services import PRODUCT_FIELDS
 from catalog.tests.support import admin_url, product_add_data, product_form_data
 from catalog.validators import MAX_QUANTITY
-from inventory_project.api.models import ApiKey
+from core.api.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.groups import MANAGER_GROUP, STORE_STAFF_GROUP
-from inventory_project.api.models import ApiKey
+from core.api.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

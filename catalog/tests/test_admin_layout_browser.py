@@ -24,8 +24,8 @@ from catalog.tests.support import (
     chromium_page,
     screenshot_taker,
 )
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.services import api_key_create
+from core.api.authentication import api_key_actor
+from core.api.services import api_key_create
 from orders.services import LineRequest, order_place, order_transition
 
 pytestmark = BROWSER_TEST_MARKS

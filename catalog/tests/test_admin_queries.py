@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from catalog.services import StockChange, stock_apply
 from conftest import TEST_ACTOR
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.services import api_key_create
+from core.api.authentication import api_key_actor
+from core.api.services import api_key_create
 from orders.services import LineRequest, ReturnRequest, order_place, order_return, order_transition
 
 pytestmark = pytest.mark.django_db

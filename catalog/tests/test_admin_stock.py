@@ -25,7 +25,7 @@ from catalog.tests.support import (
     product_form_data,
 )
 from catalog.validators import MAX_QUANTITY
-from inventory_project.actors import system_actor, user_actor
+from core.actors import system_actor, user_actor
 
 pytestmark = pytest.mark.django_db
 

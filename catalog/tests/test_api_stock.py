@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 
 from catalog import services
 from catalog.models import StockMovement
-from inventory_project.api.models import IdempotencyKey
-from inventory_project.api.services import api_key_create
+from core.api.models import IdempotencyKey
+from core.api.services import api_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +249,7 @@ def test_a_client_error_is_stored_and_replayed(stock_client, variant):
 
 
 def services_actor():
-    from inventory_project.actors import system_actor
+    from core.actors import system_actor
 
     return system_actor("test")
 

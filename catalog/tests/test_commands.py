@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Category, IssuedSku, Product, Size, Variant
 from catalog.validators import validate_gtin
-from inventory_project.api.models import ApiKey, Scope
+from core.api.models import ApiKey, Scope
 
 pytestmark = pytest.mark.django_db
 

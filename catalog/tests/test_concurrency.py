@@ -8,8 +8,8 @@ import pytest
 from catalog.models import IssuedSku, Variant
 from catalog.services import product_create, variant_create
 from catalog.tests.support import race
-from inventory_project.actors import system_actor
-from inventory_project.exceptions import Conflict
+from core.actors import system_actor
+from core.exceptions import Conflict
 
 ACTOR = system_actor("test")
 
@@ -70,7 +70,7 @@ def test_a_product_cannot_be_deleted_while_a_variant_with_stock_is_being_added()
 
     from catalog.models import Product
     from catalog.services import VariantSpec, product_delete
-    from inventory_project.exceptions import Protected
+    from core.exceptions import Protected
 
     product = product_create(
         category="Tees",

@@ -37,8 +37,8 @@ def shop(make_product, place_order_for_dashboard):
 
 @pytest.fixture
 def place_order_for_dashboard(db):
-    from inventory_project.api.authentication import api_key_actor
-    from inventory_project.api.services import api_key_create
+    from core.api.authentication import api_key_actor
+    from core.api.services import api_key_create
     from orders.services import LineRequest, order_place
 
     api_key, _ = api_key_create(name="web-shop", scopes=["orders:write"])

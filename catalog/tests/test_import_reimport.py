@@ -24,7 +24,7 @@ from catalog.imports import (
 )
 from catalog.models import ImportBatch, ImportBatchStatus, StockMovement, Variant
 from catalog.tests.support import race
-from inventory_project.actors import system_actor, user_actor
+from core.actors import system_actor, user_actor
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from catalog.models import (
 from catalog.services import StockChange, stock_apply
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 from catalog.tests.support import race
-from inventory_project.actors import system_actor, user_actor
+from core.actors import system_actor, user_actor
 
 pytestmark = pytest.mark.django_db
 

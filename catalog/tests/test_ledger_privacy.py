@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.services import api_key_create
+from core.api.authentication import api_key_actor
+from core.api.services import api_key_create
 from orders.services import LineRequest, order_place
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,9 @@ from catalog.models import IssuedSku, Product, StockMovement, Variant
 from catalog.tests.import_support import SAMPLE
 from catalog.tests.support import commit_callbacks
 from catalog.versions import current as catalog_version
-from inventory_project.actors import system_actor, user_actor
-from inventory_project.api.key_cache import KEYS_VERSION
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor, user_actor
+from core.api.key_cache import KEYS_VERSION
+from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT
 from orders.services import LineRequest, order_place
 

@@ -13,8 +13,8 @@ from catalog.services import (
     variant_delete,
     variant_update,
 )
-from inventory_project.actors import system_actor
-from inventory_project.exceptions import Conflict, Protected
+from core.actors import system_actor
+from core.exceptions import Conflict, Protected
 
 pytestmark = pytest.mark.django_db
 

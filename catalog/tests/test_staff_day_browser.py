@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from catalog.models import StockMovement, Variant
 from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_page, screenshot_taker
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.services import api_key_create
+from core.api.authentication import api_key_actor
+from core.api.services import api_key_create
 from orders.models import Order
 from orders.services import LineRequest, order_place, order_transition
 

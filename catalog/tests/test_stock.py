@@ -14,8 +14,8 @@ from catalog import services
 from catalog.exceptions import InsufficientStock, StockCountMismatch
 from catalog.models import StockMovement, Variant
 from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
-from inventory_project.actors import Actor, system_actor
-from inventory_project.exceptions import Protected
+from core.actors import Actor, system_actor
+from core.exceptions import Protected
 
 pytestmark = pytest.mark.django_db
 
@@ -196,7 +196,7 @@ def test_a_variant_or_product_with_history_cannot_be_deleted(variant):
 
 
 def test_the_movement_records_who_acted(variant, manager, make_key):
-    from inventory_project.actors import user_actor
+    from core.actors import user_actor
 
     movement = stock_adjust(
         variant_id=variant.pk, delta=1, reason="received", actor=user_actor(manager)

@@ -24,11 +24,11 @@ from catalog.exceptions import InsufficientStock, StockCountMismatch
 from catalog.models import MovementReason, StockMovement, Variant
 from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
 from catalog.tests.support import race
-from inventory_project.actors import system_actor
-from inventory_project.api import idempotency
-from inventory_project.api.idempotency import REPLAYED_HEADER
-from inventory_project.api.models import IdempotencyKey
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api import idempotency
+from core.api.idempotency import REPLAYED_HEADER
+from core.api.models import IdempotencyKey
+from core.api.services import api_key_create
 
 # serialized_rollback, as in the project's other transactional tests: each test restores the data
 # of the migrations (staff groups, content types) that the flush after the one before emptied,

@@ -20,10 +20,10 @@ from catalog import services, versions
 from catalog.models import Product, Variant
 from catalog.services import VariantSpec
 from catalog.tests.support import commit_callbacks
-from inventory_project.actors import system_actor
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.models import Scope
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.authentication import api_key_actor
+from core.api.models import Scope
+from core.api.services import api_key_create
 from orders import services as order_services
 from orders.models import Order
 from orders.services import LineRequest, ReturnRequest

@@ -48,18 +48,18 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "inventory_project.api",
+    "core.api",
     "catalog",
     "orders",
 ]
 
 MIDDLEWARE = [
-    "inventory_project.api.middleware.RequestIdMiddleware",
-    "inventory_project.api.middleware.AccessLogMiddleware",
+    "core.api.middleware.RequestIdMiddleware",
+    "core.api.middleware.AccessLogMiddleware",
     # Before anything that checks the Host header: probes call by address, not by name.
-    "inventory_project.api.middleware.HealthCheckMiddleware",
+    "core.api.middleware.HealthCheckMiddleware",
     # Before anything that resolves the path: /api/v1/products is /api/v1/products/.
-    "inventory_project.api.middleware.ApiTrailingSlashMiddleware",
+    "core.api.middleware.ApiTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer, so that every answer to an allowed origin carries CORS.
     "corsheaders.middleware.CorsMiddleware",
@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "inventory_project.api.middleware.SessionActorMiddleware",
+    "core.api.middleware.SessionActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -96,7 +96,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 # The address as throttling sees it: the socket's, or behind DJANGO_NUM_PROXIES proxies the one
 # they add to X-Forwarded-For (which a client could forge were no proxy of ours in front).
-AXES_CLIENT_IP_CALLABLE = "inventory_project.api.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.api.throttling.client_address"
 AXES_VERBOSE = False
 
 # Browser clients (a web shop's front end) may call the API from these origins only, e.g.
@@ -174,9 +174,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Reusing connections saves a connect (about 5 ms) on every request. Each reused connection
     # is checked before a request's first query, without a round trip while it is sound (see
-    # inventory_project/db/postgresql/base.py).
+    # core/db/postgresql/base.py).
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "inventory_project.db.postgresql"
+        DATABASES["default"]["ENGINE"] = "core.db.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction: exports and
@@ -200,7 +200,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             # A Redis that hangs must not hang every request with it: throttling gives up after
-            # this long and serves the request (see inventory_project/api/throttling.py).
+            # this long and serves the request (see core/api/throttling.py).
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
@@ -218,7 +218,7 @@ else:
 READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 
 # Each process remembers the API keys it has found for this long, while no key has changed
-# (inventory_project/api/key_cache.py). Only with a shared cache, which tells every process of
+# (core/api/key_cache.py). Only with a shared cache, which tells every process of
 # a revocation. 0 turns it off.
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60 if REDIS_URL else 0)
 
@@ -241,7 +241,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-CSRF_FAILURE_VIEW = "inventory_project.api.views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.api.views.csrf_failure"
 
 # Largest request body the API accepts, in bytes; larger ones get 413 payload_too_large.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1024 * 1024)
@@ -253,12 +253,12 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that a request without credentials answers 401 with
         # "WWW-Authenticate: Api-Key" rather than 403.
-        "inventory_project.api.authentication.ApiKeyAuthentication",
-        "inventory_project.api.authentication.SessionAuthentication",
+        "core.api.authentication.ApiKeyAuthentication",
+        "core.api.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["inventory_project.api.permissions.DenyAll"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.DenyAll"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "inventory_project.api.throttling.ActorRateThrottle",
+        "core.api.throttling.ActorRateThrottle",
     ],
     # Per API key and per staff user, for each kind of request; per address when anonymous.
     # Shared by every worker and instance when REDIS_URL is set (see the README).
@@ -269,21 +269,21 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_RATE_ANON", default="60/min"),
     },
     "DEFAULT_RENDERER_CLASSES": [
-        "inventory_project.api.renderers.JSONRenderer",
+        "core.api.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "inventory_project.api.negotiation.ContentNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.ContentNegotiation",
     # JSON only: the schema advertises it, and one format means one rule for types (see
-    # inventory_project/api/serializers.py). Forms are the admin's (and the import upload's).
-    "DEFAULT_PARSER_CLASSES": ["inventory_project.api.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["inventory_project.api.filters.FilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "inventory_project.api.pagination.PageNumberPagination",
+    # core/api/serializers.py). Forms are the admin's (and the import upload's).
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "EXCEPTION_HANDLER": "inventory_project.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     # How many proxies in front of the app set X-Forwarded-For; 0 trusts only the socket's
     # address, so a client cannot pick the address its anonymous requests are counted under.
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
-    "DEFAULT_SCHEMA_CLASS": "inventory_project.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -306,7 +306,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Bodies mapped as bodies (not-blank strings have minLength 1); their components lose the
-    # "Request" suffix again in inventory_project.api.schema.postprocess (OrderCreate).
+    # "Request" suffix again in core.api.schema.postprocess (OrderCreate).
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "Category": "catalog.models.Category",
@@ -317,7 +317,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "inventory_project.api.schema.postprocess",
+        "core.api.schema.postprocess",
     ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
 }
@@ -328,7 +328,7 @@ LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "inventory_project.api.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "core.api.middleware.RequestIdLogFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

@@ -10,7 +10,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from inventory_project.api.services import api_key_create
+from core.api.services import api_key_create
 from inventory_project.wsgi import application
 
 pytestmark = pytest.mark.django_db

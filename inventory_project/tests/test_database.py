@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.db import connection, connections
 
-from inventory_project.db.postgresql.base import DatabaseWrapper
+from core.db.postgresql.base import DatabaseWrapper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 

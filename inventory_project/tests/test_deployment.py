@@ -55,6 +55,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "gunicorn.conf.py",
         "requirements.txt",
         "inventory_project",
+        "core",
         "catalog",
         "orders",
         "templates",

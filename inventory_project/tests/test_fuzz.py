@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.models import Scope
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.authentication import api_key_actor
+from core.api.models import Scope
+from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT, Server, database_url
 from orders.services import LineRequest, order_place, order_transition
 

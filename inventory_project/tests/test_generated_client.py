@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.models import Scope
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.models import Scope
+from core.api.services import api_key_create
 from inventory_project.tests.support import Server, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -8,9 +8,9 @@ import socket
 import pytest
 
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.schema import ERROR_CODES
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.schema import ERROR_CODES
+from core.api.services import api_key_create
 from inventory_project.tests.support import Server, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

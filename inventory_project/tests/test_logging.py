@@ -17,7 +17,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from inventory_project.api.services import api_key_create
+from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT, Server, database_url, free_port
 
 PRODUCTS = "/api/v1/products/"

@@ -154,9 +154,9 @@ SEED = f"""
 import json
 from decimal import Decimal
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.models import Scope
-from inventory_project.api.services import api_key_create
+from core.actors import system_actor
+from core.api.models import Scope
+from core.api.services import api_key_create
 
 actor = system_actor("outage-test")
 variants = []

@@ -13,9 +13,9 @@ import redis
 
 from catalog.models import MovementReason, StockMovement, Variant
 from catalog.services import VariantSpec, product_create
-from inventory_project.actors import system_actor
-from inventory_project.api.models import ApiKey, IdempotencyKey
-from inventory_project.api.services import api_key_create, api_key_revoke
+from core.actors import system_actor
+from core.api.models import ApiKey, IdempotencyKey
+from core.api.services import api_key_create, api_key_revoke
 from inventory_project.tests.support import Server, database_url
 from orders.models import Order
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from inventory_project.api.services import api_key_create
+from core.api.services import api_key_create
 from inventory_project.tests.support import Server, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -1,7 +1,7 @@
 import django_filters
 
 from catalog.api.filters import IsoDateTimeFilter
-from inventory_project.api.filters import FilterSet, MultipleChoiceFilter
+from core.api.filters import FilterSet, MultipleChoiceFilter
 from orders.models import Order, OrderStatus
 
 

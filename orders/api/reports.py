@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
-from inventory_project.api.mixins import StrictRequestMixin
-from inventory_project.api.models import ApiKey, Scope
-from inventory_project.api.permissions import ScopeOrPermission
+from core.api.mixins import StrictRequestMixin
+from core.api.models import ApiKey, Scope
+from core.api.permissions import ScopeOrPermission
 from orders.selectors import sales_by_day, sales_sum
 
 MAX_SALES_DAYS = 366

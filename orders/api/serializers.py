@@ -6,7 +6,7 @@ from rest_framework import serializers
 from catalog.api.fields import SkuField
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
-from inventory_project.api.serializers import InputSerializer
+from core.api.serializers import InputSerializer
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.services import MAX_LINES, LineRequest, ReturnRequest
 

@@ -7,14 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inventory_project.api.authentication import request_actor
-from inventory_project.api.idempotency import idempotent
-from inventory_project.api.mixins import StrictRequestMixin, created
-from inventory_project.api.models import ApiKey
-from inventory_project.api.pagination import CursorPagination
-from inventory_project.api.permissions import OrderPermission
-from inventory_project.api.schema import IDEMPOTENCY_KEY_PARAMETER
-from inventory_project.api.serializers import EmptyBodySerializer
+from core.api.authentication import request_actor
+from core.api.idempotency import idempotent
+from core.api.mixins import StrictRequestMixin, created
+from core.api.models import ApiKey
+from core.api.pagination import CursorPagination
+from core.api.permissions import OrderPermission
+from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from core.api.serializers import EmptyBodySerializer
 from orders import selectors, services
 from orders.api import representations
 from orders.api.filters import OrderFilter

@@ -5,9 +5,9 @@ from collections.abc import Callable
 import pytest
 
 from catalog.models import Variant
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.models import ApiKey, Scope
-from inventory_project.api.services import api_key_create
+from core.api.authentication import api_key_actor
+from core.api.models import ApiKey, Scope
+from core.api.services import api_key_create
 from orders.models import Order
 from orders.services import LineRequest, order_place
 

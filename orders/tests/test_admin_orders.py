@@ -21,7 +21,7 @@ from django.utils.html import escape
 
 from catalog.models import Product, StockMovement, Variant
 from catalog.tests.support import admin_url
-from inventory_project.actors import system_actor
+from core.actors import system_actor
 from orders import services
 from orders.admin import OrderAdmin
 from orders.exceptions import InvalidTransition

@@ -29,11 +29,11 @@ from rest_framework.test import APIClient
 from catalog.exceptions import InsufficientStock
 from catalog.models import MovementReason, Product, StockMovement, Variant
 from catalog.tests.support import JOIN_TIMEOUT, race
-from inventory_project.actors import Actor
-from inventory_project.api.authentication import api_key_actor
-from inventory_project.api.idempotency import REPLAYED_HEADER
-from inventory_project.api.models import IdempotencyKey, Scope
-from inventory_project.api.services import api_key_create
+from core.actors import Actor
+from core.api.authentication import api_key_actor
+from core.api.idempotency import REPLAYED_HEADER
+from core.api.models import IdempotencyKey, Scope
+from core.api.services import api_key_create
 from inventory_project.tests import support as server_support
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderStatus

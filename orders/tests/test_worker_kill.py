@@ -22,10 +22,10 @@ import pytest
 from django.db import connection
 
 from catalog.models import StockMovement, Variant
-from inventory_project.api.idempotency import REPLAYED_HEADER
-from inventory_project.api.models import IdempotencyKey, Scope
-from inventory_project.api.services import api_key_create
-from inventory_project.testing import PAUSE_AT_VARIABLE, PID_FILE_VARIABLE
+from core.api.idempotency import REPLAYED_HEADER
+from core.api.models import IdempotencyKey, Scope
+from core.api.services import api_key_create
+from core.testing import PAUSE_AT_VARIABLE, PID_FILE_VARIABLE
 from inventory_project.tests.support import Server, database_url
 from orders.models import Order
 

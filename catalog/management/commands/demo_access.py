@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.groups import MANAGER_GROUP
-from inventory_project.api.models import ApiKey, Scope
-from inventory_project.api.services import api_key_create, api_key_revoke
+from core.api.models import ApiKey, Scope
+from core.api.services import api_key_create, api_key_revoke
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - a demo login on a developer's machine, printed on purpose

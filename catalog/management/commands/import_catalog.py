@@ -13,7 +13,7 @@ from catalog.imports import (
     import_batches_applied,
     import_preview,
 )
-from inventory_project.actors import Actor, system_actor, user_actor
+from core.actors import Actor, system_actor, user_actor
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from catalog.models import Category, IssuedSku, Size, Variant
 from catalog.services import SIZE_CODES, VariantSpec, product_create
 from catalog.validators import gtin_check_digit
-from inventory_project.actors import system_actor
+from core.actors import system_actor
 
 # name, category, color, price, collection, {size: quantity}
 DEMO_PRODUCTS: list[tuple[str, str, str, str, str, dict[str, int]]] = [

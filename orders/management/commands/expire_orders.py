@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from inventory_project.actors import system_actor
+from core.actors import system_actor
 from orders.services import orders_expire, parse_age
 
 
