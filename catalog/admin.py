@@ -20,11 +20,12 @@ from django.utils.text import Truncator
 
 from catalog import selectors, services
 from catalog.admin_imports import ImportExportAdminMixin
-from catalog.models import MovementReason, Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
+from stock.models import MovementReason, StockMovement
 
 RECENT_MOVEMENTS = 10
 STOCK_PERMISSION = "catalog.change_stock"
@@ -567,9 +568,7 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
                 for m in movements
             ),
         )
-        url = (
-            reverse("admin:catalog_stockmovement_changelist") + f"?variant__id__exact={variant.pk}"
-        )
+        url = reverse("admin:stock_stockmovement_changelist") + f"?variant__id__exact={variant.pk}"
         return format_html(
             '<table class="stock-history"><thead><tr><th>When</th><th>Reason</th><th>Change</th>'
             "<th>After</th><th>By</th><th>Note</th></tr></thead><tbody>{}</tbody></table>"

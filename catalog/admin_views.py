@@ -87,7 +87,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "sales_periods": sales_periods,
         # The ledger only for those who may read it (as over the API).
         "movements": list(selectors.movement_latest(limit=LATEST_MOVEMENTS))
-        if request.user.has_perm("catalog.view_stockmovement")
+        if request.user.has_perm("stock.view_stockmovement")
         else [],
     }
     return render(request, "admin/dashboard.html", context)

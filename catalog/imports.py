@@ -49,10 +49,8 @@ from catalog.models import (
     ImportBatch,
     ImportBatchStatus,
     IssuedSku,
-    MovementReason,
     Product,
     Size,
-    StockMovement,
     Variant,
 )
 from catalog.services import (
@@ -71,6 +69,7 @@ from catalog.validators import (
 from catalog.versions import catalog_changed
 from core.actors import Actor
 from core.exceptions import ApplicationError
+from stock.models import MovementReason, StockMovement
 
 COLUMNS = (
     "sku",

@@ -21,7 +21,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from catalog.models import IssuedSku, Product, Size, StockMovement, Variant
+from catalog.models import IssuedSku, Product, Size, Variant
+from stock.models import StockMovement
 
 # Sums of money: wide enough for a whole store's stock at today's prices.
 MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=16, decimal_places=2)

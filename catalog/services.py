@@ -13,21 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock, StockCountMismatch
-from catalog.models import (
-    DECREASING_REASONS,
-    INCREASING_REASONS,
-    Category,
-    IssuedSku,
-    MovementReason,
-    Product,
-    Size,
-    StockMovement,
-    Variant,
-)
+from catalog.models import Category, IssuedSku, Product, Size, Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from catalog.versions import catalog_changed
 from core.actors import Actor
 from core.exceptions import Conflict, Protected
+from stock.models import DECREASING_REASONS, INCREASING_REASONS, MovementReason, StockMovement
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")

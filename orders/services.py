@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import MovementReason, Variant
+from catalog.models import Variant
 from catalog.services import LockedVariants, StockChange, stock_apply, stock_lock_variants
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
@@ -25,6 +25,7 @@ from core.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock, with_lines
+from stock.models import MovementReason
 
 logger = logging.getLogger(__name__)
 

@@ -5,15 +5,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from catalog.models import (
-    Category,
-    MovementReason,
-    Product,
-    ProductQuerySet,
-    Size,
-    StockMovement,
-    Variant,
-)
+from catalog.models import Category, Product, ProductQuerySet, Size, Variant
 from catalog.validators import MAX_ID, normalize_code
 from core.api.filters import (
     ChoiceFilter,
@@ -21,6 +13,7 @@ from core.api.filters import (
     MultipleChoiceFilter,
     OrderingFilter,
 )
+from stock.models import MovementReason, StockMovement
 
 
 class StrictBooleanField(forms.NullBooleanField):

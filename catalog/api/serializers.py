@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from catalog import selectors
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
-from catalog.models import Category, MovementReason, Product, Size, StockMovement, Variant
+from catalog.models import Category, Product, Size, Variant
 from catalog.services import (
     DEFAULT_LOW_STOCK_THRESHOLD,
     MANUAL_REASON_CHOICES,
@@ -36,6 +36,7 @@ from catalog.validators import (
 from core.api.models import ApiKey
 from core.api.serializers import InputSerializer
 from core.exceptions import Conflict
+from stock.models import MovementReason, StockMovement
 
 MAX_VARIANTS_PER_PRODUCT = len(Size.values)
 

@@ -24,7 +24,7 @@ from catalog.api.serializers import (
     VariantOutputSerializer,
     VariantUpdateSerializer,
 )
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.validators import normalize_code
 from core.api.authentication import request_actor
 from core.api.caching import versioned_read
@@ -34,6 +34,7 @@ from core.api.mixins import StrictRequestMixin, created
 from core.api.pagination import CursorPagination
 from core.api.permissions import CatalogPermission, LedgerPermission, StockPermission
 from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from stock.models import StockMovement
 
 
 class ReadViewSet(

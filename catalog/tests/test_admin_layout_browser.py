@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
-from catalog.models import Product, StockMovement
+from catalog.models import Product
 from catalog.tests.support import (
     BROWSER_TEST_MARKS,
     admin_log_in,
@@ -27,6 +27,7 @@ from catalog.tests.support import (
 from core.api.authentication import api_key_actor
 from core.api.services import api_key_create
 from orders.services import LineRequest, order_place, order_transition
+from stock.models import StockMovement
 
 pytestmark = BROWSER_TEST_MARKS
 

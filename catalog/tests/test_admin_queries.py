@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 PAGES = [
     "admin:catalog_product_changelist",
     "admin:catalog_variant_changelist",
-    "admin:catalog_stockmovement_changelist",
+    "admin:stock_stockmovement_changelist",
     "admin:orders_order_changelist",
     "admin:orders_orderreturn_changelist",
     "admin:api_apikey_changelist",

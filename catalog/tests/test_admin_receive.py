@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from catalog.models import StockMovement, Variant
+from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

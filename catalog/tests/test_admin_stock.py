@@ -17,7 +17,7 @@ from django.urls import reverse
 from catalog import services
 from catalog.admin import RECENT_MOVEMENTS
 from catalog.exceptions import InsufficientStock
-from catalog.models import MovementReason, Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.tests.support import (
     STOCK_FIELDS,
     admin_url,
@@ -26,6 +26,7 @@ from catalog.tests.support import (
 )
 from catalog.validators import MAX_QUANTITY
 from core.actors import system_actor, user_actor
+from stock.models import MovementReason, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,8 @@ PRODUCTS = reverse("admin:catalog_product_changelist")
 PRODUCT_ADD = reverse("admin:catalog_product_add")
 VARIANTS = reverse("admin:catalog_variant_changelist")
 VARIANT_ADD = reverse("admin:catalog_variant_add")
-MOVEMENTS = reverse("admin:catalog_stockmovement_changelist")
-MOVEMENT_ADD = reverse("admin:catalog_stockmovement_add")
+MOVEMENTS = reverse("admin:stock_stockmovement_changelist")
+MOVEMENT_ADD = reverse("admin:stock_stockmovement_add")
 
 # The two places staff change stock: a variant's row on its product's page, and its own page.
 DOORS = ["inline", "variant page"]
@@ -592,7 +593,7 @@ def test_nobody_adds_changes_or_deletes_a_movement(
     request: pytest.FixtureRequest, login: Callable[[User], Client], movement: StockMovement, user
 ):
     client = login(request.getfixturevalue(user))
-    delete_url = reverse("admin:catalog_stockmovement_delete", args=[movement.pk])
+    delete_url = reverse("admin:stock_stockmovement_delete", args=[movement.pk])
     row = {
         "variant": str(movement.variant_id),
         "delta": "-4",

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect, sync_playwright
 
-from catalog.models import StockMovement
 from catalog.tests.support import BROWSER_TEST_MARKS, CHROMIUM, CHROMIUM_ARGS, screenshot_taker
+from stock.models import StockMovement
 
 pytestmark = BROWSER_TEST_MARKS
 

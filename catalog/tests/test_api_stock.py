@@ -5,9 +5,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog import services
-from catalog.models import StockMovement
 from core.api.models import IdempotencyKey
 from core.api.services import api_key_create
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from catalog import imports
 from catalog.groups import STORE_STAFF_GROUP
-from catalog.models import ImportBatch, ImportBatchStatus, Product, StockMovement, Variant
+from catalog.models import ImportBatch, ImportBatchStatus, Product, Variant
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = reverse("admin:catalog_product_changelist")

@@ -11,9 +11,10 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from catalog.models import ImportBatch, Product, StockMovement, Variant
+from catalog.models import ImportBatch, Product, Variant
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_page, screenshot_taker
+from stock.models import StockMovement
 
 pytestmark = BROWSER_TEST_MARKS
 

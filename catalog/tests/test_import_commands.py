@@ -7,8 +7,9 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from catalog import imports
-from catalog.models import ImportBatch, Product, StockMovement, Variant
+from catalog.models import ImportBatch, Product, Variant
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,10 @@ from catalog.imports import (
     import_batch_create,
     import_preview,
 )
-from catalog.models import ImportBatch, ImportBatchStatus, StockMovement, Variant
+from catalog.models import ImportBatch, ImportBatchStatus, Variant
 from catalog.tests.support import race
 from core.actors import system_actor, user_actor
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from catalog import services
 from catalog.imports import import_batch_create, import_preview
 from catalog.management.commands import seed_demo
-from catalog.models import IssuedSku, Product, StockMovement, Variant
+from catalog.models import IssuedSku, Product, Variant
 from catalog.tests.import_support import SAMPLE
 from catalog.tests.support import commit_callbacks
 from catalog.versions import current as catalog_version
@@ -24,6 +24,7 @@ from core.api.key_cache import KEYS_VERSION
 from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT
 from orders.services import LineRequest, order_place
+from stock.models import StockMovement
 
 ACTOR = system_actor("test")
 

@@ -11,12 +11,13 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from catalog.models import StockMovement, Variant
+from catalog.models import Variant
 from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_page, screenshot_taker
 from core.api.authentication import api_key_actor
 from core.api.services import api_key_create
 from orders.models import Order
 from orders.services import LineRequest, order_place, order_transition
+from stock.models import StockMovement
 
 pytestmark = BROWSER_TEST_MARKS
 

@@ -12,10 +12,11 @@ from django.db.models import Q, Sum
 
 from catalog import services
 from catalog.exceptions import InsufficientStock, StockCountMismatch
-from catalog.models import StockMovement, Variant
+from catalog.models import Variant
 from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
 from core.actors import Actor, system_actor
 from core.exceptions import Protected
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

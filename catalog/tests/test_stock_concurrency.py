@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from catalog import services
 from catalog.exceptions import InsufficientStock, StockCountMismatch
-from catalog.models import MovementReason, StockMovement, Variant
+from catalog.models import Variant
 from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
 from catalog.tests.support import race
 from core.actors import system_actor
@@ -29,6 +29,7 @@ from core.api import idempotency
 from core.api.idempotency import REPLAYED_HEADER
 from core.api.models import IdempotencyKey
 from core.api.services import api_key_create
+from stock.models import MovementReason, StockMovement
 
 # serialized_rollback, as in the project's other transactional tests: each test restores the data
 # of the migrations (staff groups, content types) that the flush after the one before emptied,

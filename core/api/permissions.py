@@ -103,7 +103,7 @@ class LedgerPermission(ScopeOrPermission):
     """Read the stock ledger: stock clients and staff, not every catalog reader."""
 
     scope = Scope.STOCK_WRITE
-    permission = "catalog.view_stockmovement"
+    permission = "stock.view_stockmovement"
 
 
 class OrderPermission(ScopeOrPermission):

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "core.api",
     "catalog",
+    "stock",
     "orders",
 ]
 
@@ -312,7 +313,7 @@ SPECTACULAR_SETTINGS = {
         "Category": "catalog.models.Category",
         "Size": "catalog.models.Size",
         "OrderStatus": "orders.models.OrderStatus",
-        "MovementReason": "catalog.models.MovementReason",
+        "MovementReason": "stock.models.MovementReason",
         "AdjustReason": "catalog.services.MANUAL_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [

@@ -57,6 +57,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "inventory_project",
         "core",
         "catalog",
+        "stock",
         "orders",
         "templates",
     }

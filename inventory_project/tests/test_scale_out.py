@@ -11,13 +11,14 @@ from collections import Counter
 import pytest
 import redis
 
-from catalog.models import MovementReason, StockMovement, Variant
+from catalog.models import Variant
 from catalog.services import VariantSpec, product_create
 from core.actors import system_actor
 from core.api.models import ApiKey, IdempotencyKey
 from core.api.services import api_key_create, api_key_revoke
 from inventory_project.tests.support import Server, database_url
 from orders.models import Order
+from stock.models import MovementReason, StockMovement
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.tests.support import admin_url
 from core.actors import system_actor
 from orders import services
@@ -28,6 +28,7 @@ from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderReturn, OrderStatus
 from orders.services import ReturnRequest
 from orders.tests.conftest import PlaceOrder
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

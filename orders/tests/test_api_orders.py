@@ -5,10 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from catalog.models import StockMovement
 from catalog.services import product_update
 from orders.models import Order, OrderLine, OrderReturn
 from orders.services import MAX_LINES, parse_age
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

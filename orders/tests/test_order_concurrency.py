@@ -27,7 +27,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.exceptions import InsufficientStock
-from catalog.models import MovementReason, Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from catalog.tests.support import JOIN_TIMEOUT, race
 from core.actors import Actor
 from core.api.authentication import api_key_actor
@@ -38,6 +38,7 @@ from inventory_project.tests import support as server_support
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderStatus
 from orders.services import LineRequest, order_place, order_transition
+from stock.models import MovementReason, StockMovement
 
 pytestmark = [
     pytest.mark.postgres,

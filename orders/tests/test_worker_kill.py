@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from catalog.models import StockMovement, Variant
+from catalog.models import Variant
 from core.api.idempotency import REPLAYED_HEADER
 from core.api.models import IdempotencyKey, Scope
 from core.api.services import api_key_create
 from core.testing import PAUSE_AT_VARIABLE, PID_FILE_VARIABLE
 from inventory_project.tests.support import Server, database_url
 from orders.models import Order
+from stock.models import StockMovement
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -20,13 +20,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.groups import MANAGER_GROUP, STORE_STAFF_GROUP
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from core.actors import user_actor
 from core.api.authentication import api_key_actor
 from core.api.models import ApiKey, Scope
 from core.api.services import api_key_create, api_key_revoke
 from orders.models import Order
 from orders.services import LineRequest, order_place, order_transition
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -450,7 +451,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     """Every row of the project's own tables, so that any change shows."""
     models = [
         model
-        for label in ("catalog", "orders", "api")
+        for label in ("catalog", "stock", "orders", "api")
         for model in apps.get_app_config(label).get_models()
     ]
     return {

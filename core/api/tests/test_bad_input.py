@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from core.api.models import Scope
 from core.api.tests.support import (
     MOVEMENTS,
@@ -17,6 +17,7 @@ from core.api.tests.support import (
     assert_invalid,
 )
 from orders.models import Order
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -3,10 +3,11 @@ every POST that creates and refused where nothing honours it."""
 
 import pytest
 
-from catalog.models import Product, StockMovement, Variant
+from catalog.models import Product, Variant
 from core.api.models import Scope
 from core.api.tests.support import ORDERS, PRODUCT, PRODUCTS, VARIANTS, assert_invalid
 from orders.models import Order
+from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

@@ -22,12 +22,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.groups import STORE_STAFF_GROUP
-from catalog.models import MovementReason, Product, Variant
+from catalog.models import Product, Variant
 from core.api.authentication import api_key_actor
 from core.api.models import ApiKey, Scope
 from core.api.services import api_key_create
 from orders.models import Order, OrderReturn, OrderStatus
 from orders.services import LineRequest, order_place, order_transition
+from stock.models import MovementReason
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def rows() -> Rows:
     """Every row of the project's own tables, by table and primary key."""
     models = [
         model
-        for label in ("catalog", "orders", "api")
+        for label in ("catalog", "stock", "orders", "api")
         for model in apps.get_app_config(label).get_models()
     ]
     return {
@@ -230,12 +231,12 @@ def test_creating_a_product_sets_none_of_the_server_s_fields(world, client):
         "catalog.Product",
         "catalog.Variant",
         "catalog.IssuedSku",
-        "catalog.StockMovement",
+        "stock.StockMovement",
     }
     assert all(not (t.removed or t.changed) for t in diff.values()), diff
     [product] = diff["catalog.Product"].added
     [variant_row] = diff["catalog.Variant"].added
-    [movement] = diff["catalog.StockMovement"].added
+    [movement] = diff["stock.StockMovement"].added
     assert_recent(product["created_at"])
     assert (variant_row["product_id"], variant_row["quantity"], variant_row["in_stock"]) == (
         product["id"],
@@ -310,10 +311,10 @@ def test_creating_a_variant_sets_none_of_the_server_s_fields(world, client):
     response = client.post(VARIANTS, body)
     assert response.status_code == 201, response.json()
     diff = changes(before, rows())
-    assert set(diff) == {"catalog.Variant", "catalog.IssuedSku", "catalog.StockMovement"}
+    assert set(diff) == {"catalog.Variant", "catalog.IssuedSku", "stock.StockMovement"}
     assert all(not (t.removed or t.changed) for t in diff.values()), diff
     [variant] = diff["catalog.Variant"].added
-    [movement] = diff["catalog.StockMovement"].added
+    [movement] = diff["stock.StockMovement"].added
     assert (variant["product_id"], variant["size"], variant["quantity"]) == (
         world.other_product.pk,
         "L-XL",
@@ -428,10 +429,10 @@ def test_a_stock_change_writes_the_ledger_from_the_server_s_facts(
     response = client.post(url, body)
     assert response.status_code == 201, response.json()
     diff = changes(before, rows())
-    assert set(diff) == {"catalog.Variant", "catalog.StockMovement"}
+    assert set(diff) == {"catalog.Variant", "stock.StockMovement"}
     assert list(diff["catalog.Variant"].changed) == [world.small.pk]
     assert diff["catalog.Variant"].changed[world.small.pk]["quantity"] == (start, start + delta)
-    [movement] = diff["catalog.StockMovement"].added
+    [movement] = diff["stock.StockMovement"].added
     assert {
         name: movement[name]
         for name in (
@@ -519,7 +520,7 @@ def test_placing_an_order_takes_prices_totals_status_and_owner_from_the_server(w
         "orders.Order",
         "orders.OrderLine",
         "catalog.Variant",
-        "catalog.StockMovement",
+        "stock.StockMovement",
     }
     assert not diff["orders.Order"].changed
     assert not diff["orders.OrderLine"].changed
@@ -644,7 +645,7 @@ def test_a_return_is_refunded_at_the_price_sold_whatever_the_body_says(world, cl
         "orders.OrderReturnLine",
         "orders.OrderLine",
         "catalog.Variant",
-        "catalog.StockMovement",
+        "stock.StockMovement",
     }
     [order_return] = diff["orders.OrderReturn"].added
     [return_line] = diff["orders.OrderReturnLine"].added
@@ -664,7 +665,7 @@ def test_a_return_is_refunded_at_the_price_sold_whatever_the_body_says(world, cl
     )
     assert diff["orders.OrderLine"].changed == {line.pk: {"returned_quantity": (0, 1)}}
     assert list(diff["catalog.Variant"].changed) == [world.small.pk]
-    [movement] = diff["catalog.StockMovement"].added
+    [movement] = diff["stock.StockMovement"].added
     assert (movement["delta"], movement["reason"], movement["reference"]) == (
         1,
         MovementReason.RETURNED,
