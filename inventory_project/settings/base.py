@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "core.api",
     "catalog",
     "orders",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -58,6 +58,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "core",
         "catalog",
         "orders",
+        "reports",
         "templates",
     }
     # Every app the settings install is let in.
