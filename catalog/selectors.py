@@ -2,13 +2,9 @@
 serializer runs a query per row."""
 
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any
 
 from django.db.models import (
     Case,
-    Count,
-    DecimalField,
     F,
     IntegerField,
     OuterRef,
@@ -23,9 +19,6 @@ from django.db.models.functions import Coalesce
 
 from catalog.models import IssuedSku, Product, Size, Variant
 from stock.models import StockMovement
-
-# Sums of money: wide enough for a whole store's stock at today's prices.
-MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=16, decimal_places=2)
 
 # Sizes read smallest first, as on a shop's size picker.
 SIZE_ORDER = Case(
@@ -113,38 +106,3 @@ def stock_drift() -> QuerySet[Variant]:
         .select_related("product")
         .order_by("id")
     )
-
-
-def stock_value_by(field: str) -> list[dict[str, Any]]:
-    """Units on hand and their value at today's prices, grouped by the product's ``field``
-    (``category`` or ``collection``), largest value first. One aggregate query."""
-    if field not in ("category", "collection"):
-        raise ValueError(f"cannot group stock by {field!r}")
-    rows = (
-        Variant.objects.values(group=F(f"product__{field}"))
-        .annotate(
-            units=Coalesce(Sum("quantity"), 0),
-            value=Coalesce(
-                Sum(F("quantity") * F("product__price"), output_field=MONEY),
-                Value(Decimal("0.00")),
-                output_field=MONEY,
-            ),
-            variants=Count("id"),
-        )
-        .order_by("-value", "group")
-    )
-    return list(rows)
-
-
-def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
-    """Variants at or under their threshold (sold out included) of active products, emptiest
-    first."""
-    return (
-        Variant.objects.filter(low_stock=True, product__is_active=True)
-        .select_related("product")
-        .order_by("quantity", "product__name", SIZE_ORDER)[:limit]
-    )
-
-
-def movement_latest(*, limit: int = 10) -> QuerySet[StockMovement]:
-    return StockMovement.objects.select_related("variant__product").order_by("-id")[:limit]

@@ -4,8 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from catalog.admin_views import dashboard, find_variant
+from catalog.admin_views import find_variant
 from core.api import views as api_views
+from reports.admin_views import dashboard
 
 public = {"permission_classes": [AllowAny], "authentication_classes": []}
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/v1/", api_views.ApiV1IndexView.as_view(), name="api-v1"),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("orders.api.urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("api/schema/", api_views.SchemaView.as_view(**public), name="schema"),
     path(
         # The split view serves its start-up script as a file, not inline, so the content

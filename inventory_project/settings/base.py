@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "stock",
     "orders",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -59,6 +59,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "catalog",
         "stock",
         "orders",
+        "reports",
         "templates",
     }
     # Every app the settings install is let in.

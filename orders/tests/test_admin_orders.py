@@ -21,13 +21,13 @@ from django.utils.html import escape
 
 from catalog.models import Product, Variant
 from catalog.tests.support import admin_url
+from conftest import PlaceOrder
 from core.actors import system_actor
 from orders import services
 from orders.admin import OrderAdmin
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderReturn, OrderStatus
 from orders.services import ReturnRequest
-from orders.tests.conftest import PlaceOrder
 from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import Product, Variant
 from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_page, screenshot_taker
+from conftest import PlaceOrder
 from core.actors import system_actor
 from orders.models import Order, OrderReturn, OrderStatus
 from orders.services import order_transition
-from orders.tests.conftest import PlaceOrder
 from stock.models import StockMovement
 
 pytestmark = BROWSER_TEST_MARKS

@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalog.models import Product, Variant
+from conftest import PlaceOrder
 from core.actors import Actor, system_actor
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import PlaceOrder
 from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db

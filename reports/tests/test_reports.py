@@ -414,7 +414,7 @@ def test_the_sales_report_reads_each_kind_of_event_by_an_index():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from orders.selectors import sales_by_day
+    from reports.selectors import sales_by_day
 
     with CaptureQueriesContext(connection) as queries:
         sales_by_day(date_from=datetime.date(2026, 1, 1), date_to=datetime.date(2026, 1, 31))

@@ -1,45 +1,15 @@
-"""Figures for client dashboards: stock value by category and collection, sales per day. The same
-selectors draw the admin's dashboard."""
+"""The reports' serializers: output only, but for the sales report's query."""
 
 import datetime
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
-
-from catalog import selectors as catalog_selectors
-from core.api.mixins import StrictRequestMixin
-from core.api.models import ApiKey, Scope
-from core.api.permissions import ScopeOrPermission
-from orders.selectors import sales_by_day, sales_sum
 
 MAX_SALES_DAYS = 366
 EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(9998, 12, 31)
 DEFAULT_SALES_DAYS = 30
-
-
-class StockValuePermission(ScopeOrPermission):
-    """Every key may read each variant's quantity and price, so their sums too; staff need to
-    see variants."""
-
-    permission = "catalog.view_variant"
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if isinstance(request.auth, ApiKey):
-            return True
-        return super().has_permission(request, view)
-
-
-class SalesPermission(ScopeOrPermission):
-    """Sales are the store's business, not a catalog reader's: keys need ``reports:read``."""
-
-    scope = Scope.REPORTS_READ
-    permission = "orders.view_order"
 
 
 class TotalsSerializer(serializers.Serializer[Any]):
@@ -62,31 +32,6 @@ class StockValueSerializer(serializers.Serializer[Any]):
     total = TotalsSerializer()
     by_category = CategoryValueSerializer(many=True)
     by_collection = CollectionValueSerializer(many=True)
-
-
-class StockValueView(StrictRequestMixin, APIView):
-    permission_classes = [StockValuePermission]
-
-    @extend_schema(
-        operation_id="reports_stock_value",
-        tags=["reports"],
-        responses={200: StockValueSerializer},
-        description="Units on hand and their value at current prices, by category and by "
-        "collection, largest value first.",
-    )
-    def get(self, request: Request) -> Response:
-        by_category = catalog_selectors.stock_value_by("category")
-        total = {
-            "units": sum(row["units"] for row in by_category),
-            "value": sum(row["value"] for row in by_category),
-        }
-        report = {
-            "currency": settings.STORE_CURRENCY,
-            "total": total,
-            "by_category": by_category,
-            "by_collection": catalog_selectors.stock_value_by("collection"),
-        }
-        return Response(StockValueSerializer(report).data)
 
 
 # A day from EARLIEST to LATEST, as the schema states it (years 2000 to 9998).
@@ -180,32 +125,3 @@ class SalesSerializer(serializers.Serializer[Any]):
     date_to = serializers.DateField()
     total = SalesTotalSerializer()
     days = SalesDaySerializer(many=True)
-
-
-class SalesView(StrictRequestMixin, APIView):
-    permission_classes = [SalesPermission]
-    query_parameters = frozenset(SalesQuerySerializer().fields)
-
-    @extend_schema(
-        operation_id="reports_sales",
-        tags=["reports"],
-        parameters=[SalesQuerySerializer],
-        responses={200: SalesSerializer},
-        description="Sales per day in the store's time zone, every day of the range present, "
-        "and their total. Each figure counts on the day of its event, so a past day never "
-        "changes: gross on the day an order was paid, refunds on the day of a return or of the "
-        "cancellation of a paid order; net = gross - refunds. Unpaid orders are shown apart, "
-        "on the day they were placed, while they stay unpaid.",
-    )
-    def get(self, request: Request) -> Response:
-        query = SalesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        days = sales_by_day(**query.validated_data)
-        report = {
-            "currency": settings.STORE_CURRENCY,
-            "time_zone": timezone.get_current_timezone_name(),
-            **query.validated_data,
-            "total": sales_sum(days),
-            "days": days,
-        }
-        return Response(SalesSerializer(report).data)

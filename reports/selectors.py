@@ -1,0 +1,171 @@
+"""Reads for the reports: stock value over the catalog, sales per day over the orders. Each is
+one aggregate query (or one bounded list), whatever the catalog's or the orders' size."""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, DecimalField, F, IntegerField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from catalog.models import Variant
+from catalog.selectors import SIZE_ORDER
+from orders.models import Order, OrderReturn, OrderStatus
+from stock.models import StockMovement
+
+# Sums of money over a whole store's stock, a day or a whole report: wider than any one order.
+MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=16, decimal_places=2)
+NO_MONEY = Decimal("0.00")
+
+
+def stock_value_by(field: str) -> list[dict[str, Any]]:
+    """Units on hand and their value at today's prices, grouped by the product's ``field``
+    (``category`` or ``collection``), largest value first. One aggregate query."""
+    if field not in ("category", "collection"):
+        raise ValueError(f"cannot group stock by {field!r}")
+    rows = (
+        Variant.objects.values(group=F(f"product__{field}"))
+        .annotate(
+            units=Coalesce(Sum("quantity"), 0),
+            value=Coalesce(
+                Sum(F("quantity") * F("product__price"), output_field=MONEY),
+                Value(Decimal("0.00")),
+                output_field=MONEY,
+            ),
+            variants=Count("id"),
+        )
+        .order_by("-value", "group")
+    )
+    return list(rows)
+
+
+def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
+    """Variants at or under their threshold (sold out included) of active products, emptiest
+    first."""
+    return (
+        Variant.objects.filter(low_stock=True, product__is_active=True)
+        .select_related("product")
+        .order_by("quantity", "product__name", SIZE_ORDER)[:limit]
+    )
+
+
+def movement_latest(*, limit: int = 10) -> QuerySet[StockMovement]:
+    return StockMovement.objects.select_related("variant__product").order_by("-id")[:limit]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SalesFigures:
+    """What a day (or a range of days) of the sales report adds up to.
+
+    Each sale and each refund counts on the day its event happened, in the store's time zone,
+    so a day's sales figures never change once the day is over:
+
+    - ``orders``, ``units``, ``gross``: orders paid that day (``paid_at``), at their lines' prices.
+      A paid order stays a sale even if it is cancelled later.
+    - ``refunds``: returns recorded that day (their refund), and paid orders cancelled that day
+      (their whole total: cancelling a paid order gives the money back).
+    - ``net``: ``gross - refunds``; negative on a day that refunded more than it sold.
+    - ``unpaid_*``: orders placed that day (``created_at``) that are still unpaid now. Not
+      sales: these are the only figures that change later, as those orders are paid (and then
+      count as sales on the day of payment) or cancelled.
+    """
+
+    orders: int = 0
+    units: int = 0
+    gross: Decimal = NO_MONEY
+    refunds: Decimal = NO_MONEY
+    unpaid_orders: int = 0
+    unpaid_units: int = 0
+    unpaid_value: Decimal = NO_MONEY
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.refunds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SalesDay(SalesFigures):
+    date: datetime.date
+
+
+_COUNTS = ("orders", "units", "unpaid_orders", "unpaid_units")
+_AMOUNTS = ("gross", "refunds", "unpaid_value")
+
+
+def sales_by_day(*, date_from: datetime.date, date_to: datetime.date) -> list[SalesDay]:
+    """The sales report (see ``SalesFigures``) per day from ``date_from`` to ``date_to``
+    inclusive, in the store's time zone, every day present, zeros included.
+
+    One query whatever the range: four aggregates by day, each over the events of one kind
+    (payments, cancellations of paid orders, returns, unpaid orders), in one ``UNION ALL``.
+    Each part fills its own columns and zeros the others, so a day's figures are the sums of
+    its rows.
+    """
+    zone = timezone.get_current_timezone()
+    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(
+        date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+    )
+
+    def per_day(queryset: QuerySet[Any], stamp: str, **figures: Any) -> QuerySet[Any]:
+        """``queryset`` within the range by ``stamp``, as one row per day of the given figures
+        and zeros for the rest, in the same column order for every part of the union."""
+        zeros = {name: Value(0, output_field=IntegerField()) for name in _COUNTS} | {
+            name: Value(NO_MONEY, output_field=MONEY) for name in _AMOUNTS
+        }
+        rows: QuerySet[Any] = (
+            queryset.filter(**{f"{stamp}__gte": start, f"{stamp}__lt": end})
+            .annotate(day=TruncDate(stamp, tzinfo=zone))
+            .values("day")
+            .annotate(**(zeros | figures))
+            .order_by()
+        )
+        return rows
+
+    payments = per_day(
+        Order.objects.all(),
+        "paid_at",
+        orders=Count("id", distinct=True),
+        units=Sum("lines__quantity"),
+        gross=Sum("lines__line_total"),
+    )
+    # Only orders that were paid: returns need a fulfilled order, which cannot be cancelled, so
+    # a cancelled order never had a return and its refund is its whole total.
+    cancellations = per_day(
+        Order.objects.filter(status=OrderStatus.CANCELLED, paid_at__isnull=False),
+        "cancelled_at",
+        refunds=Sum("lines__line_total"),
+    )
+    returns = per_day(OrderReturn.objects.all(), "created_at", refunds=Sum("refund_total"))
+    unpaid = per_day(
+        Order.objects.filter(status=OrderStatus.PLACED),
+        "created_at",
+        unpaid_orders=Count("id", distinct=True),
+        unpaid_units=Sum("lines__quantity"),
+        unpaid_value=Sum("lines__line_total"),
+    )
+
+    totals: dict[datetime.date, dict[str, Any]] = {}
+    for row in payments.union(cancellations, returns, unpaid, all=True):
+        day = totals.setdefault(
+            row["day"], dict.fromkeys(_COUNTS, 0) | dict.fromkeys(_AMOUNTS, NO_MONEY)
+        )
+        for name in (*_COUNTS, *_AMOUNTS):
+            day[name] += row[name] or 0
+    days = []
+    for offset in range((date_to - date_from).days + 1):
+        date = date_from + datetime.timedelta(days=offset)
+        days.append(SalesDay(date=date, **totals.get(date, {})))
+    return days
+
+
+def sales_sum(days: Iterable[SalesFigures]) -> SalesFigures:
+    """The figures of several days added up (``net`` then adds up too)."""
+    days = list(days)
+    figures: dict[str, Any] = {name: sum(getattr(day, name) for day in days) for name in _COUNTS}
+    for name in _AMOUNTS:
+        figures[name] = sum((getattr(day, name) for day in days), NO_MONEY)
+    return SalesFigures(**figures)
