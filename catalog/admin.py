@@ -25,6 +25,7 @@ from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
+from stock import services as stock_services
 from stock.models import MovementReason, StockMovement
 
 RECENT_MOVEMENTS = 10
@@ -69,7 +70,9 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         help_text="e.g. 12 received, -1 damaged",
     )
     stock_reason = forms.ChoiceField(
-        required=False, label="Reason", choices=[("", "---------"), *services.MANUAL_REASON_CHOICES]
+        required=False,
+        label="Reason",
+        choices=[("", "---------"), *stock_services.MANUAL_REASON_CHOICES],
     )
     counted_quantity = forms.IntegerField(
         required=False,
@@ -78,7 +81,9 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         label="Counted",
         help_text="Or the quantity counted on the shelf",
     )
-    stock_note = forms.CharField(required=False, max_length=services.NOTE_MAX_LENGTH, label="Note")
+    stock_note = forms.CharField(
+        required=False, max_length=stock_services.NOTE_MAX_LENGTH, label="Note"
+    )
     # The quantity shown when the page was drawn: a count against it is refused if a sale or
     # another change came in meanwhile.
     quantity_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -137,7 +142,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
     def _check_change(self, change: int, reason: str) -> None:
-        errors = services.stock_reason_errors(reason=reason, delta=change)
+        errors = stock_services.stock_reason_errors(reason=reason, delta=change)
         for field, message in errors.items():
             self.add_error("stock_reason" if field == "reason" else "stock_change", message)
         if errors:
@@ -156,7 +161,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
             return
         data = self.cleaned_data
         if data.get("stock_change") is not None:
-            services.stock_adjust(
+            stock_services.stock_adjust(
                 variant_id=self.instance.pk,
                 delta=data["stock_change"],
                 reason=data["stock_reason"],
@@ -164,7 +169,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
                 note=data.get("stock_note", ""),
             )
         elif data.get("counted_quantity") is not None:
-            services.stock_count(
+            stock_services.stock_count(
                 variant_id=self.instance.pk,
                 quantity=data["counted_quantity"],
                 expected_quantity=data.get("quantity_seen"),
@@ -429,21 +434,21 @@ def receive_apply(
 ) -> tuple[int, int]:
     """Apply a received delivery: one stock_apply per reason, all in one transaction."""
     selected = {variant.pk for variant in variants}
-    by_reason: dict[str, list[services.StockChange]] = {}
+    by_reason: dict[str, list[stock_services.StockChange]] = {}
     for form in formset.forms:
         data = form.cleaned_data
         if data["variant"] not in selected:
             raise ApplicationError("The delivery names a variant that was not selected.")
         if data["quantity"]:
             by_reason.setdefault(data["reason"], []).append(
-                services.StockChange(variant_id=data["variant"], delta=data["quantity"])
+                stock_services.StockChange(variant_id=data["variant"], delta=data["quantity"])
             )
     with transaction.atomic():
         # Every row locked at once, in key order (one call per reason would lock in reason
         # order, and could deadlock with an order taking the same variants).
-        services.stock_lock(variant_ids=[v.pk for v in variants])
+        stock_services.stock_lock(ids=[v.pk for v in variants])
         for reason, changes in by_reason.items():
-            services.stock_apply(changes=changes, reason=reason, actor=actor, note="Delivery")
+            stock_services.stock_apply(changes=changes, reason=reason, actor=actor, note="Delivery")
     changes = [change for group in by_reason.values() for change in group]
     return len(changes), sum(change.delta for change in changes)
 

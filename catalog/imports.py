@@ -53,12 +53,7 @@ from catalog.models import (
     Size,
     Variant,
 )
-from catalog.services import (
-    DEFAULT_LOW_STOCK_THRESHOLD,
-    StockChange,
-    stock_apply,
-    stock_movement,
-)
+from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD
 from catalog.validators import (
     MAX_QUANTITY,
     normalize_code,
@@ -70,6 +65,7 @@ from catalog.versions import catalog_changed
 from core.actors import Actor
 from core.exceptions import ApplicationError
 from stock.models import MovementReason, StockMovement
+from stock.services import StockChange, stock_apply, stock_movement
 
 COLUMNS = (
     "sku",

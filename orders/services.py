@@ -1,4 +1,4 @@
-"""Writes to orders. Stock is taken and given back only through the catalog's stock service,
+"""Writes to orders. Stock is taken and given back only through the stock service,
 in the order's transaction, so an order and its stock movements commit together or not at all."""
 
 import logging
@@ -17,15 +17,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Variant
-from catalog.services import LockedVariants, StockChange, stock_apply, stock_lock_variants
-from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
 from core.exceptions import ApplicationError
 from core.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock, with_lines
+from stock.exceptions import InvalidSaleLines
 from stock.models import MovementReason
+from stock.services import StockChange, stock_apply, stock_sell
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +50,9 @@ _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _NUMBER_ATTEMPTS = 3
 
 
-class InvalidOrderLines(ApplicationError):
-    """Field errors of an order's lines, one entry per line (DRF's nested shape)."""
-
-    code = "validation_error"
-    status_code = 400
-    default_message = "The request is not valid; see details for the fields at fault."
+class InvalidOrderLines(InvalidSaleLines):
+    """Field errors of an order's lines, one entry per line (DRF's nested shape): the order's
+    own rules (how many lines, the total, what a return may take back), besides the sale's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,47 +88,56 @@ def order_place(
     """
     if actor.api_key_id is None and actor.user_id is None:
         raise ValueError("An order is placed by a client app or a staff user.")
-    locked, variants = _resolve_lines(lines)
-    line_totals = [
-        line.quantity * variant.product.price for line, variant in zip(lines, variants, strict=True)
-    ]
-    total = sum(line_totals, start=Decimal("0.00"))
-    if total > MAX_ORDER_TOTAL:
-        raise InvalidOrderLines(
-            details={"lines": [f"The order's total ({total}) exceeds {MAX_ORDER_TOTAL}; split it."]}
-        )
-    order = _create_order(
-        currency=settings.STORE_CURRENCY,
-        total=total,
-        customer_reference=customer_reference.strip(),
-        note=note.strip(),
-        api_key_id=actor.api_key_id,
-        user_id=actor.user_id,
-        placed_by=actor.name,
-    )
-    order_lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            variant=variant,
-            sku=variant.sku,
-            product_name=variant.product.name,
-            size=variant.size,
-            quantity=line.quantity,
-            unit_price=variant.product.price,
-        )
-        for line, variant in zip(lines, variants, strict=True)
-    )
-    stock_apply(
-        changes=[
-            StockChange(variant_id=variant.pk, delta=-line.quantity)
+    if not lines:
+        raise InvalidOrderLines(details={"lines": ["An order needs at least one line."]})
+    if len(lines) > MAX_LINES:
+        raise InvalidOrderLines(details={"lines": [f"An order has at most {MAX_LINES} lines."]})
+    placed: list[tuple[Order, list[OrderLine]]] = []
+
+    def record_order(variants: list[Variant]) -> str:
+        """The order and its lines, priced from the variants the stock service found and
+        locked; the stock it then takes carries the order's number."""
+        line_totals = [
+            line.quantity * variant.product.price
             for line, variant in zip(lines, variants, strict=True)
-        ],
-        reason=MovementReason.SALE,
+        ]
+        total = sum(line_totals, start=Decimal("0.00"))
+        if total > MAX_ORDER_TOTAL:
+            raise InvalidOrderLines(
+                details={
+                    "lines": [f"The order's total ({total}) exceeds {MAX_ORDER_TOTAL}; split it."]
+                }
+            )
+        order = _create_order(
+            currency=settings.STORE_CURRENCY,
+            total=total,
+            customer_reference=customer_reference.strip(),
+            note=note.strip(),
+            api_key_id=actor.api_key_id,
+            user_id=actor.user_id,
+            placed_by=actor.name,
+        )
+        order_lines = OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                variant=variant,
+                sku=variant.sku,
+                product_name=variant.product.name,
+                size=variant.size,
+                quantity=line.quantity,
+                unit_price=variant.product.price,
+            )
+            for line, variant in zip(lines, variants, strict=True)
+        )
+        placed.append((order, order_lines))
+        return order.number
+
+    stock_sell(
+        lines=lines,
         actor=actor,
-        reference=order.number,
-        savepoint=False,  # any error here rolls the whole order back
-        locked=locked,
+        record_sale=record_order,
     )
+    [(order, order_lines)] = placed
     # The order as ``selectors.order_list()`` reads it, from the rows just written.
     with_lines(order, order_lines)
     # Inert outside tests: lets a test kill the worker with everything written but not committed.
@@ -285,50 +291,6 @@ def parse_age(text: str) -> timedelta:
     if age > MAX_AGE:
         raise ValueError(f"{text!r} is older than anything kept: at most {MAX_AGE.days}d.")
     return age
-
-
-def _resolve_lines(lines: Sequence[LineRequest]) -> tuple[LockedVariants, list[Variant]]:
-    """The variant of every line, in order, its row locked for the stock to be taken (found and
-    locked in one query), or ``InvalidOrderLines`` naming each bad line."""
-    if not lines:
-        raise InvalidOrderLines(details={"lines": ["An order needs at least one line."]})
-    if len(lines) > MAX_LINES:
-        raise InvalidOrderLines(details={"lines": [f"An order has at most {MAX_LINES} lines."]})
-    ids = {line.variant_id for line in lines if line.variant_id is not None}
-    skus = {normalize_code(line.sku) for line in lines if line.sku}
-    locked = stock_lock_variants(ids=ids, skus=skus)
-    by_id = locked.by_id
-    by_sku = {variant.sku: variant for variant in by_id.values()}
-
-    variants: list[Variant | None] = []
-    errors: list[dict[str, list[str]]] = []
-    for line in lines:
-        key = "variant" if line.variant_id is not None else "sku"
-        variant = (
-            by_id.get(line.variant_id)
-            if line.variant_id is not None
-            else by_sku.get(normalize_code(line.sku or ""))
-        )
-        variants.append(variant)
-        if variant is None:
-            errors.append({key: ["No such variant."]})
-        elif not variant.product.is_active:
-            errors.append({key: ["This product is archived and not for sale."]})
-        elif not 0 < line.quantity <= MAX_QUANTITY:
-            errors.append({"quantity": [f"From 1 to {MAX_QUANTITY}."]})
-        else:
-            errors.append({})
-    seen: set[int] = set()
-    for index, variant in enumerate(variants):
-        if variant is None:
-            continue
-        if variant.pk in seen and not errors[index]:
-            # The second mention on: one line per variant, with the total quantity.
-            errors[index] = {"variant": ["This variant is in the order more than once."]}
-        seen.add(variant.pk)
-    if any(errors):
-        raise InvalidOrderLines(details={"lines": errors})
-    return locked, [variant for variant in variants if variant is not None]
 
 
 def _create_order(**fields: Any) -> Order:

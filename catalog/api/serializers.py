@@ -15,16 +15,7 @@ from rest_framework import serializers
 from catalog import selectors
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, Product, Size, Variant
-from catalog.services import (
-    DEFAULT_LOW_STOCK_THRESHOLD,
-    MANUAL_REASON_CHOICES,
-    MANUAL_REASONS,
-    NOTE_MAX_LENGTH,
-    REFERENCE_MAX_LENGTH,
-    SKU_TAKEN,
-    VariantSpec,
-    stock_reason_errors,
-)
+from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD, SKU_TAKEN, VariantSpec
 from catalog.validators import (
     MAX_ID,
     MAX_QUANTITY,
@@ -37,6 +28,13 @@ from core.api.models import ApiKey
 from core.api.serializers import InputSerializer
 from core.exceptions import Conflict
 from stock.models import MovementReason, StockMovement
+from stock.services import (
+    MANUAL_REASON_CHOICES,
+    MANUAL_REASONS,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    stock_reason_errors,
+)
 
 MAX_VARIANTS_PER_PRODUCT = len(Size.values)
 

@@ -34,6 +34,7 @@ from core.api.mixins import StrictRequestMixin, created
 from core.api.pagination import CursorPagination
 from core.api.permissions import CatalogPermission, LedgerPermission, StockPermission
 from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from stock import services as stock_services
 from stock.models import StockMovement
 
 
@@ -230,7 +231,7 @@ class VariantViewSet(CatalogViewSet):
         variant = self.get_object()
         serializer = StockAdjustSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        movement = services.stock_adjust(
+        movement = stock_services.stock_adjust(
             variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
         )
         return self.stock_result(movement)
@@ -247,7 +248,7 @@ class VariantViewSet(CatalogViewSet):
         variant = self.get_object()
         serializer = StockCountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        movement = services.stock_count(
+        movement = stock_services.stock_count(
             variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
         )
         return self.stock_result(movement)

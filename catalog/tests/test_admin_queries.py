@@ -5,11 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog.services import StockChange, stock_apply
 from conftest import TEST_ACTOR
 from core.api.authentication import api_key_actor
 from core.api.services import api_key_create
 from orders.services import LineRequest, ReturnRequest, order_place, order_return, order_transition
+from stock.services import StockChange, stock_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -157,10 +157,10 @@ def test_rows_posted_in_another_order_stay_with_their_variants(clerk_web, varian
 def test_stock_lock_needs_the_callers_transaction(variants):
     from django.db import transaction
 
-    from catalog.services import stock_lock
+    from stock.services import stock_lock
 
     with transaction.atomic():
-        stock_lock(variant_ids=[v.pk for v in variants])
+        stock_lock(ids=[v.pk for v in variants])
     # Outside any transaction (the test's own is the outer one here, so simulate none).
     from unittest import mock
 
@@ -168,4 +168,4 @@ def test_stock_lock_needs_the_callers_transaction(variants):
         mock.patch.object(transaction.get_connection(), "in_atomic_block", False),
         pytest.raises(RuntimeError),
     ):
-        stock_lock(variant_ids=[variants[0].pk])
+        stock_lock(ids=[variants[0].pk])

@@ -14,9 +14,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from catalog import services
 from catalog.admin import RECENT_MOVEMENTS
-from catalog.exceptions import InsufficientStock
 from catalog.models import Product, Variant
 from catalog.tests.support import (
     STOCK_FIELDS,
@@ -26,6 +24,8 @@ from catalog.tests.support import (
 )
 from catalog.validators import MAX_QUANTITY
 from core.actors import system_actor, user_actor
+from stock import services as stock_services
+from stock.exceptions import InsufficientStock
 from stock.models import MovementReason, StockMovement
 
 pytestmark = pytest.mark.django_db
@@ -550,7 +550,7 @@ def test_changing_a_variant_without_the_stock_permission_changes_no_stock(
 
 @pytest.fixture
 def movement(small: Variant, manager: User) -> StockMovement:
-    return services.stock_adjust(
+    return stock_services.stock_adjust(
         variant_id=small.pk,
         delta=-1,
         reason=MovementReason.DAMAGED,
@@ -659,7 +659,7 @@ def _history_rows(html: str) -> list[tuple[str, ...]]:
 def busy(tee: Product, small: Variant) -> Variant:
     """The S-M after ten deliveries of 1 to 10 (quantity 60), and one return to the L-XL."""
     for number in range(1, RECENT_MOVEMENTS + 1):
-        services.stock_adjust(
+        stock_services.stock_adjust(
             variant_id=small.pk,
             delta=number,
             reason=MovementReason.RECEIVED,
@@ -667,7 +667,7 @@ def busy(tee: Product, small: Variant) -> Variant:
             note=f"Delivery {number}",
         )
     other = tee.variants.get(size="L-XL")
-    services.stock_adjust(variant_id=other.pk, delta=1, reason="returned", actor=ACTOR)
+    stock_services.stock_adjust(variant_id=other.pk, delta=1, reason="returned", actor=ACTOR)
     small.refresh_from_db()
     return small
 
@@ -721,7 +721,7 @@ def test_the_movement_list_filtered_by_variant_lists_all_of_its_movements(
 @pytest.fixture
 def sold_out_with_history(tee: Product, small: Variant) -> Variant:
     """The S-M, once stocked, now at 0: no stock, but a history that must be kept."""
-    services.stock_adjust(variant_id=small.pk, delta=-5, reason="lost", actor=ACTOR)
+    stock_services.stock_adjust(variant_id=small.pk, delta=-5, reason="lost", actor=ACTOR)
     small.refresh_from_db()
     assert small.quantity == 0
     return small
@@ -801,7 +801,7 @@ def sale_took_the_stock(monkeypatch: pytest.MonkeyPatch, small: Variant) -> None
             }
         )
 
-    monkeypatch.setattr(services, "stock_adjust", stock_adjust)
+    monkeypatch.setattr(stock_services, "stock_adjust", stock_adjust)
 
 
 NOTHING_SAVED = "Nothing was saved: Not enough stock; nothing was changed."

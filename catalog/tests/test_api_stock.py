@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog import services
 from core.api.models import IdempotencyKey
 from core.api.services import api_key_create
+from stock import services as stock_services
 from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +238,7 @@ def test_a_client_error_is_stored_and_replayed(stock_client, variant):
     body = {"delta": -50, "reason": "lost"}
     first = stock_client.post(adjust_url(variant), body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     # Stock arrives meanwhile; the retry still answers what the first request got.
-    services.stock_adjust(
+    stock_services.stock_adjust(
         variant_id=variant.pk, delta=100, reason="received", actor=services_actor()
     )
     again = stock_client.post(adjust_url(variant), body, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
@@ -255,13 +255,13 @@ def services_actor():
 
 
 def test_a_server_error_is_not_stored_so_a_retry_can_succeed(stock_client, variant, monkeypatch):
-    real = services.stock_adjust
+    real = stock_services.stock_adjust
 
     def fail_once(**kwargs):
-        monkeypatch.setattr(services, "stock_adjust", real)
+        monkeypatch.setattr(stock_services, "stock_adjust", real)
         raise RuntimeError("crash after the key was claimed")
 
-    monkeypatch.setattr(services, "stock_adjust", fail_once)
+    monkeypatch.setattr(stock_services, "stock_adjust", fail_once)
     body = {"delta": 1, "reason": "received"}
     failed = stock_client.post(adjust_url(variant), body, format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     assert failed.status_code == 500

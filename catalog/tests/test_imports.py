@@ -15,11 +15,11 @@ from catalog import imports, services
 from catalog.exports import export_rows
 from catalog.imports import ImportRefused, import_apply, import_batch_create, import_preview
 from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
-from catalog.services import StockChange, stock_apply
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 from catalog.tests.support import race
 from core.actors import system_actor, user_actor
 from stock.models import StockMovement
+from stock.services import StockChange, stock_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -24,6 +24,7 @@ from core.api.key_cache import KEYS_VERSION
 from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT
 from orders.services import LineRequest, order_place
+from stock import services as stock_services
 from stock.models import StockMovement
 
 ACTOR = system_actor("test")
@@ -137,7 +138,7 @@ def test_the_reset_asks_first(settings, monkeypatch):
 def _changes_since_seeding(manager: User) -> None:
     """A day of use: sales, a delivery, an import, a deleted product, users and keys."""
     order_place(lines=[LineRequest(sku="DEMO-001-SM", quantity=2)], actor=user_actor(manager))
-    services.stock_adjust(
+    stock_services.stock_adjust(
         variant_id=Variant.objects.get(sku="DEMO-002-SM").pk,
         delta=5,
         reason="received",

@@ -8,15 +8,23 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 
 from catalog import services
-from catalog.exceptions import InsufficientStock, StockCountMismatch
 from catalog.models import Variant
-from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
 from core.actors import Actor, system_actor
 from core.exceptions import Protected
+from orders.services import LineRequest
+from stock.exceptions import InsufficientStock, StockCountMismatch
 from stock.models import StockMovement
+from stock.services import (
+    StockChange,
+    stock_adjust,
+    stock_apply,
+    stock_count,
+    stock_lock,
+    stock_sell,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -297,61 +305,45 @@ def test_a_variant_may_appear_once_in_a_stock_change(variant):
     assert _quantity(variant) == 5
 
 
-def test_variants_found_by_id_or_sku_and_locked_at_once_spare_stock_apply_its_lock(
+def test_a_sale_finds_and_locks_its_variants_at_once_then_takes_their_stock(
     make_product, django_assert_num_queries
 ):
     product = make_product(stock={"S-M": 5, "L-XL": 3, "One Size": 1})
     small, large, one = (product.variants.get(size=s) for s in ("S-M", "L-XL", "One Size"))
-    with transaction.atomic():
-        with django_assert_num_queries(1):
-            locked = services.stock_lock_variants(ids={small.pk}, skus={large.sku, "NO-SUCH"})
-            assert locked.by_id[large.pk].product.name == product.name  # products come along
-        assert sorted(locked.by_id) == sorted([small.pk, large.pk])
-        with django_assert_num_queries(2):  # the UPDATE and the INSERT of movements, no lock
-            stock_apply(
-                changes=[StockChange(small.pk, -2), StockChange(large.pk, -3)],
-                reason="sale",
-                actor=CLERK,
-                savepoint=False,
-                locked=locked,
-            )
-        # A variant it did not lock is refused, not changed unlocked.
-        with pytest.raises(ValueError, match=f"Variant {one.pk} was not locked"):
-            stock_apply(
-                changes=[StockChange(one.pk, -1)], reason="sale", actor=CLERK, locked=locked
-            )
+    recorded = []
+
+    def record_sale(variants):
+        recorded.append([(variant.pk, variant.product.name) for variant in variants])
+        return "SO-TEST"
+
+    lines = [
+        LineRequest(variant_id=small.pk, quantity=2),
+        LineRequest(sku=large.sku.lower(), quantity=3),
+    ]
+    # One query finds the variants by id or SKU with their products and locks them; the UPDATE
+    # and the INSERT of movements follow; no lock is taken twice.
+    with transaction.atomic(), django_assert_num_queries(3):
+        movements = stock_sell(lines=lines, actor=CLERK, record_sale=record_sale)
+    # The caller records the sale with the variants in its lines' order, products come along
+    assert recorded == [[(small.pk, product.name), (large.pk, product.name)]]
+    assert [(m.variant_id, m.reference) for m in movements] == [
+        (small.pk, "SO-TEST"),
+        (large.pk, "SO-TEST"),
+    ]
     assert (_quantity(small), _quantity(large), _quantity(one)) == (3, 0, 1)
     assert _ledger(large)[-1] == ("sale", -3, 0)
 
 
-def test_stock_lock_variants_needs_the_callers_transaction(variant):
+def test_a_sale_and_the_lock_need_the_callers_transaction(variant):
     from unittest import mock
 
-    with (
-        mock.patch.object(transaction.get_connection(), "in_atomic_block", False),
-        pytest.raises(RuntimeError),
-    ):
-        services.stock_lock_variants(ids={variant.pk}, skus=set())
+    def record_sale(variants):
+        raise AssertionError("not reached")
 
-
-@pytest.mark.postgres  # the plain statement is PostgreSQL's; SQLite locks through the ORM
-def test_the_plain_lock_for_a_sale_reads_what_the_orm_reads(make_product):
-    from decimal import Decimal
-
-    from catalog.services import _SALE_PRODUCT_FIELDS, _SALE_VARIANT_FIELDS, _lock_for_sale_in_sql
-
-    first = make_product(name="Tee", price="19.95", stock={"S-M": 4, "L-XL": 0})
-    second = make_product(name="Old", price="5.00", is_active=False, stock={"One Size": 2})
-    wanted = [v.pk for v in first.variants.all()]
-    sku = second.variants.get().sku
-    with transaction.atomic():
-        plain = _lock_for_sale_in_sql([*wanted, 999_999], [sku.lower(), sku])
-    found = Variant.objects.select_related("product").filter(Q(pk__in=wanted) | Q(sku=sku))
-    orm = {variant.pk: variant for variant in found}
-    assert sorted(plain) == sorted(orm)
-    for pk, variant in plain.items():
-        assert all(getattr(variant, f) == getattr(orm[pk], f) for f in _SALE_VARIANT_FIELDS)
-        assert all(
-            getattr(variant.product, f) == getattr(orm[pk].product, f) for f in _SALE_PRODUCT_FIELDS
-        )
-    assert plain[wanted[0]].product.price == Decimal("19.95")
+    line = LineRequest(variant_id=variant.pk, quantity=1)
+    with mock.patch.object(transaction.get_connection(), "in_atomic_block", False):
+        with pytest.raises(RuntimeError):
+            stock_sell(lines=[line], actor=CLERK, record_sale=record_sale)
+        with pytest.raises(RuntimeError):
+            stock_lock(ids=[variant.pk])
+    assert _quantity(variant) == 5

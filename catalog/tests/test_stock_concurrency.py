@@ -19,17 +19,17 @@ import pytest
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
-from catalog import services
-from catalog.exceptions import InsufficientStock, StockCountMismatch
 from catalog.models import Variant
-from catalog.services import StockChange, stock_adjust, stock_apply, stock_count
 from catalog.tests.support import race
 from core.actors import system_actor
 from core.api import idempotency
 from core.api.idempotency import REPLAYED_HEADER
 from core.api.models import IdempotencyKey
 from core.api.services import api_key_create
+from stock import services as stock_services
+from stock.exceptions import InsufficientStock, StockCountMismatch
 from stock.models import MovementReason, StockMovement
+from stock.services import StockChange, stock_adjust, stock_apply, stock_count
 
 # serialized_rollback, as in the project's other transactional tests: each test restores the data
 # of the migrations (staff groups, content types) that the flush after the one before emptied,
@@ -531,14 +531,14 @@ def test_a_duplicate_that_waits_too_long_is_told_to_retry_and_its_retry_replays(
     _, raw_key = api_key_create(name="till-10", scopes=["stock:write"])
     body = {"delta": 1, "reason": "returned"}
     monkeypatch.setattr(idempotency, "IN_PROGRESS_WAIT", timedelta(milliseconds=200))
-    adjust = services.stock_adjust
+    adjust = stock_services.stock_adjust
 
     def slow_adjust(**kwargs: Any) -> StockMovement:
         movement = adjust(**kwargs)
         time.sleep(1)  # the effect is written, its transaction still open
         return movement
 
-    monkeypatch.setattr(services, "stock_adjust", slow_adjust)
+    monkeypatch.setattr(stock_services, "stock_adjust", slow_adjust)
 
     # When five identical requests arrive at once
     outcomes = race(
@@ -550,7 +550,7 @@ def test_a_duplicate_that_waits_too_long_is_told_to_retry_and_its_retry_replays(
     [(_, _, answer)] = [o for o in outcomes if o[0] == 201]
     assert sum(_in_progress(status, reply) for status, _, reply in outcomes) == 4, outcomes
     # and a retry replays the answer of the first, changing nothing
-    monkeypatch.setattr(services, "stock_adjust", adjust)
+    monkeypatch.setattr(stock_services, "stock_adjust", adjust)
     assert _post_adjust(raw_key, variant_id, body, "return-7") == (201, "true", answer)
     assert _quantities([variant_id]) == {variant_id: 6}
     ledger = _assert_ledger_holds([variant_id])[variant_id]

@@ -27,6 +27,7 @@ from core.api.services import api_key_create
 from orders import services as order_services
 from orders.models import Order
 from orders.services import LineRequest, ReturnRequest
+from stock import services as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -121,10 +122,10 @@ WRITES: dict[str, Callable[[Product], Any]] = {
     "variant deleted": lambda tee: services.variant_delete(
         variant=services.variant_create(product=tee, size="One Size", quantity=0, actor=ACTOR)
     ),
-    "stock adjusted": lambda tee: services.stock_adjust(
+    "stock adjusted": lambda tee: stock_services.stock_adjust(
         variant_id=_variant(tee).pk, delta=3, reason="received", actor=ACTOR
     ),
-    "stock counted": lambda tee: services.stock_count(
+    "stock counted": lambda tee: stock_services.stock_count(
         variant_id=_variant(tee).pk, quantity=1, actor=ACTOR
     ),
     "order placed": _order,
@@ -148,7 +149,9 @@ def test_the_version_moves_once_per_transaction(tee, committed):
 
     def three_changes() -> None:
         for _ in range(3):
-            services.stock_adjust(variant_id=variant.pk, delta=1, reason="received", actor=ACTOR)
+            stock_services.stock_adjust(
+                variant_id=variant.pk, delta=1, reason="received", actor=ACTOR
+            )
 
     # The test's own transaction holds all three: one commit, one bump.
     assert committed(three_changes) == 1
@@ -157,7 +160,7 @@ def test_the_version_moves_once_per_transaction(tee, committed):
 def test_a_write_that_fails_does_not_bump(tee, committed):
     def oversell() -> None:
         with pytest.raises(Exception, match="stock"):
-            services.stock_adjust(
+            stock_services.stock_adjust(
                 variant_id=_variant(tee, "L-XL").pk, delta=-3, reason="damaged", actor=ACTOR
             )
 
@@ -167,7 +170,9 @@ def test_a_write_that_fails_does_not_bump(tee, committed):
 def test_nothing_is_bumped_before_the_commit(tee):
     commit_callbacks()
     before = versions.current()
-    services.stock_adjust(variant_id=_variant(tee).pk, delta=1, reason="received", actor=ACTOR)
+    stock_services.stock_adjust(
+        variant_id=_variant(tee).pk, delta=1, reason="received", actor=ACTOR
+    )
     assert versions.current() == before
     commit_callbacks()
     assert versions.current() == before + 1

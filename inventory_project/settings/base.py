@@ -315,7 +315,7 @@ SPECTACULAR_SETTINGS = {
         "Size": "catalog.models.Size",
         "OrderStatus": "orders.models.OrderStatus",
         "MovementReason": "stock.models.MovementReason",
-        "AdjustReason": "catalog.services.MANUAL_REASON_CHOICES",
+        "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -528,9 +528,9 @@ def test_an_order_whose_total_does_not_fit_is_refused(shop, make_product):
 
 
 def test_a_cancel_gives_stock_back_even_above_the_manual_ceiling(shop, make_product):
-    from catalog.services import stock_adjust
     from catalog.validators import MAX_QUANTITY
     from core.actors import system_actor
+    from stock.services import stock_adjust
 
     bulk = _variant(make_product(name="Socks", stock={"S-M": MAX_QUANTITY}), "S-M")
     order_id = _place(shop, {"variant": bulk.pk, "quantity": 1}).json()["id"]

@@ -26,7 +26,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.exceptions import InsufficientStock
 from catalog.models import Product, Variant
 from catalog.tests.support import JOIN_TIMEOUT, race
 from core.actors import Actor
@@ -38,6 +37,7 @@ from inventory_project.tests import support as server_support
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderStatus
 from orders.services import LineRequest, order_place, order_transition
+from stock.exceptions import InsufficientStock
 from stock.models import MovementReason, StockMovement
 
 pytestmark = [

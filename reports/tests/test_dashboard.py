@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Variant
-from catalog.services import StockChange, stock_apply
 from conftest import TEST_ACTOR
 from orders.models import Order
 from orders.services import ReturnRequest, order_return, order_transition
+from stock.services import StockChange, stock_apply
 
 pytestmark = pytest.mark.django_db
 

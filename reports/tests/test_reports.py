@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from catalog.services import StockChange, stock_apply
 from conftest import TEST_ACTOR
 from orders.models import Order, OrderReturn
 from orders.services import ReturnRequest, order_return, order_transition
+from stock.services import StockChange, stock_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from catalog import services
 from catalog.api import representations
 from catalog.tests.support import commit_callbacks
 from core.actors import system_actor
+from stock import services as stock_services
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def catalog(make_product):
 
 
 def _sell_one(variant_id: int) -> None:
-    services.stock_adjust(variant_id=variant_id, delta=-1, reason="damaged", actor=ACTOR)
+    stock_services.stock_adjust(variant_id=variant_id, delta=-1, reason="damaged", actor=ACTOR)
     commit_callbacks()
 
 

@@ -18,3 +18,12 @@ class StockCountMismatch(ApplicationError):
     default_message = (
         "The quantity changed since the count started; nothing was changed. Count again."
     )
+
+
+class InvalidSaleLines(ApplicationError):
+    """Field errors of a sale's lines, one entry per line (DRF's nested shape): a line that
+    names no variant, or one not for sale."""
+
+    code = "validation_error"
+    status_code = 400
+    default_message = "The request is not valid; see details for the fields at fault."
