@@ -1,6 +1,7 @@
 """The benchmark of issue 7: the API as deployed against the raw floor of the machine, in one run.
 
     .venv/bin/python bench/run.py [--quick] [--runs N] [--duration S] [--output bench/results.json]
+    .venv/bin/python bench/run.py --compare NAME [--compare NAME ...] [--endpoint NAME ...]
 
 What it does, in order:
 
@@ -26,28 +27,24 @@ What it does, in order:
    a deep and the last page.
 7. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
    adjustment of the run, stops the servers, prints the tables and writes everything as JSON.
+
+With ``--compare`` it measures shortcuts instead (bench/compare.py): after step 1, the API as
+deployed against the API with each named shortcut off, side by side, and nothing else.
+
+The parts: bench/servers.py (gunicorn, the environment), bench/load.py (endpoints, wrk),
+bench/checks.py (parity, versions), bench/report.py (medians, tables), bench/floor.py (the floor).
 """
 
 import argparse
 import json
 import os
-import secrets
 import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TextIO
 
 import psycopg
 import redis
@@ -56,577 +53,17 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import seed
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-BIN = Path(sys.executable).parent
-API_COMMAND = ["gunicorn", "inventory_project.wsgi", "--config", "gunicorn.conf.py"]
-FLOOR_COMMAND = ["gunicorn", "bench.floor:application", "--config", "gunicorn.conf.py"]
-# High enough that no run comes near them; a 429 in the results means they were not.
-RAISED_RATE = "10000000/min"
-SMALL_CATALOG = 200
-
-JSON = dict[str, Any]
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-# Endpoints
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    name: str
-    description: str
-    expect: int
-    # (method, path, body) of each request wrk draws from.
-    requests: tuple[tuple[str, str, str], ...]
-
-
-# Conditional and cached reads are measured on these (the reads of the plan).
-CACHED_READS = ("detail", "list", "filtered", "sku")
-
-
-def endpoints(variant_ids: Sequence[int], stocked_ids: Sequence[int]) -> list[Endpoint]:
-    product_ids = range(1, SMALL_CATALOG + 1)
-    skus = [seed.sku_of(vid) for vid in variant_ids]
-    return [
-        Endpoint(
-            "detail",
-            "GET /api/v1/products/{id}/ (200 ids)",
-            200,
-            tuple(("GET", f"/api/v1/products/{pid}/", "") for pid in product_ids),
-        ),
-        Endpoint(
-            "list",
-            "GET /api/v1/products/?page_size=100 (pages 1 and 2)",
-            200,
-            (
-                ("GET", "/api/v1/products/?page_size=100", ""),
-                ("GET", "/api/v1/products/?page=2&page_size=100", ""),
-            ),
-        ),
-        Endpoint(
-            "filtered",
-            "GET /api/v1/products/?category=<each>&in_stock=true (default page of 20)",
-            200,
-            tuple(
-                ("GET", f"/api/v1/products/?category={category}&in_stock=true", "")
-                for category, _ in seed.CATEGORIES
-            ),
-        ),
-        Endpoint(
-            "sku",
-            "GET /api/v1/variants/?sku={sku} (600 SKUs)",
-            200,
-            tuple(("GET", f"/api/v1/variants/?sku={sku}", "") for sku in skus),
-        ),
-        Endpoint(
-            "order",
-            "POST /api/v1/orders/ one line, quantity 1, random variant with stock",
-            201,
-            tuple(
-                (
-                    "POST",
-                    "/api/v1/orders/",
-                    json.dumps({"lines": [{"variant": vid, "quantity": 1}]}),
-                )
-                for vid in stocked_ids
-            ),
-        ),
-        Endpoint(
-            "adjust",
-            "POST /api/v1/variants/{id}/adjust/ delta +1 received, random variant with stock",
-            201,
-            tuple(
-                (
-                    "POST",
-                    f"/api/v1/variants/{vid}/adjust/",
-                    json.dumps({"delta": 1, "reason": "received", "reference": "bench"}),
-                )
-                for vid in stocked_ids
-            ),
-        ),
-    ]
-
-
-# Servers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http(port: int, method: str, path: str, body: str = "", key: str = "") -> tuple[int, bytes]:
-    headers = {"Authorization": f"Api-Key {key}"} if key else {}
-    if body:
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(  # always http://127.0.0.1
-        f"http://127.0.0.1:{port}{path}",
-        data=body.encode() or None,
-        headers=headers,
-        method=method,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def etag(port: int, path: str, key: str) -> str:
-    """The ETag of a read, as a client keeps it to send back in If-None-Match."""
-    request = urllib.request.Request(  # always http://127.0.0.1
-        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Api-Key {key}"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return str(response.headers["ETag"])
-
-
-class Server:
-    """gunicorn with the project's config file, its output in a log file."""
-
-    def __init__(
-        self, name: str, command: list[str], env: dict[str, str], log_dir: Path, control_dir: Path
-    ) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log_path = log_dir / f"{name}.log"
-        self.log: TextIO = self.log_path.open("w")
-        env = {
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            # gunicorn's control socket defaults to one path per user: each server of the run
-            # gets its own, so that none takes it from another gunicorn on this machine.
-            "GUNICORN_CMD_ARGS": f"--control-socket {control_dir / (name + '.ctl')}",
-        }
-        self.process = subprocess.Popen(  # noqa: S603  # our own command line
-            [str(BIN / command[0]), *command[1:]],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if http(self.port, "GET", "/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.2)
-            if self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError(f"{name} did not start; see {self.log_path}")
-
-    def log_size(self) -> int:
-        self.log.flush()
-        return self.log_path.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        self.log.flush()
-        with self.log_path.open(errors="replace") as log:
-            log.seek(offset)
-            return log.read()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-
-def server_env(*, database_url: str, redis_url: str) -> dict[str, str]:
-    """The deployed configuration: production settings, Redis, raised rates, 2 sync workers."""
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "GUNICORN_", "THROTTLE_", "FLOOR_", "BENCH_"))
-        and key not in ("DATABASE_URL", "REDIS_URL", "CACHE_KEY_PREFIX")
-    }
-    return {
-        **inherited,
-        "DJANGO_SETTINGS_MODULE": "inventory_project.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        # Plain HTTP on loopback: no TLS proxy in front to redirect to.
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "THROTTLE_RATE_READ": RAISED_RATE,
-        "THROTTLE_RATE_WRITE": RAISED_RATE,
-        "THROTTLE_RATE_ORDER": RAISED_RATE,
-        "THROTTLE_RATE_ANON": RAISED_RATE,
-        "GUNICORN_WORKERS": "2",
-        # The figures compare the work of answering: no cached answers (measured apart).
-        "READ_CACHE_SECONDS": "0",
-    }
-
-
-# Load
-
-
-@dataclass(slots=True)
-class Measurement:
-    phase: str
-    endpoint: str
-    target: str
-    connections: int
-    round: int
-    rps: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    requests: int
-    statuses: dict[str, int]
-    socket_errors: dict[str, int]
-    errors: int
-    worker_restarts: int
-
-
-class Load:
-    def __init__(self, wrk: str, work_dir: Path, *, duration: int, warmup: int) -> None:
-        self.wrk = wrk
-        self.work_dir = work_dir
-        self.duration = duration
-        self.warmup = warmup
-
-    def requests_file(
-        self, name: str, requests: Sequence[tuple[str, str, str]], etags: Sequence[str] = ()
-    ) -> Path:
-        """One request a line: method, path, body and the If-None-Match to send (or none)."""
-        path = self.work_dir / f"{name}.requests"
-        tags = list(etags) or [""] * len(requests)
-        path.write_text(
-            "".join(f"{m}\t{p}\t{b}\t{e}\n" for (m, p, b), e in zip(requests, tags, strict=True))
-        )
-        return path
-
-    def wrk_run(self, port: int, requests: Path, connections: int, seconds: int, key: str) -> JSON:
-        out = self.work_dir / "wrk.json"
-        out.unlink(missing_ok=True)
-        env = {
-            **os.environ,
-            "BENCH_REQUESTS": str(requests),
-            "BENCH_OUT": str(out),
-            "BENCH_KEY": key,
-        }
-        subprocess.run(  # noqa: S603  # our own command line
-            [
-                self.wrk,
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(BENCH / "wrk.lua"),
-                f"http://127.0.0.1:{port}",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        result: JSON = json.loads(out.read_text())
-        return result
-
-    def measure(
-        self,
-        server: Server,
-        *,
-        phase: str,
-        endpoint: str,
-        requests: Path,
-        expect: int,
-        connections: int,
-        key: str,
-        round_: int = 1,
-    ) -> Measurement:
-        if self.warmup:
-            self.wrk_run(server.port, requests, connections, self.warmup, key)
-        offset = server.log_size()
-        raw = self.wrk_run(server.port, requests, connections, self.duration, key)
-        statuses = {str(k): int(v) for k, v in raw["statuses"].items()}
-        unexpected = sum(count for status, count in statuses.items() if status != str(expect))
-        socket_errors = {str(k): int(v) for k, v in raw["socket_errors"].items()}
-        latency = raw["latency_us"]
-        seconds = raw["duration_us"] / 1e6
-        return Measurement(
-            phase=phase,
-            endpoint=endpoint,
-            target=server.name,
-            connections=connections,
-            round=round_,
-            rps=round(raw["requests"] / seconds, 1),
-            p50_ms=latency["p50"] / 1000,
-            p90_ms=latency["p90"] / 1000,
-            p99_ms=latency["p99"] / 1000,
-            max_ms=latency["max"] / 1000,
-            requests=int(raw["requests"]),
-            statuses=statuses,
-            socket_errors=socket_errors,
-            errors=unexpected + sum(socket_errors.values()),
-            worker_restarts=server.log_since(offset).count("Booting worker"),
-        )
-
-
-# Checks
-
-
-def comparable(data: Any, api_port: int, floor_port: int) -> Any:
-    """``data`` with the floor's address in page links written as the API's."""
-    if isinstance(data, dict):
-        return {key: comparable(value, api_port, floor_port) for key, value in data.items()}
-    if isinstance(data, list):
-        return [comparable(value, api_port, floor_port) for value in data]
-    if isinstance(data, str):
-        return data.replace(f"127.0.0.1:{floor_port}/", f"127.0.0.1:{api_port}/")
-    return data
-
-
-def shape(data: Any) -> Any:
-    """The keys and value types of ``data``, for comparing answers of writes."""
-    if isinstance(data, dict):
-        return {key: shape(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [shape(value) for value in data[:1]]
-    return type(data).__name__
-
-
-def parity(api: Server, floor: Server, key: str, reads: list[str], writes: list[Endpoint]) -> JSON:
-    """Whether the floor answers what the API answers: equal JSON for reads (no write runs in
-    between), the same keys and types for writes."""
-    checks: JSON = {}
-    for path in reads:
-        api_status, api_body = http(api.port, "GET", path, key=key)
-        floor_status, floor_body = http(floor.port, "GET", path)
-        # Error answers differ on purpose (the floor has no error envelope): the status must.
-        same = api_status == floor_status and (
-            api_status != 200
-            or json.loads(api_body) == comparable(json.loads(floor_body), api.port, floor.port)
-        )
-        checks[f"GET {path}"] = {"api": api_status, "floor": floor_status, "same": same}
-    for endpoint in writes:
-        method, path, body = endpoint.requests[0]
-        api_status, api_body = http(api.port, method, path, body, key=key)
-        floor_status, floor_body = http(floor.port, method, path, body)
-        same = api_status == floor_status and shape(json.loads(api_body)) == shape(
-            json.loads(floor_body)
-        )
-        checks[f"{method} {path}"] = {"api": api_status, "floor": floor_status, "same_shape": same}
-    return checks
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(  # noqa: S603  # our own command line
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout.strip()
-
-
-def versions(wrk: str) -> dict[str, str]:
-    found: dict[str, str] = {"python": sys.version.split()[0]}
-    for package in ("django", "djangorestframework", "gunicorn", "psycopg", "orjson"):
-        with suppress(PackageNotFoundError):
-            found[package] = version(package)
-    wrk_version = subprocess.run(  # noqa: S603  # our own command line
-        [wrk, "-v"], capture_output=True, text=True, check=False
-    )
-    found["wrk"] = (wrk_version.stdout or wrk_version.stderr).split(" [")[0]
-    return found
-
-
-def orjson_available() -> bool:
-    try:
-        __import__("orjson")
-    except ImportError:
-        return False
-    return True
-
-
-# Reporting
-
-
-def ms(value: float) -> str:
-    return f"{value:.1f}"
-
-
-def summarize(measurements: list[Measurement], targets: list[str]) -> list[JSON]:
-    """Per endpoint and connection count: each target's medians, and the median of the
-    rounds' API/floor ratios (each round's API run is paired with the floor run after it)."""
-    rows = []
-    keys = sorted(
-        {(m.endpoint, m.connections) for m in measurements},
-        key=lambda k: ([m.endpoint for m in measurements].index(k[0]), k[1]),
-    )
-    for endpoint, connections in keys:
-        runs = [m for m in measurements if (m.endpoint, m.connections) == (endpoint, connections)]
-        row: JSON = {"endpoint": endpoint, "connections": connections}
-        for target in targets:
-            mine = [m for m in runs if m.target == target]
-            if not mine:
-                continue
-            row[target] = {
-                "runs": len(mine),
-                "rps": round(statistics.median(m.rps for m in mine), 1),
-                "p50_ms": round(statistics.median(m.p50_ms for m in mine), 2),
-                "p99_ms": round(statistics.median(m.p99_ms for m in mine), 2),
-                "errors": sum(m.errors for m in mine),
-                "requests": sum(m.requests for m in mine),
-                "worker_restarts": sum(m.worker_restarts for m in mine),
-            }
-        api_runs = {m.round: m for m in runs if m.target == "api"}
-        ratios = [
-            api_runs[m.round].rps / m.rps
-            for m in runs
-            if m.target == "floor" and m.round in api_runs and m.rps
-        ]
-        if ratios:
-            row["ratio_floor"] = round(statistics.median(ratios), 3)
-            row["ratios_floor"] = [round(r, 3) for r in ratios]
-        # The stdlib floor runs once per endpoint: against the API's median.
-        if "api" in row and row.get("floor_stdlib", {}).get("rps"):
-            row["ratio_floor_stdlib"] = round(row["api"]["rps"] / row["floor_stdlib"]["rps"], 3)
-        rows.append(row)
-    return rows
-
-
-def table(rows: list[JSON]) -> str:
-    head = (
-        f"{'endpoint':<9} {'conn':>4} | {'API rps':>8} {'p50':>7} {'p99':>7} | "
-        f"{'floor rps':>9} {'p50':>6} {'p99':>6} | {'ratio':>6} {'(runs)':>7} | "
-        f"{'stdlib rps':>10} {'ratio':>6} | errors api/floor  restarts api/floor"
-    )
-    lines = [head, "-" * len(head)]
-    for row in rows:
-        api, floor, stdlib = row.get("api"), row.get("floor"), row.get("floor_stdlib")
-        if api is None or floor is None:
-            continue
-        stdlib_text = (
-            f"{stdlib['rps']:>10.0f} {row.get('ratio_floor_stdlib', 0):>6.2f}"
-            if stdlib
-            else f"{'':>10} {'':>6}"
-        )
-        lines.append(
-            f"{row['endpoint']:<9} {row['connections']:>4} | {api['rps']:>8.0f} "
-            f"{ms(api['p50_ms']):>7} {ms(api['p99_ms']):>7} | {floor['rps']:>9.0f} "
-            f"{ms(floor['p50_ms']):>6} {ms(floor['p99_ms']):>6} | "
-            f"{row.get('ratio_floor', 0):>6.3f} {'(' + str(api['runs']) + ')':>7} | {stdlib_text} | "
-            f"{api['errors']:>6}/{floor['errors']:<6}     {api['worker_restarts']:>4}/"
-            f"{floor['worker_restarts']}"
-        )
-    return "\n".join(lines)
-
-
-def conditional_summary(runs: list[Measurement], summary: list[JSON]) -> list[JSON]:
-    """Each read's cached and 304 figures beside the uncached API's and the floor's medians."""
-    uncached = {row["endpoint"]: row for row in summary if row["connections"] == 16}
-    rows = []
-    for endpoint in dict.fromkeys(m.endpoint for m in runs):
-        row: JSON = {"endpoint": endpoint, "connections": 16}
-        base = uncached[endpoint]
-        for m in runs:
-            if m.endpoint != endpoint:
-                continue
-            label = m.phase.split()[1]
-            row[label] = {
-                "rps": m.rps,
-                "p50_ms": m.p50_ms,
-                "p99_ms": m.p99_ms,
-                "errors": m.errors,
-                "requests": m.requests,
-                "x_api": round(m.rps / base["api"]["rps"], 2),
-                "x_floor": round(m.rps / base["floor"]["rps"], 2),
-            }
-        rows.append(row)
-    return rows
-
-
-def conditional_table(rows: list[JSON]) -> str:
-    lines = [
-        f"{'endpoint':<9} | {'cached rps':>10} {'p99':>7} {'x API':>6} {'x floor':>7} | "
-        f"{'304 rps':>8} {'p99':>7} {'x API':>6} {'x floor':>7} | errors"
-    ]
-    for row in rows:
-        cached, fresh = row["cached"], row["304"]
-        lines.append(
-            f"{row['endpoint']:<9} | {cached['rps']:>10.0f} {ms(cached['p99_ms']):>7} "
-            f"{cached['x_api']:>6.2f} {cached['x_floor']:>7.2f} | {fresh['rps']:>8.0f} "
-            f"{ms(fresh['p99_ms']):>7} {fresh['x_api']:>6.2f} {fresh['x_floor']:>7.2f} | "
-            f"{cached['errors']}/{fresh['errors']}"
-        )
-    return "\n".join(lines)
-
-
-def scaling_table(scaling: JSON) -> str:
-    lines = [
-        f"{'catalog':>8} {'page':<24} | {'API rps':>8} {'p50':>7} {'p99':>7} | "
-        f"{'floor rps':>9} {'p50':>6} {'p99':>6} | errors"
-    ]
-    for point in scaling["points"]:
-        api, floor = point["api"], point["floor"]
-        lines.append(
-            f"{point['products']:>8} {point['page']:<24} | {api['rps']:>8.0f} "
-            f"{ms(api['p50_ms']):>7} {ms(api['p99_ms']):>7} | {floor['rps']:>9.0f} "
-            f"{ms(floor['p50_ms']):>6} {ms(floor['p99_ms']):>6} | "
-            f"{api['errors']}/{floor['errors']}"
-        )
-    for name, ratio in scaling["ratios"].items():
-        lines.append(f"{name}: {ratio}")
-    return "\n".join(lines)
-
-
-# The run
-
-
-@contextmanager
-def servers(
-    env: dict[str, str],
-    floor_env: dict[str, str],
-    log_dir: Path,
-    control_dir: Path,
-    with_orjson: bool,
-) -> Iterator[dict[str, Server]]:
-    started: dict[str, Server] = {}
-    try:
-        started["api"] = Server("api", API_COMMAND, env, log_dir, control_dir)
-        started["api_cached"] = Server(
-            "api_cached", API_COMMAND, {**env, "READ_CACHE_SECONDS": "300"}, log_dir, control_dir
-        )
-        if with_orjson:
-            started["floor"] = Server(
-                "floor", FLOOR_COMMAND, {**floor_env, "FLOOR_JSON": "orjson"}, log_dir, control_dir
-            )
-        started["floor_stdlib"] = Server(
-            "floor_stdlib",
-            FLOOR_COMMAND,
-            {**floor_env, "FLOOR_JSON": "stdlib"},
-            log_dir,
-            control_dir,
-        )
-        if not with_orjson:  # the stdlib floor is then the floor
-            started["floor"] = started.pop("floor_stdlib")
-        yield started
-    finally:
-        for server in started.values():
-            server.stop()
+from bench.checks import orjson_available, parity, versions
+from bench.common import API_COMMAND, BENCH, JSON, SMALL_CATALOG, say
+from bench.compare import AFFECTS, CONNECTIONS, compare, compare_table
+from bench.load import CACHED_READS, Endpoint, Load, Measurement, as_dict, endpoints
+from bench.report import (
+    conditional_summary,
+    print_results,
+    scaling_summary,
+    summarize,
+)
+from bench.servers import Server, etag, manage, server_env, servers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -637,14 +74,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=None, help="seconds per run (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each run")
     parser.add_argument("--large", type=int, default=20_000, help="products for the scaling runs")
-    parser.add_argument("--output", type=Path, default=BENCH / "results.json")
+    parser.add_argument(
+        "--output", type=Path, help="default bench/results.json (bench/compare.json with --compare)"
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="inventory_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7", help="a db of its own")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        choices=sorted(AFFECTS),
+        help="measure this shortcut on and off, side by side (repeatable); nothing else runs",
+    )
+    parser.add_argument(
+        "--endpoint",
+        action="append",
+        choices=(*CACHED_READS, "order", "adjust"),
+        help="with --compare: these endpoints rather than those on the shortcut's path",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or (2 if args.quick else 5)
-    rounds = 1 if args.quick else args.runs
+    # A comparison pairs rounds in both orders: two at the least.
+    rounds = max(2, args.runs) if args.compare else 1 if args.quick else args.runs
 
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -673,14 +125,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         variant_ids = [row[0] for row in conn.execute("SELECT id FROM catalog_variant ORDER BY id")]
         stocked = seed.stocked_variant_ids(conn, limit=10_000)
     redis.Redis.from_url(args.redis).flushdb()
+    load = Load(wrk, work_dir, duration=duration, warmup=args.warmup)
+    plan = endpoints(variant_ids, stocked)
+    if args.compare:
+        try:
+            return run_compare(args, env=env, plan=plan, load=load, key=key.raw, rounds=rounds)
+        finally:
+            if not args.keep:
+                seed.drop_database(args.postgres, args.database)
+            shutil.rmtree(work_dir, ignore_errors=True)
     floor_env = {
         **env,
         "FLOOR_DATABASE_URL": database_url,
         "FLOOR_API_KEY_ID": str(key.id),
         "FLOOR_API_KEY_NAME": key.name,
     }
-    load = Load(wrk, work_dir, duration=duration, warmup=args.warmup)
-    plan = endpoints(variant_ids, stocked)
     measurements: list[Measurement] = []
     scaling_runs: list[Measurement] = []
     conditional_runs: list[Measurement] = []
@@ -804,45 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = ["api", "floor", "floor_stdlib"]
     summary = summarize(measurements, targets)
 
-    def point(products: int, label: str) -> JSON:
-        runs = [m for m in scaling_runs if m.phase == f"scaling {products}" and m.endpoint == label]
-        return {
-            "products": products,
-            "page": label,
-            **{
-                m.target: {
-                    "rps": m.rps,
-                    "p50_ms": m.p50_ms,
-                    "p99_ms": m.p99_ms,
-                    "errors": m.errors,
-                }
-                for m in runs
-            },
-        }
-
     conditional = conditional_summary(conditional_runs, summary)
-    points = [point(SMALL_CATALOG, "first page")] + [
-        point(args.large, label) for label, _ in scaling_pages
-    ]
-    first = points[1]["api"]
-    scaling = {
-        "connections": 2,
-        "seed_seconds": seed_seconds,
-        "points": points,
-        "ratios": {
-            f"API {label} / first page at {args.large}, p50 and p99": [
-                round(p["api"]["p50_ms"] / first["p50_ms"], 2),
-                round(p["api"]["p99_ms"] / first["p99_ms"], 2),
-            ]
-            for p, (label, _) in zip(points[2:], scaling_pages[1:], strict=True)
-        }
-        | {
-            f"API first page, {args.large} / {SMALL_CATALOG} products, p50 and p99": [
-                round(first["p50_ms"] / points[0]["api"]["p50_ms"], 2),
-                round(first["p99_ms"] / points[0]["api"]["p99_ms"], 2),
-            ]
-        },
-    }
+    scaling = scaling_summary(scaling_runs, scaling_pages, seed_seconds, args.large)
     results: JSON = {
         "meta": {
             "started": started.isoformat(),
@@ -873,34 +295,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scaling": scaling,
         "ledger": ledger,
         "api_log_error_lines": api_log_errors,
-        "runs": [_as_dict(m) for m in measurements],
-        "scaling_runs": [_as_dict(m) for m in scaling_runs],
-        "conditional_runs": [_as_dict(m) for m in conditional_runs],
+        "runs": [as_dict(m) for m in measurements],
+        "scaling_runs": [as_dict(m) for m in scaling_runs],
+        "conditional_runs": [as_dict(m) for m in conditional_runs],
     }
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    output = args.output or BENCH / "results.json"
+    output.write_text(json.dumps(results, indent=2) + "\n")
 
-    say()
-    say(
-        f"Endpoints ({duration} s runs after {args.warmup} s warm-up; 2 sync workers each; medians)"
-    )
-    say(table(summary))
-    say()
-    say("Conditional and cached reads (16 connections; x = times the uncached API, or the floor)")
-    say(conditional_table(conditional))
-    say()
-    say(f"Scaling (list, page_size=100, {scaling['connections']} connections)")
-    say(scaling_table(scaling))
-    say()
-    say(
-        f"Load average {results['meta']['load_average_before']} before, "
-        f"{results['meta']['load_average_after']} after; API log error lines: {api_log_errors}"
-    )
-    say(f"Results: {args.output}; server logs: {log_dir}")
+    print_results(results, output, log_dir)
     return 0
 
 
-def _as_dict(measurement: Measurement) -> JSON:
-    return {name: getattr(measurement, name) for name in Measurement.__slots__}
+def run_compare(
+    args: argparse.Namespace,
+    *,
+    env: dict[str, str],
+    plan: Sequence[Endpoint],
+    load: Load,
+    key: str,
+    rounds: int,
+) -> int:
+    """The API as deployed against the API with each named shortcut off (bench/compare.py)."""
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    log_dir = BENCH / "logs"
+    api = Server("api", API_COMMAND, env, log_dir, load.work_dir)
+    try:
+        say(f"Compare: api :{api.port}; each shortcut off in a second API beside it")
+        rows, runs = compare(
+            args.compare,
+            api=api,
+            env=env,
+            plan=plan,
+            load=load,
+            key=key,
+            rounds=rounds,
+            only=args.endpoint or (),
+            log_dir=log_dir,
+            control_dir=load.work_dir,
+        )
+    finally:
+        api.stop()
+    meta = {
+        "started": started.isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "duration_s": load.duration,
+        "warmup_s": load.warmup,
+        "rounds": rounds,
+        "connections": CONNECTIONS,
+    }
+    output = args.output or BENCH / "compare.json"
+    results = {"meta": meta, "compare": rows, "runs": [as_dict(m) for m in runs]}
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    say()
+    say(
+        f"Shortcuts on and off ({load.duration} s runs after {load.warmup} s warm-up; "
+        f"{CONNECTIONS} connections; {rounds} rounds, order swapped each; medians)"
+    )
+    say(compare_table(rows))
+    say(f"Load average {meta['load_average_before']} before, {meta['load_average_after']} after")
+    say(f"Results: {output}; server logs: {log_dir}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
+from core import shortcuts
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ class Version:
 
     def current(self) -> int:
         """The version now (the cache's; started from the clock if it has none)."""
-        in_redis = self.in_redis()
+        in_redis = self.in_redis() if shortcuts.on("redis-version") else None
         if in_redis is not None:
             client, key = in_redis
             version = client.get(key)
@@ -50,7 +52,7 @@ class Version:
 
     def bump(self) -> None:
         try:
-            in_redis = self.in_redis()
+            in_redis = self.in_redis() if shortcuts.on("redis-version") else None
             if in_redis is not None:
                 # Start from the clock if missing, and count up: one round trip.
                 client, key = in_redis
@@ -80,6 +82,7 @@ class Version:
         database and timeouts) and always its primary: a replica could lag behind a bump.
         Django stores an integer as its digits, which is what GET parses and INCR counts on.
         """
+        # docs/private-internals.md#redis-version
         backend = caches["default"]
         if not isinstance(backend, RedisCache):
             return None

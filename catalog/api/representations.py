@@ -24,6 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from catalog.models import Product, Size, Variant
+from core import shortcuts
 
 PRODUCT_COLUMNS = (
     "id",
@@ -92,7 +93,8 @@ def raw_sql() -> bool:
     """Plain SQL for the hottest reads on PostgreSQL, where psycopg hands back the columns as
     Python wants them (SQLite's need Django's converters, so it keeps the ORM): the ORM's
     compiling of each query cost about a third of a product detail's time."""
-    return connection.vendor == "postgresql"
+    # docs/private-internals.md#catalog-sql
+    return connection.vendor == "postgresql" and shortcuts.on("catalog-sql")
 
 
 @functools.cache
@@ -111,6 +113,8 @@ def _load_timestamps_natively(cursor: Any) -> None:
     3 µs a value, a tenth of a product list's time. psycopg's gives the same instants, in the
     session's time zone (Django's sets it), and ``timestamp`` writes them in the current one.
     Numerics come as text (see below)."""
+    if not shortcuts.on("native-loaders"):  # docs/private-internals.md#native-loaders
+        return
     oid, timestamp_loader, text_loader = _native_loaders()
     cursor.cursor.adapters.register_loader(oid, timestamp_loader)
     # Prices as PostgreSQL writes them (two decimals, the column's scale), which is what the
@@ -152,7 +156,8 @@ class _RowsIterable(BaseIterable):  # type: ignore[type-arg]
 
 def _values(queryset: QuerySet[Any], columns: Sequence[str]) -> QuerySet[Any, dict[str, Any]]:
     rows = queryset.values(*columns)
-    if raw_sql():
+    # docs/private-internals.md#catalog-rows
+    if connection.vendor == "postgresql" and shortcuts.on("catalog-rows"):
         rows._iterable_class = _RowsIterable
     return rows
 
@@ -265,10 +270,13 @@ _VARIANT_SQL_COLUMNS = ", ".join(
 
 def variant_rows_by_code(column: str, value: str) -> list[dict[str, Any]]:
     """The variant of an active product whose ``sku`` or ``barcode`` is ``value`` (both are
-    unique: one row or none), as ``variant_rows`` gives it, in one plain query. PostgreSQL
-    only (see ``raw_sql``)."""
+    unique: one row or none), as ``variant_rows`` gives it, in one plain query (see
+    ``raw_sql``)."""
     if column not in ("sku", "barcode"):
         raise ValueError(f"Not a unique code of a variant: {column}")
+    if not raw_sql():
+        found = Variant.objects.filter(**{column: value}, product__is_active=True)
+        return list(variant_rows(found))
     rows = _fetch(
         f"SELECT {_VARIANT_SQL_COLUMNS} FROM {Variant._meta.db_table} v "  # noqa: S608 - constant names
         f"JOIN {Product._meta.db_table} p ON p.id = v.product_id "

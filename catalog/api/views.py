@@ -1,6 +1,7 @@
 import re
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -26,6 +27,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Product, Variant
 from catalog.validators import normalize_code
+from core import shortcuts
 from core.api.authentication import request_actor
 from core.api.caching import versioned_read
 from core.api.filters import FilterBackend
@@ -105,12 +107,16 @@ class ProductViewSet(CatalogViewSet):
     # (with the key's): count, products, their variants.
     @catalog_read
     def list(self, request: Request) -> Response:
+        if not shortcuts.on("catalog-render"):  # docs/private-internals.md#catalog-render
+            return super().list(request)
         queryset = self.filter_queryset(Product.objects.all())
         page = self.paginate_queryset(representations.product_rows(queryset))
         return self.get_paginated_response(representations.products(page or []))
 
     @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
+        if not shortcuts.on("catalog-render"):
+            return super().retrieve(request, pk)
         row = representations.one(representations.product_rows(Product.objects.all()), pk)
         return Response(representations.products([row])[0])
 
@@ -166,11 +172,14 @@ class VariantViewSet(CatalogViewSet):
     # As for products: values() rows, the same answer as VariantOutputSerializer.
     @catalog_read
     def list(self, request: Request) -> Response:
+        if not shortcuts.on("catalog-render"):
+            return super().list(request)
         code = _EXACT_CODE.fullmatch(request.META.get("QUERY_STRING", ""))
         if (
             code is not None
             and len(code["value"]) <= _CODE_LENGTHS[code["column"]]
-            and representations.raw_sql()
+            and connection.vendor == "postgresql"
+            and shortcuts.on("sku-lookup")  # docs/private-internals.md#sku-lookup
         ):
             # A till's scan: one SKU or barcode and nothing else. One plain query, the answer
             # the filters would give (a test holds them equal), without their machinery, a
@@ -193,6 +202,8 @@ class VariantViewSet(CatalogViewSet):
 
     @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
+        if not shortcuts.on("catalog-render"):
+            return super().retrieve(request, pk)
         row = representations.one(representations.variant_rows(Variant.objects.all()), pk)
         return Response(representations.variants([row])[0])
 

@@ -27,6 +27,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from core import shortcuts
+
 # Query parameters of the paginators that DRF ships; those a view's paginator sets are allowed.
 _PAGING_ATTRIBUTES = (
     "page_query_param",
@@ -164,6 +166,9 @@ class FilterSet(django_filters.FilterSet):
         request: Any = None,
         prefix: str | None = None,
     ) -> None:
+        if not shortcuts.on("filterset"):  # docs/private-internals.md#filterset
+            super().__init__(data, queryset, request=request, prefix=prefix)
+            return
         if queryset is None:
             queryset = self._meta.model._default_manager.all()
         self.is_bound = data is not None
@@ -184,6 +189,8 @@ class FilterSet(django_filters.FilterSet):
             self.filters[name] = filter_
 
     def get_form_class(self) -> Any:
+        if not shortcuts.on("filterset"):
+            return super().get_form_class()
         cls = type(self)
         form_class = FilterSet._form_classes.get(cls)
         if form_class is None:

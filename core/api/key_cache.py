@@ -25,6 +25,7 @@ import time
 from django.conf import settings
 from rest_framework.request import Request
 
+from core import shortcuts
 from core.api.models import ApiKey
 from core.api.throttling import (
     CACHE_ERRORS,
@@ -44,7 +45,8 @@ _remembered: dict[str, tuple[ApiKey, int, float]] = {}
 
 def api_key_find(request: Request, hashed_key: str) -> ApiKey | None:
     """The key with this digest, remembered if the keys' version has not moved since."""
-    if settings.API_KEY_CACHE_SECONDS <= 0:
+    # docs/private-internals.md#key-cache
+    if settings.API_KEY_CACHE_SECONDS <= 0 or not shortcuts.on("key-cache"):
         return ApiKey.objects.by_digest(hashed_key)
     remembered = _remembered_if_current(request, hashed_key)
     if remembered is not None:
@@ -77,6 +79,8 @@ def _remembered_if_current(request: Request, hashed_key: str) -> ApiKey | None:
     round trip that counts the request against the key's budget (``ActorRateThrottle.prepay``):
     with Redis, a request with a remembered key makes one round trip to Redis, not two. None
     when that cannot be said; the caller then reads the version (and the key) itself."""
+    if not shortcuts.on("key-prepay"):  # docs/private-internals.md#key-prepay
+        return None
     entry = _remembered.get(hashed_key)
     in_redis = KEYS_VERSION.in_redis()
     if entry is None or in_redis is None or not isinstance(counter(), RedisCounter):

@@ -12,6 +12,8 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
+from core import shortcuts
+
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
@@ -62,7 +64,8 @@ class FirstPageCountingPaginator(Paginator):  # type: ignore[type-arg]
     """
 
     def page(self, number: Any) -> Any:
-        if str(number) != "1" or "count" in self.__dict__:
+        # docs/private-internals.md#first-page-count
+        if str(number) != "1" or "count" in self.__dict__ or not shortcuts.on("first-page-count"):
             return super().page(number)
         rows = list(self.object_list[: self.per_page + 1])
         if len(rows) <= self.per_page:

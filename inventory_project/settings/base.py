@@ -13,6 +13,8 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.deprecation import RemovedInDRF320Warning  # type: ignore[import-untyped]
 
+from core.shortcuts import check_names
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -223,6 +225,10 @@ READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=300 if REDIS_URL else
 # (core/api/key_cache.py). Only with a shared cache, which tells every process of
 # a revocation. 0 turns it off.
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60 if REDIS_URL else 0)
+
+# Speed-ups through private parts of our libraries to turn off, by name (core/shortcuts.py,
+# docs/private-internals.md): for the benchmark, which measures each against the plain path.
+SHORTCUTS_OFF = check_names(frozenset(env.list("SHORTCUTS_OFF", default=[])))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

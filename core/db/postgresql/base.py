@@ -19,6 +19,8 @@ import select
 import psycopg
 from django.db.backends.postgresql import base
 
+from core import shortcuts
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     # Set by Django's wrapper (missing from its type stubs).
@@ -26,6 +28,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     health_check_done: bool
 
     def close_if_health_check_failed(self) -> None:
+        if not shortcuts.on("pg-health-check"):  # docs/private-internals.md#pg-health-check
+            super().close_if_health_check_failed()
+            return
         if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return
         if not self.is_quiet() and not self.is_usable():
