@@ -25,6 +25,7 @@ from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
+from stock import selectors as stock_selectors
 from stock import services as stock_services
 from stock.models import MovementReason, StockMovement
 
@@ -557,7 +558,7 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
 
     @admin.display(description="Latest movements")
     def recent_movements(self, variant: Variant) -> SafeString:
-        movements = selectors.stock_movement_list().filter(variant=variant)[:RECENT_MOVEMENTS]
+        movements = stock_selectors.stock_movement_list().filter(variant=variant)[:RECENT_MOVEMENTS]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -643,7 +644,7 @@ class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
-        return selectors.stock_movement_list()
+        return stock_selectors.stock_movement_list()
 
     @admin.display(description="Change", ordering="delta")
     def signed_delta(self, movement: StockMovement) -> str:
