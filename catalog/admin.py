@@ -27,7 +27,7 @@ from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
 from stock import selectors as stock_selectors
 from stock import services as stock_services
-from stock.models import MovementReason, StockMovement
+from stock.models import NOTE_MAX_LENGTH, MovementReason, StockMovement
 
 RECENT_MOVEMENTS = 10
 STOCK_PERMISSION = "catalog.change_stock"
@@ -83,7 +83,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         help_text="Or the quantity counted on the shelf",
     )
     stock_note = forms.CharField(
-        required=False, max_length=stock_services.NOTE_MAX_LENGTH, label="Note"
+        required=False, max_length=NOTE_MAX_LENGTH, label="Note"
     )
     # The quantity shown when the page was drawn: a count against it is refused if a sale or
     # another change came in meanwhile.

@@ -2,7 +2,7 @@ import django_filters
 
 from catalog.api.filters import IdFilter, IsoDateTimeFilter
 from core.api.filters import FilterSet, MultipleChoiceFilter
-from stock.models import MovementReason, StockMovement
+from stock.models import ACTOR_MAX_LENGTH, MovementReason, StockMovement
 
 
 class StockMovementFilter(FilterSet):
@@ -13,7 +13,7 @@ class StockMovementFilter(FilterSet):
     reason = MultipleChoiceFilter(choices=MovementReason.choices, distinct=False)
     actor = django_filters.CharFilter(
         lookup_expr="iexact",
-        max_length=150,
+        max_length=ACTOR_MAX_LENGTH,
         help_text="The user's or the API key's name, any case.",
     )
     created_after = IsoDateTimeFilter(

@@ -8,12 +8,10 @@ from catalog.api.serializers import VariantOutputSerializer
 from catalog.validators import MAX_QUANTITY
 from core.api.models import ApiKey
 from core.api.serializers import InputSerializer
-from stock.models import MovementReason, StockMovement
+from stock.models import NOTE_MAX_LENGTH, REFERENCE_MAX_LENGTH, MovementReason, StockMovement
 from stock.services import (
     MANUAL_REASON_CHOICES,
     MANUAL_REASONS,
-    NOTE_MAX_LENGTH,
-    REFERENCE_MAX_LENGTH,
     stock_reason_errors,
 )
 
