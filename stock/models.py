@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog.models import Product, Variant
 from catalog.validators import NOT_BLANK_PATTERN
+from core.actors import NAME_MAX_LENGTH
 
 
 class MovementReason(models.TextChoices):
@@ -43,7 +44,7 @@ class ActorKind(models.TextChoices):
 
 
 # The ledger's text fields, which the services and serializers check before the database does.
-ACTOR_MAX_LENGTH = 150
+ACTOR_MAX_LENGTH = NAME_MAX_LENGTH
 NOTE_MAX_LENGTH = 500
 REFERENCE_MAX_LENGTH = 100
 
