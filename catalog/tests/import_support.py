@@ -11,12 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 
-from catalog import imports
+import catalog
 from catalog.models import Product
 from catalog.services import VariantSpec, product_create
 from core.actors import system_actor
 
-SAMPLE = Path(imports.__file__).parent / "samples" / "catalog_import.csv"
+SAMPLE = Path(catalog.__file__).parent / "samples" / "catalog_import.csv"
 # The Quick start's product, created through the API: the payload of its curl example.
 _README_PRODUCT = re.compile(r"-d '(\{[^']*\"name\": \"Linen Tee\"[^']*\})'")
 

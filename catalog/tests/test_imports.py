@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import imports, services
 from catalog.exports import export_rows
-from catalog.imports import ImportRefused, import_apply, import_batch_create, import_preview
+from catalog.imports import ImportRefused, apply, import_apply, import_batch_create, import_preview
+from catalog.imports.columns import Error
 from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
 from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 from catalog.tests.support import race
@@ -69,7 +70,7 @@ def errors_of(data: bytes) -> list[tuple[int | None, str]]:
     return [(e["row"], e["column"]) for e in import_preview(data=data).errors]
 
 
-def the_error(data: bytes) -> dict[str, object]:
+def the_error(data: bytes) -> Error:
     [error] = import_preview(data=data).errors
     return error
 
@@ -680,7 +681,7 @@ def test_a_failure_while_writing_changes_nothing(make_product, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports, "stock_apply", broken)
+    monkeypatch.setattr(apply, "stock_apply", broken)
     with pytest.raises(RuntimeError):
         import_apply(batch=batch, actor=ACTOR)
 
