@@ -16,7 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.imports.columns import STOCK_CHUNK
+from catalog.imports.columns import STOCK_CHUNK, chunks
 from catalog.imports.exceptions import ImportAppliedBefore, ImportRefused
 from catalog.imports.plan import (
     Counted,
@@ -28,7 +28,7 @@ from catalog.imports.plan import (
     RowPlan,
     plan_from_json,
 )
-from catalog.imports.planning import State, chunks, known_product_ids, load_state, plan_rows
+from catalog.imports.planning import State, known_product_ids, load_state, plan_rows
 from catalog.imports.preview import import_batches_applied
 from catalog.imports.report import differences, summary
 from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant

@@ -1,9 +1,11 @@
-"""The import file's format: its columns, what they set, its limits, and the shape of an error.
+"""The import file's format: its columns, what they set, its limits (and the chunks of rows
+that keep the queries a fixed number per chunk), and the shape of an error.
 
 The export writes the same columns (``catalog.exports``), so an export imports again as is.
 """
 
-from typing import Any, TypedDict
+from collections.abc import Iterator, Sequence
+from typing import Any, TypedDict, TypeVar
 
 COLUMNS = (
     "sku",
@@ -51,6 +53,14 @@ MAX_BYTES = 10 * 1024 * 1024
 # bulk UPDATE stays cheap on PostgreSQL.
 CHUNK = 5_000
 STOCK_CHUNK = 1_000
+
+_T = TypeVar("_T")
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
 
 # Cells a spreadsheet would run as a formula; the export prefixes them with an apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -8,13 +8,12 @@ catalog as it is; the apply plans again against the rows it has locked.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from catalog.imports.columns import (
-    CHUNK,
     COLUMNS,
     FIELD_LABELS,
     NEW_SKU_REQUIRED,
@@ -22,6 +21,7 @@ from catalog.imports.columns import (
     VARIANT_COLUMNS,
     Error,
     Row,
+    chunks,
     error,
 )
 from catalog.imports.plan import (
@@ -43,7 +43,6 @@ from catalog.models import IssuedSku, Product, Variant
 from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD
 from catalog.validators import MAX_QUANTITY
 
-_T = TypeVar("_T")
 # A product of the file: by id if the catalog has it, else by its key (name, color, collection).
 ProductRef = int | tuple[str, str, str]
 
@@ -61,11 +60,6 @@ class State:
 
 
 _PRODUCT_VALUES = ("name", "category", "color", "collection", "price", "is_active")
-
-
-def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _product_values(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
