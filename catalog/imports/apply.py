@@ -150,7 +150,8 @@ def _write_catalog(
                 low_stock_threshold=entry.variant.low_stock_threshold,
             )
         )
-    # The claim on each SKU for good (see services._sku_issue); a concurrent claim fails here.
+    # The claim on each SKU for good (see catalog.services._sku_issue); a concurrent claim
+    # fails here.
     IssuedSku.objects.bulk_create([IssuedSku(sku=variant.sku) for variant in new_variants])
     Variant.objects.bulk_create(new_variants)
     StockMovement.objects.bulk_create(
@@ -170,10 +171,7 @@ def _write_catalog(
 
     # Barcodes are unique, so each is its own value: bulk_update. Thresholds repeat: grouped.
     changed = [
-        (
-            state.variants[entry.sku]["id"],
-            {change.field: change.new for change in entry.variant.changes},
-        )
+        (entry.variant.id, {change.field: change.new for change in entry.variant.changes})
         for entry in plan
         if isinstance(entry.variant, KnownVariant) and entry.variant.changes
     ]
