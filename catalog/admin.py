@@ -82,9 +82,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         label="Counted",
         help_text="Or the quantity counted on the shelf",
     )
-    stock_note = forms.CharField(
-        required=False, max_length=NOTE_MAX_LENGTH, label="Note"
-    )
+    stock_note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
     # The quantity shown when the page was drawn: a count against it is refused if a sale or
     # another change came in meanwhile.
     quantity_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
