@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run reset-demo serve test check lint format types migrations-check deploy-check pytest migrate bench clean
+.PHONY: install run reset-demo serve test check lint layers format types migrations-check deploy-check pytest migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -46,11 +46,15 @@ test: check pytest
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-check: lint types migrations-check deploy-check
+check: lint layers types migrations-check deploy-check
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The import graph's layers (pyproject.toml, [tool.importlinter]): a back-arrow fails.
+layers: install
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -25,8 +25,9 @@ from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
+from stock import selectors as stock_selectors
 from stock import services as stock_services
-from stock.models import MovementReason, StockMovement
+from stock.models import NOTE_MAX_LENGTH, MovementReason, StockMovement
 
 RECENT_MOVEMENTS = 10
 STOCK_PERMISSION = "catalog.change_stock"
@@ -81,9 +82,7 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         label="Counted",
         help_text="Or the quantity counted on the shelf",
     )
-    stock_note = forms.CharField(
-        required=False, max_length=stock_services.NOTE_MAX_LENGTH, label="Note"
-    )
+    stock_note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
     # The quantity shown when the page was drawn: a count against it is refused if a sale or
     # another change came in meanwhile.
     quantity_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -557,7 +556,7 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
 
     @admin.display(description="Latest movements")
     def recent_movements(self, variant: Variant) -> SafeString:
-        movements = selectors.stock_movement_list().filter(variant=variant)[:RECENT_MOVEMENTS]
+        movements = stock_selectors.stock_movement_list().filter(variant=variant)[:RECENT_MOVEMENTS]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -643,7 +642,7 @@ class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
-        return selectors.stock_movement_list()
+        return stock_selectors.stock_movement_list()
 
     @admin.display(description="Change", ordering="delta")
     def signed_delta(self, movement: StockMovement) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from django.db.models import QuerySet
 
-from catalog.imports import COLUMNS, FORMULA_STARTS
+from catalog.imports.columns import COLUMNS, FORMULA_STARTS
 from catalog.models import Product, Variant
 from catalog.selectors import SIZE_ORDER
 

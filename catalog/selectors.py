@@ -5,20 +5,14 @@ from collections.abc import Iterable
 
 from django.db.models import (
     Case,
-    F,
     IntegerField,
-    OuterRef,
     Prefetch,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 
 from catalog.models import IssuedSku, Product, Size, Variant
-from stock.models import StockMovement
 
 # Sizes read smallest first, as on a shop's size picker.
 SIZE_ORDER = Case(
@@ -68,41 +62,10 @@ def variant_ids_with_history(variant_ids: Iterable[int]) -> set[int]:
     variant_ids = list(variant_ids)
     if not variant_ids:
         return set()
+    # Through the ledger's reverse relation: the catalog reads it without importing stock.
     return set(
-        StockMovement.objects.filter(variant_id__in=variant_ids)
+        Variant.objects.filter(pk__in=variant_ids, movements__isnull=False)
         .order_by()
-        .values_list("variant_id", flat=True)
+        .values_list("pk", flat=True)
         .distinct()
-    )
-
-
-def stock_movement_list() -> QuerySet[StockMovement]:
-    """The ledger, newest first, with each movement's variant (for its SKU)."""
-    return StockMovement.objects.select_related("variant").order_by("-id")
-
-
-def low_stock_variants() -> QuerySet[Variant]:
-    """Variants of active products at or below their low-stock threshold, emptiest first."""
-    return (
-        variant_list()
-        .filter(low_stock=True, product__is_active=True)
-        .order_by("quantity", "product__name", "id")
-    )
-
-
-def stock_drift() -> QuerySet[Variant]:
-    """Variants whose quantity is not the sum of their movements: the ledger's invariant
-    broken (by a write that went around the stock service). Should always be empty."""
-    ledger = (
-        StockMovement.objects.filter(variant=OuterRef("pk"))
-        .order_by()
-        .values("variant")
-        .annotate(total=Sum("delta"))
-        .values("total")
-    )
-    return (
-        Variant.objects.annotate(ledger_total=Coalesce(Subquery(ledger), 0))
-        .exclude(quantity=F("ledger_total"))
-        .select_related("product")
-        .order_by("id")
     )

@@ -145,8 +145,12 @@ def variant_create(
         low_stock_threshold=low_stock_threshold,
     )
     if variant.sku:
-        variant.full_clean()
+        # The claim decides who gets a SKU, not a look first: full_clean's unique check would
+        # tell a writer that lost the race after the winner committed something else (400)
+        # than one that lost it before (409). The other unique fields are checked after it.
+        variant.full_clean(validate_unique=False)
         _sku_issue(variant.sku)
+        variant.validate_unique()
     else:
         variant.full_clean(exclude=["sku"])
         variant.sku = _sku_issue_generated(product=product, size=size)

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
 
+# How much of an actor's name the ledger and the orders keep (a user name is at most 150).
+NAME_MAX_LENGTH = 150
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     kind: str  # "user", "api_key" or "system"

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", api_views.ApiIndexView.as_view(), name="api-index"),
     path("api/v1/", api_views.ApiV1IndexView.as_view(), name="api-v1"),
     path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("stock.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/schema/", api_views.SchemaView.as_view(**public), name="schema"),

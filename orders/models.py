@@ -7,6 +7,11 @@ from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
 from catalog.models import Size, Variant
+from core.actors import NAME_MAX_LENGTH
+
+# The text fields' lengths, which the serializers check before the database does.
+NOTE_MAX_LENGTH = 500
+REFERENCE_MAX_LENGTH = 100
 
 
 class OrderStatus(models.TextChoices):
@@ -25,8 +30,8 @@ class Order(models.Model):
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
     )
-    customer_reference = models.CharField(max_length=100, blank=True)
-    note = models.CharField(max_length=500, blank=True)
+    customer_reference = models.CharField(max_length=REFERENCE_MAX_LENGTH, blank=True)
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
     currency = models.CharField(max_length=3)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     api_key = models.ForeignKey(
@@ -44,7 +49,9 @@ class Order(models.Model):
         blank=True,
         related_name="orders",
     )
-    placed_by = models.CharField(max_length=150, help_text="The API key's or the user's name.")
+    placed_by = models.CharField(
+        max_length=NAME_MAX_LENGTH, help_text="The API key's or the user's name."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -150,8 +157,8 @@ class OrderReturn(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
     refund_total = models.DecimalField(max_digits=12, decimal_places=2)
-    note = models.CharField(max_length=500, blank=True)
-    recorded_by = models.CharField(max_length=150)
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
+    recorded_by = models.CharField(max_length=NAME_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from catalog.models import Product, Variant
 from catalog.validators import NOT_BLANK_PATTERN
+from core.actors import NAME_MAX_LENGTH
 
 
 class MovementReason(models.TextChoices):
@@ -42,6 +43,12 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+# The ledger's text fields, which the services and serializers check before the database does.
+ACTOR_MAX_LENGTH = NAME_MAX_LENGTH
+NOTE_MAX_LENGTH = 500
+REFERENCE_MAX_LENGTH = 100
+
+
 class StockMovement(models.Model):
     """One change of a variant's quantity, and why. Append-only: the database refuses updates
     and deletes of these rows, and a variant with movements cannot be deleted."""
@@ -59,7 +66,9 @@ class StockMovement(models.Model):
     quantity_after = models.IntegerField()
     reason = models.CharField(max_length=32, choices=MovementReason.choices)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
-    actor = models.CharField(max_length=150, help_text="The user's or the API key's name.")
+    actor = models.CharField(
+        max_length=ACTOR_MAX_LENGTH, help_text="The user's or the API key's name."
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -76,9 +85,11 @@ class StockMovement(models.Model):
         related_name="stock_movements",
         help_text="Keys with stock history are revoked, not deleted.",
     )
-    note = models.CharField(max_length=500, blank=True)
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
     reference = models.CharField(
-        max_length=100, blank=True, help_text="What caused it, e.g. an order number."
+        max_length=REFERENCE_MAX_LENGTH,
+        blank=True,
+        help_text="What caused it, e.g. an order number.",
     )
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 

@@ -23,7 +23,15 @@ from catalog.validators import MAX_QUANTITY, normalize_code
 from catalog.versions import catalog_changed
 from core.actors import Actor
 from stock.exceptions import InsufficientStock, InvalidSaleLines, StockCountMismatch
-from stock.models import DECREASING_REASONS, INCREASING_REASONS, MovementReason, StockMovement
+from stock.models import (
+    ACTOR_MAX_LENGTH,
+    DECREASING_REASONS,
+    INCREASING_REASONS,
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    MovementReason,
+    StockMovement,
+)
 
 # The reasons a caller may give directly. ``initial`` comes with a new variant, a
 # ``count_correction`` from a count, ``sale`` and ``order_cancelled`` only from orders.
@@ -35,8 +43,6 @@ MANUAL_REASONS = (
     MovementReason.CORRECTION,
 )
 MANUAL_REASON_CHOICES = [(reason.value, reason.label) for reason in MANUAL_REASONS]
-NOTE_MAX_LENGTH = 500
-REFERENCE_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,7 +389,7 @@ def stock_movement(
         quantity_after=quantity_after,
         reason=reason,
         actor_kind=actor.kind,
-        actor=actor.name[:150],
+        actor=actor.name[:ACTOR_MAX_LENGTH],
         user_id=actor.user_id,
         api_key_id=actor.api_key_id,
         note=note,

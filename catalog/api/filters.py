@@ -13,7 +13,6 @@ from core.api.filters import (
     MultipleChoiceFilter,
     OrderingFilter,
 )
-from stock.models import MovementReason, StockMovement
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -190,26 +189,3 @@ class VariantFilter(CatalogFilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(sku__icontains=value) | Q(product__name__icontains=value))
-
-
-class StockMovementFilter(FilterSet):
-    variant = IdFilter(field_name="variant_id")
-    product = IdFilter(field_name="product_id")
-    # distinct=False: the rows are distinct anyway, and DISTINCT would stop PostgreSQL from
-    # reading the ledger in index order (a sort of every matching row on each page).
-    reason = MultipleChoiceFilter(choices=MovementReason.choices, distinct=False)
-    actor = django_filters.CharFilter(
-        lookup_expr="iexact",
-        max_length=150,
-        help_text="The user's or the API key's name, any case.",
-    )
-    created_after = IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", help_text="ISO 8601, inclusive."
-    )
-    created_before = IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", help_text="ISO 8601, exclusive."
-    )
-
-    class Meta:
-        model = StockMovement
-        fields: list[str] = []

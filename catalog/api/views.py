@@ -5,22 +5,17 @@ from django.db import connection
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from catalog import selectors, services, versions
 from catalog.api import representations
-from catalog.api.filters import ProductFilter, StockMovementFilter, VariantFilter
+from catalog.api.filters import ProductFilter, VariantFilter
 from catalog.api.serializers import (
     ProductCreateSerializer,
     ProductOutputSerializer,
     ProductUpdateSerializer,
-    StockAdjustSerializer,
-    StockCountSerializer,
-    StockMovementSerializer,
-    StockResultSerializer,
     VariantCreateSerializer,
     VariantOutputSerializer,
     VariantUpdateSerializer,
@@ -30,14 +25,10 @@ from catalog.validators import normalize_code
 from core import shortcuts
 from core.api.authentication import request_actor
 from core.api.caching import versioned_read
-from core.api.filters import FilterBackend
 from core.api.idempotency import idempotent
 from core.api.mixins import StrictRequestMixin, created
-from core.api.pagination import CursorPagination
-from core.api.permissions import CatalogPermission, LedgerPermission, StockPermission
+from core.api.permissions import CatalogPermission
 from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
-from stock import services as stock_services
-from stock.models import StockMovement
 
 
 class ReadViewSet(
@@ -164,7 +155,6 @@ class VariantViewSet(CatalogViewSet):
 
     filterset_class = VariantFilter
     serializer_class = VariantOutputSerializer
-    filtered_actions = ("list", "movements")
 
     def get_queryset(self) -> QuerySet[Variant]:
         return selectors.variant_list()
@@ -229,76 +219,3 @@ class VariantViewSet(CatalogViewSet):
 
     def render(self, variant_id: int) -> Any:
         return VariantOutputSerializer(selectors.variant_get(variant_id=variant_id)).data
-
-    @extend_schema(
-        request=StockAdjustSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: StockResultSerializer},
-        summary="Change the stock by a signed amount, with a reason",
-    )
-    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
-    @idempotent
-    def adjust(self, request: Request, pk: str) -> Response:
-        variant = self.get_object()
-        serializer = StockAdjustSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        movement = stock_services.stock_adjust(
-            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
-        )
-        return self.stock_result(movement)
-
-    @extend_schema(
-        request=StockCountSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: StockResultSerializer},
-        summary="Set the counted quantity (a stocktake)",
-    )
-    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
-    @idempotent
-    def count(self, request: Request, pk: str) -> Response:
-        variant = self.get_object()
-        serializer = StockCountSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        movement = stock_services.stock_count(
-            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
-        )
-        return self.stock_result(movement)
-
-    @extend_schema(responses=StockMovementSerializer(many=True), filters=False)
-    @action(
-        detail=True,
-        methods=["get"],
-        permission_classes=[LedgerPermission],
-        pagination_class=CursorPagination,
-        filterset_class=None,
-    )
-    def movements(self, request: Request, pk: str) -> Response:
-        """This variant's stock movements, newest first."""
-        variant = self.get_object()
-        movements = selectors.stock_movement_list().filter(variant=variant)
-        # No filters here, but an unknown parameter is refused as on every list.
-        page = self.paginate_queryset(FilterBackend().filter_queryset(request, movements, self))
-        serializer = StockMovementSerializer(page, many=True, context=self.get_serializer_context())  # type: ignore[arg-type]  # many=True
-        return self.get_paginated_response(serializer.data)
-
-    def stock_result(self, movement: StockMovement) -> Response:
-        data = {
-            "variant": self.render(movement.variant_id),
-            "movement": StockMovementSerializer(
-                movement, context=self.get_serializer_context()
-            ).data,
-        }
-        return created(data, at="stock-movement-detail", pk=movement.pk)
-
-
-class StockMovementViewSet(ReadViewSet):
-    """The stock ledger: every change of every quantity, newest first. Read-only: movements are
-    never changed or deleted."""
-
-    serializer_class = StockMovementSerializer
-    filterset_class = StockMovementFilter
-    pagination_class = CursorPagination
-    permission_classes = [LedgerPermission]
-
-    def get_queryset(self) -> QuerySet[StockMovement]:
-        return selectors.stock_movement_list()

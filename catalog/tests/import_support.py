@@ -1,5 +1,6 @@
-"""What the import's tests share: the sample file, and the catalog the README's walkthrough has
-when it imports that file (the demo catalog of `make run` and the README's Linen Tee)."""
+"""What the import's tests share: the sample file, the catalog the README's walkthrough has
+when it imports that file (the demo catalog of `make run` and the README's Linen Tee), and the
+helpers that write a file's rows and preview it."""
 
 import json
 import re
@@ -11,12 +12,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 
-from catalog import imports
-from catalog.models import Product
+import catalog
+from catalog.imports import import_batch_create, import_preview
+from catalog.imports.columns import Error
+from catalog.models import ImportBatch, IssuedSku, Product, Variant
 from catalog.services import VariantSpec, product_create
 from core.actors import system_actor
+from stock.models import StockMovement
 
-SAMPLE = Path(imports.__file__).parent / "samples" / "catalog_import.csv"
+SAMPLE = Path(catalog.__file__).parent / "samples" / "catalog_import.csv"
 # The Quick start's product, created through the API: the payload of its curl example.
 _README_PRODUCT = re.compile(r"-d '(\{[^']*\"name\": \"Linen Tee\"[^']*\})'")
 
@@ -47,3 +51,54 @@ def walkthrough_catalog() -> None:
     """A fresh demo catalog plus the README's Linen Tee."""
     call_command("seed_demo", stdout=StringIO())
     readme_product_create()
+
+
+HEADER = "sku,product,category,color,collection,price,size,barcode,received,counted"
+EAN13 = "4006381333931"
+EAN13_WRONG_CHECK_DIGIT = "4006381333932"
+ACTOR = system_actor("test")
+
+
+def csv_bytes(*lines: str, header: str = HEADER) -> bytes:
+    return "\n".join([header, *lines]).encode()
+
+
+def new_row(sku: str = "NEW-1", **cells: str) -> str:
+    values = {
+        "sku": sku,
+        "product": "Linen Tee",
+        "category": "Tees",
+        "color": "Sand",
+        "collection": "ss25",
+        "price": "35.00",
+        "size": "S-M",
+        "barcode": "",
+        "received": "",
+        "counted": "",
+        **cells,
+    }
+    return ",".join(values[column] for column in HEADER.split(","))
+
+
+def snapshot():
+    return (
+        list(Product.objects.order_by("pk").values()),
+        list(Variant.objects.order_by("pk").values()),
+        list(StockMovement.objects.order_by("pk").values()),
+        IssuedSku.objects.count(),
+    )
+
+
+def preview_and_store(data: bytes) -> ImportBatch:
+    preview = import_preview(data=data)
+    assert preview.errors == []
+    return import_batch_create(preview=preview, filename="test.csv")
+
+
+def errors_of(data: bytes) -> list[tuple[int | None, str]]:
+    return [(e["row"], e["column"]) for e in import_preview(data=data).errors]
+
+
+def the_error(data: bytes) -> Error:
+    [error] = import_preview(data=data).errors
+    return error

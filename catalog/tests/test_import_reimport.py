@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog import imports
 from catalog.imports import (
     ImportAppliedBefore,
+    apply,
     content_hash,
     import_apply,
     import_batch_create,
@@ -157,7 +158,7 @@ def test_an_application_that_looked_before_the_first_committed_is_refused_by_the
         return real_look(**kwargs) if len(looks) > 1 else ImportBatch.objects.none()
 
     real_look = imports.import_batches_applied
-    monkeypatch.setattr(imports, "import_batches_applied", looked_too_early)
+    monkeypatch.setattr(apply, "import_batches_applied", looked_too_early)
 
     with pytest.raises(ImportAppliedBefore) as refused:
         import_apply(batch=second, actor=ACTOR)

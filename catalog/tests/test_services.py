@@ -180,3 +180,15 @@ def test_a_sku_issued_before_is_a_conflict_and_creates_nothing():
         {"sku": ["This SKU is taken, or was used by a deleted variant; SKUs are never reused."]},
     )
     assert not product.variants.filter(size="L-XL").exists()
+
+
+def test_a_sku_of_a_variant_committed_before_is_the_same_conflict():
+    # What the loser of a race meets when the winner committed before it even looked.
+    product = _create()
+    variant_create(product=product, size="S-M", sku="RACED", actor=ACTOR)
+    with pytest.raises(Conflict) as error:
+        variant_create(product=product, size="L-XL", sku="RACED", actor=ACTOR)
+    assert (error.value.status_code, error.value.details) == (
+        409,
+        {"sku": ["This SKU is taken, or was used by a deleted variant; SKUs are never reused."]},
+    )

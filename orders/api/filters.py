@@ -2,7 +2,7 @@ import django_filters
 
 from catalog.api.filters import IsoDateTimeFilter
 from core.api.filters import FilterSet, MultipleChoiceFilter
-from orders.models import Order, OrderStatus
+from orders.models import REFERENCE_MAX_LENGTH, Order, OrderStatus
 
 
 class OrderFilter(FilterSet):
@@ -14,7 +14,9 @@ class OrderFilter(FilterSet):
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601, exclusive."
     )
     customer_reference = django_filters.CharFilter(
-        lookup_expr="iexact", max_length=100, help_text="The whole reference, any case."
+        lookup_expr="iexact",
+        max_length=REFERENCE_MAX_LENGTH,
+        help_text="The whole reference, any case.",
     )
 
     class Meta:

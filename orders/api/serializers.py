@@ -7,7 +7,15 @@ from catalog.api.fields import SkuField
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
 from core.api.serializers import InputSerializer
-from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
+from orders.models import (
+    NOTE_MAX_LENGTH,
+    REFERENCE_MAX_LENGTH,
+    Order,
+    OrderLine,
+    OrderReturn,
+    OrderReturnLine,
+    OrderStatus,
+)
 from orders.services import MAX_LINES, LineRequest, ReturnRequest
 
 # Input
@@ -37,9 +45,11 @@ class OrderCreateSerializer(InputSerializer):
         many=True, allow_empty=False, max_length=MAX_LINES
     )
     customer_reference = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default=""
+        max_length=REFERENCE_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
 
     def line_requests(self) -> list[LineRequest]:
         return [
@@ -60,7 +70,9 @@ class OrderReturnCreateSerializer(InputSerializer):
     lines = ReturnLineInputSerializer(  # type: ignore[call-arg]  # many=True makes a list
         many=True, allow_empty=False, max_length=MAX_LINES
     )
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
 
     def return_requests(self) -> list[ReturnRequest]:
         return [

@@ -5,10 +5,11 @@ import django_filters
 import pytest
 from django.http import QueryDict
 
-from catalog.api.filters import ProductFilter, StockMovementFilter, VariantFilter
+from catalog.api.filters import ProductFilter, VariantFilter
 from catalog.models import Product
 from core.api.filters import FilterSet
 from orders.api.filters import OrderFilter
+from stock.api.filters import StockMovementFilter
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from catalog.selectors import low_stock_variants
+from stock.selectors import low_stock_variants
 
 COLUMNS = ["sku", "product", "color", "size", "quantity", "low_stock_threshold"]
 

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Variant
-from catalog.selectors import stock_drift
+from stock.selectors import stock_drift
 
 
 class Command(BaseCommand):

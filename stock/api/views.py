@@ -1,0 +1,126 @@
+"""The stock's endpoints: a variant's stock changes and its ledger
+(``/variants/{id}/adjust/``, ``/count/``, ``/movements/``), and the whole ledger
+(``/stock-movements/``). Every write goes through ``stock.services``."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import selectors as catalog_selectors
+from catalog.api.serializers import VariantOutputSerializer
+from catalog.api.views import ReadViewSet, VariantViewSet
+from catalog.models import Variant
+from core.api.authentication import request_actor
+from core.api.filters import FilterBackend
+from core.api.idempotency import idempotent
+from core.api.mixins import StrictRequestMixin, created
+from core.api.pagination import CursorPagination
+from core.api.permissions import LedgerPermission, StockPermission
+from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from stock import selectors, services
+from stock.api.filters import StockMovementFilter
+from stock.api.serializers import (
+    StockAdjustSerializer,
+    StockCountSerializer,
+    StockMovementSerializer,
+    StockResultSerializer,
+)
+from stock.models import StockMovement
+
+
+class VariantStockViewSet(StrictRequestMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    # A variant's stock, under the variant's own address: only the actions below. The variant
+    # itself is listed, read and written at /variants/ (catalog's VariantViewSet), whose
+    # description the schema shows for these actions too.
+    __doc__ = VariantViewSet.__doc__
+
+    serializer_class = VariantOutputSerializer
+    lookup_value_regex = ReadViewSet.lookup_value_regex
+    filtered_actions = ("movements",)
+
+    def get_queryset(self) -> QuerySet[Variant]:
+        return catalog_selectors.variant_list()
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        # Any variant's stock, archived or not, as its detail answers for any id.
+        return queryset
+
+    def render(self, variant_id: int) -> Any:
+        return VariantOutputSerializer(catalog_selectors.variant_get(variant_id=variant_id)).data
+
+    @extend_schema(
+        request=StockAdjustSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: StockResultSerializer},
+        summary="Change the stock by a signed amount, with a reason",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
+    @idempotent
+    def adjust(self, request: Request, pk: str) -> Response:
+        variant = self.get_object()
+        serializer = StockAdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = services.stock_adjust(
+            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
+        )
+        return self.stock_result(movement)
+
+    @extend_schema(
+        request=StockCountSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: StockResultSerializer},
+        summary="Set the counted quantity (a stocktake)",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[StockPermission])
+    @idempotent
+    def count(self, request: Request, pk: str) -> Response:
+        variant = self.get_object()
+        serializer = StockCountSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        movement = services.stock_count(
+            variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
+        )
+        return self.stock_result(movement)
+
+    @extend_schema(responses=StockMovementSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[LedgerPermission],
+        pagination_class=CursorPagination,
+    )
+    def movements(self, request: Request, pk: str) -> Response:
+        """This variant's stock movements, newest first."""
+        variant = self.get_object()
+        movements = selectors.stock_movement_list().filter(variant=variant)
+        # No filters here, but an unknown parameter is refused as on every list.
+        page = self.paginate_queryset(FilterBackend().filter_queryset(request, movements, self))
+        serializer = StockMovementSerializer(page, many=True, context=self.get_serializer_context())  # type: ignore[arg-type]  # many=True
+        return self.get_paginated_response(serializer.data)
+
+    def stock_result(self, movement: StockMovement) -> Response:
+        data = {
+            "variant": self.render(movement.variant_id),
+            "movement": StockMovementSerializer(
+                movement, context=self.get_serializer_context()
+            ).data,
+        }
+        return created(data, at="stock-movement-detail", pk=movement.pk)
+
+
+class StockMovementViewSet(ReadViewSet):
+    """The stock ledger: every change of every quantity, newest first. Read-only: movements are
+    never changed or deleted."""
+
+    serializer_class = StockMovementSerializer
+    filterset_class = StockMovementFilter
+    pagination_class = CursorPagination
+    permission_classes = [LedgerPermission]
+
+    def get_queryset(self) -> QuerySet[StockMovement]:
+        return selectors.stock_movement_list()
