@@ -32,13 +32,9 @@ AFFECTS: dict[str, tuple[str, ...]] = {
     "catalog-render": ("detail", "list", "filtered", "sku"),
     "order-answer": ("order",),
     "redis-version": ("order", "adjust"),
-    # Asked only when the key cache misses (once a minute per process, as deployed).
-    "key-sql": ("detail",),
     "key-cache": ("detail",),
     "key-prepay": ("detail",),
     "filterset": ("list", "filtered"),
-    "first-page-count": ("list", "filtered"),
-    "pg-health-check": ("detail",),
 }
 CONNECTIONS = 16
 

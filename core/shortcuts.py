@@ -18,12 +18,9 @@ NAMES = frozenset(
         "catalog-render",
         "order-answer",
         "redis-version",
-        "key-sql",
         "key-cache",
         "key-prepay",
         "filterset",
-        "first-page-count",
-        "pg-health-check",
     }
 )
 

@@ -1,7 +1,6 @@
 import re
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -168,7 +167,6 @@ class VariantViewSet(CatalogViewSet):
         if (
             code is not None
             and len(code["value"]) <= _CODE_LENGTHS[code["column"]]
-            and connection.vendor == "postgresql"
             and shortcuts.on("sku-lookup")  # docs/private-internals.md#sku-lookup
         ):
             # A till's scan: one SKU or barcode and nothing else. One plain query, the answer

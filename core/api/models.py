@@ -1,15 +1,12 @@
 import hashlib
-import json
 import secrets
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import connections, models
+from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
-
-from core import shortcuts
 
 
 class Scope(models.TextChoices):
@@ -23,25 +20,8 @@ class Scope(models.TextChoices):
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def by_digest(self, hashed_key: str) -> "ApiKey | None":
-        """The key with this digest, on every request. On PostgreSQL one plain statement: the
-        ORM's compiling of the query was about a fifth of a product detail's time. (SQLite's
-        columns need Django's converters, so it keeps the ORM.)"""
-        connection = connections[self.db]
-        # docs/private-internals.md#key-sql
-        if connection.vendor != "postgresql" or not shortcuts.on("key-sql"):
-            return self.filter(hashed_key=hashed_key).order_by().first()
-        with connection.cursor() as cursor:
-            cursor.execute(_BY_DIGEST_SQL, [hashed_key])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = list(row)
-        scopes = values[_KEY_COLUMNS.index("scopes")]
-        # jsonb comes back as text through Django's connection; the JSON field parses it.
-        values[_KEY_COLUMNS.index("scopes")] = (
-            json.loads(scopes) if isinstance(scopes, str) else scopes
-        )
-        return ApiKey.from_db(self.db, list(_KEY_COLUMNS), values)
+        """The key with this digest (a unique column: one row or none)."""
+        return self.filter(hashed_key=hashed_key).order_by().first()
 
     def usable(self, *, at: datetime | None = None) -> "ApiKeyQuerySet":
         at = at or timezone.now()
@@ -146,18 +126,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
-
-
-_KEY_COLUMNS = (
-    "id",
-    "name",
-    "prefix",
-    "hashed_key",
-    "scopes",
-    "created_at",
-    "expires_at",
-    "revoked_at",
-)
-_BY_DIGEST_SQL = (
-    f"SELECT {', '.join(_KEY_COLUMNS)} FROM {ApiKey._meta.db_table} WHERE hashed_key = %s"  # noqa: S608 - constant names
-)

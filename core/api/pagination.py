@@ -12,8 +12,6 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
-from core import shortcuts
-
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
@@ -55,30 +53,11 @@ def _page_size_parameter(paginator: Any) -> dict[str, Any]:
     }
 
 
-class FirstPageCountingPaginator(Paginator):  # type: ignore[type-arg]
-    """Django's Paginator, without the COUNT query when the first page is all there is.
-
-    The first page is read one row longer than a page: when that row is missing, the page's
-    length is the count. A lookup by SKU or barcode, and any filtered list that fits a page (the
-    common case for client apps), then costs one query instead of two.
-    """
-
-    def page(self, number: Any) -> Any:
-        # docs/private-internals.md#first-page-count
-        if str(number) != "1" or "count" in self.__dict__ or not shortcuts.on("first-page-count"):
-            return super().page(number)
-        rows = list(self.object_list[: self.per_page + 1])
-        if len(rows) <= self.per_page:
-            self.__dict__["count"] = len(rows)  # Paginator.count is a cached property
-        return self._get_page(rows[: self.per_page], 1, self)  # type: ignore[attr-defined]
-
-
 class PageNumberPagination(pagination.PageNumberPagination):
     """``{"count", "next", "previous", "results"}`` pages of at most 100 rows."""
 
     page_size_query_param = "page_size"
     max_page_size = 100
-    django_paginator_class = FirstPageCountingPaginator
 
     def get_page_size(self, request: Request) -> int:
         return _page_size(self, request)

@@ -50,7 +50,7 @@ def test_settings_come_from_the_environment():
         DB_PGBOUNCER="1",
         REDIS_URL="redis://cache:6379/0",
     )
-    assert result.stdout.split(" ", 2)[:2] == ["core.db.postgresql", "inventory"]
+    assert result.stdout.split(" ", 2)[:2] == ["django.db.backends.postgresql", "inventory"]
     assert (
         "['api.example.com', 'admin.example.com'] False GBP True "
         "django.core.cache.backends.redis.RedisCache" in result.stdout
