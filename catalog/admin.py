@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -27,6 +26,7 @@ from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
 from stock import services as stock_services
 from stock.models import MovementReason, StockMovement
+from stock.receiving import RECEIVE_REASONS, ReceiveLine, stock_receive
 
 RECENT_MOVEMENTS = 10
 STOCK_PERMISSION = "catalog.change_stock"
@@ -392,16 +392,13 @@ class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMe
 
 
 RECEIVE_MAX_VARIANTS = 200
-RECEIVE_REASONS = [
-    (reason.value, reason.label)
-    for reason in (MovementReason.RECEIVED, MovementReason.RETURNED, MovementReason.CORRECTION)
-]
+RECEIVE_REASON_CHOICES = [(reason.value, reason.label) for reason in RECEIVE_REASONS]
 
 
 class ReceiveForm(forms.Form):
     variant = forms.IntegerField(widget=forms.HiddenInput)
     quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, initial=0)
-    reason = forms.ChoiceField(choices=RECEIVE_REASONS, initial=MovementReason.RECEIVED)
+    reason = forms.ChoiceField(choices=RECEIVE_REASON_CHOICES, initial=MovementReason.RECEIVED)
 
 
 class BaseReceiveFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
@@ -426,31 +423,23 @@ def _rows_match(formset: "forms.BaseFormSet[forms.Form]", variants: list[Variant
     return sorted(str(value) for value in posted) == sorted(str(v.pk) for v in variants)
 
 
-def receive_apply(
-    *,
-    formset: "forms.BaseFormSet[forms.Form]",
-    variants: list[Variant],
-    actor: Actor,
-) -> tuple[int, int]:
-    """Apply a received delivery: one stock_apply per reason, all in one transaction."""
+def receive_lines(
+    *, formset: "forms.BaseFormSet[forms.Form]", variants: list[Variant]
+) -> list[ReceiveLine]:
+    """The delivery's lines from the form: the rows with a quantity, each of a selected variant."""
     selected = {variant.pk for variant in variants}
-    by_reason: dict[str, list[stock_services.StockChange]] = {}
+    lines = []
     for form in formset.forms:
         data = form.cleaned_data
         if data["variant"] not in selected:
             raise ApplicationError("The delivery names a variant that was not selected.")
         if data["quantity"]:
-            by_reason.setdefault(data["reason"], []).append(
-                stock_services.StockChange(variant_id=data["variant"], delta=data["quantity"])
+            lines.append(
+                ReceiveLine(
+                    variant_id=data["variant"], quantity=data["quantity"], reason=data["reason"]
+                )
             )
-    with transaction.atomic():
-        # Every row locked at once, in key order (one call per reason would lock in reason
-        # order, and could deadlock with an order taking the same variants).
-        stock_services.stock_lock(ids=[v.pk for v in variants])
-        for reason, changes in by_reason.items():
-            stock_services.stock_apply(changes=changes, reason=reason, actor=actor, note="Delivery")
-    changes = [change for group in by_reason.values() for change in group]
-    return len(changes), sum(change.delta for change in changes)
+    return lines
 
 
 @admin.register(Variant)
@@ -497,8 +486,9 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
             formset = ReceiveFormSet(initial=initial, prefix="receive")
         elif "apply" in request.POST and formset.is_valid():
             try:
-                count, units = receive_apply(
-                    formset=formset, variants=variants, actor=user_actor(request.user)
+                result = stock_receive(
+                    receive_lines(formset=formset, variants=variants),
+                    actor=user_actor(request.user),
                 )
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
@@ -506,7 +496,9 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
             else:
                 self.message_user(
-                    request, f"Received {units} units for {count} variants.", messages.SUCCESS
+                    request,
+                    f"Received {result.units} units for {result.variant_count} variants.",
+                    messages.SUCCESS,
                 )
                 return None
         rows = {str(form["variant"].value()): form for form in formset.forms}
