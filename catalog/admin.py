@@ -1,6 +1,7 @@
 """The admin for store staff. It saves through the same services as the API, so the same rules
 hold: stock changes only through the ledger (with the staff user as actor), SKUs never change
-nor come back, nothing with stock or history is deleted, and movements are read-only."""
+nor come back, and nothing with stock or history is deleted. The ledger's own admin, read-only,
+is in stock/admin.py."""
 
 from typing import Any
 
@@ -15,7 +16,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.text import Truncator
 
 from catalog import selectors, services
 from catalog.admin_imports import ImportExportAdminMixin
@@ -25,7 +25,7 @@ from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor, user_actor
 from core.exceptions import ApplicationError
 from stock import services as stock_services
-from stock.models import MovementReason, StockMovement
+from stock.models import MovementReason
 from stock.receiving import RECEIVE_REASONS, ReceiveLine, stock_receive
 
 RECENT_MOVEMENTS = 10
@@ -610,46 +610,3 @@ class VariantAdmin(StockOrModelChange, ServiceErrorsAsMessages):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Variant]) -> None:
         for variant in queryset:
             services.variant_delete(variant=variant)
-
-
-@admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The ledger, read-only for everyone, superusers included: movements are never edited or
-    deleted; a mistake is put right by a new movement."""
-
-    list_display = [
-        "created_at",
-        "variant",
-        "reason",
-        "signed_delta",
-        "quantity_after",
-        "actor",
-        "reference",
-        "short_note",
-    ]
-    list_filter = ["reason", "actor_kind", "created_at"]
-    search_fields = ["variant__sku", "actor", "reference", "note"]
-    date_hierarchy = "created_at"
-    list_select_related = ["variant"]
-    list_per_page = 100
-    show_full_result_count = False  # no COUNT(*) over millions of rows on every page
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
-        return selectors.stock_movement_list()
-
-    @admin.display(description="Change", ordering="delta")
-    def signed_delta(self, movement: StockMovement) -> str:
-        return f"{movement.delta:+d}"
-
-    @admin.display(description="Note")
-    def short_note(self, movement: StockMovement) -> str:
-        return Truncator(movement.note).chars(40)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
