@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from catalog.admin import RECENT_MOVEMENTS
+from catalog.admin.variants import RECENT_MOVEMENTS
 from catalog.models import Product, Variant
 from catalog.tests.support import (
     STOCK_FIELDS,
