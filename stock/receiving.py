@@ -10,6 +10,7 @@ from django.db import transaction
 from catalog.validators import MAX_QUANTITY
 from core.actors import Actor
 from stock import services as stock_services
+from stock.ledger import StockChange
 from stock.models import MovementReason, StockMovement
 
 # What a delivery may give as its reason: stock coming in, or a correction upwards.
@@ -53,10 +54,10 @@ def stock_receive(
     nothing; so does a quantity that would go over the ceiling.
     """
     _check_lines(lines)
-    by_reason: dict[str, list[stock_services.StockChange]] = {}
+    by_reason: dict[str, list[StockChange]] = {}
     for line in lines:
         by_reason.setdefault(line.reason, []).append(
-            stock_services.StockChange(variant_id=line.variant_id, delta=line.quantity)
+            StockChange(variant_id=line.variant_id, delta=line.quantity)
         )
     ids = [line.variant_id for line in lines]
     movements: list[StockMovement] = []
