@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from catalog import selectors
 from catalog.models import Category, IssuedSku, Product, Size, Variant
 from catalog.validators import normalize_code
 from core.actors import Actor
 from core.exceptions import Conflict, Protected
-from stock.models import MovementReason, StockMovement
-from stock.services import stock_movement
+from stock.services import stock_open
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")
@@ -106,12 +106,8 @@ def product_delete(*, product: Product) -> None:
             "This product still has stock and cannot be deleted; archive it instead.",
             details={"variants_with_stock": stocked},
         )
-    with_history = sorted(
-        StockMovement.objects.filter(variant__in=variants)
-        .order_by()
-        .values_list("variant__sku", flat=True)
-        .distinct()
-    )
+    kept = selectors.variant_ids_with_history(variant.pk for variant in variants)
+    with_history = sorted(variant.sku for variant in variants if variant.pk in kept)
     if with_history:
         raise Protected(
             "This product has stock history and cannot be deleted; archive it instead.",
@@ -155,18 +151,7 @@ def variant_create(
         variant.full_clean(exclude=["sku"])
         variant.sku = _sku_issue_generated(product=product, size=size)
     variant.save()
-    if quantity > 0:
-        StockMovement.objects.bulk_create(
-            [
-                stock_movement(
-                    variant,
-                    delta=quantity,
-                    quantity_after=quantity,
-                    reason=MovementReason.INITIAL,
-                    actor=actor,
-                )
-            ]
-        )
+    stock_open([variant], actor=actor)
     return variant
 
 

@@ -25,8 +25,9 @@ from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock, with_lines
 from stock.exceptions import InvalidSaleLines
+from stock.ledger import StockChange
 from stock.models import MovementReason
-from stock.services import StockChange, stock_apply, stock_sell
+from stock.services import stock_apply, stock_sell
 
 logger = logging.getLogger(__name__)
 

@@ -8,27 +8,22 @@ cannot deadlock; the lock means no update is lost; the CHECK (quantity >= 0) is 
 of defence.
 """
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
-from catalog.versions import catalog_changed
 from core.actors import Actor
 from stock.exceptions import InsufficientStock, InvalidSaleLines, StockCountMismatch
+from stock.ledger import StockChange, stock_movement, write_changes
 from stock.models import (
-    ACTOR_MAX_LENGTH,
     DECREASING_REASONS,
     INCREASING_REASONS,
-    NOTE_MAX_LENGTH,
-    REFERENCE_MAX_LENGTH,
     MovementReason,
     StockMovement,
 )
@@ -43,12 +38,6 @@ MANUAL_REASONS = (
     MovementReason.CORRECTION,
 )
 MANUAL_REASON_CHOICES = [(reason.value, reason.label) for reason in MANUAL_REASONS]
-
-
-@dataclass(frozen=True, slots=True)
-class StockChange:
-    variant_id: int
-    delta: int
 
 
 class SaleLine(Protocol):
@@ -123,7 +112,7 @@ def stock_count(
         raise StockCountMismatch(
             details={"expected_quantity": expected_quantity, "quantity": variant.quantity}
         )
-    [movement] = _write(
+    [movement] = write_changes(
         {variant_id: variant},
         [StockChange(variant_id=variant_id, delta=quantity - variant.quantity)],
         reason=MovementReason.COUNT_CORRECTION,
@@ -263,7 +252,9 @@ def _take_and_give(
     )
     if too_many:
         raise ValidationError({"delta": f"A quantity cannot exceed {MAX_QUANTITY}."})
-    return _write(variants, changes, reason=reason, actor=actor, note=note, reference=reference)
+    return write_changes(
+        variants, changes, reason=reason, actor=actor, note=note, reference=reference
+    )
 
 
 def stock_lock(*, ids: Collection[int] = (), skus: Collection[str] = ()) -> dict[int, Variant]:
@@ -293,106 +284,28 @@ def _require(locked: Mapping[int, Variant], ids: Sequence[int]) -> dict[int, Var
     return {pk: locked[pk] for pk in sorted(ids)}
 
 
-def _write(
-    variants: Mapping[int, Variant],
-    changes: Sequence[StockChange],
+def stock_open(
+    variants: Iterable[Variant],
     *,
-    reason: str,
-    actor: Actor,
-    note: str,
-    reference: str,
-) -> list[StockMovement]:
-    """Change the locked variants' quantities and append their movements: one UPDATE and one
-    INSERT however many variants change."""
-    now = timezone.now()
-    ordered = sorted(changes, key=lambda c: c.variant_id)
-    movements = [
-        stock_movement(
-            variants[change.variant_id],
-            delta=change.delta,
-            quantity_after=variants[change.variant_id].quantity + change.delta,
-            reason=reason,
-            actor=actor,
-            note=note,
-            reference=reference,
-            at=now,
-        )
-        for change in ordered
-    ]
-    # Relative to each row; quantity_after above comes from the locked row, which is why every
-    # change locks first.
-    _add_to_quantities(ordered, at=now)
-    for change, movement in zip(ordered, movements, strict=True):
-        variant = variants[change.variant_id]
-        variant.quantity = movement.quantity_after
-        variant.updated_at = now
-    return StockMovement.objects.bulk_create(movements)
-
-
-def _add_to_quantities(changes: Sequence[StockChange], *, at: datetime) -> None:
-    """``quantity = quantity + delta`` for every change, in one UPDATE (per few thousand rows):
-
-        UPDATE variant SET quantity = quantity + CASE id WHEN 7 THEN -2 WHEN 9 THEN 5 END, ...
-        WHERE id IN (7, 9)
-
-    Written by hand because Django's ``bulk_update`` builds a ``Case(When(...))`` expression
-    per row in Python, about 0.6 ms each: a 50,000-row import spent most of its time there."""
-    quote = connection.ops.quote_name
-    table, quantity, updated_at, pk = (
-        quote(Variant._meta.db_table),
-        quote("quantity"),
-        quote("updated_at"),
-        quote("id"),
-    )
-    # Three parameters per row (the id twice, the delta), within the database's limit.
-    catalog_changed()  # the UPDATE sends no signal
-    limit = connection.features.max_query_params or 30_000
-    chunk = max(1, (limit - 1) // 3)
-    with connection.cursor() as cursor:
-        for start in range(0, len(changes), chunk):
-            part = changes[start : start + chunk]
-            cases = " ".join(["WHEN %s THEN %s"] * len(part))
-            ids = ", ".join(["%s"] * len(part))
-            cursor.execute(
-                f"UPDATE {table} SET {quantity} = {quantity} + CASE {pk} {cases} END, "  # noqa: S608 - names quoted, values bound
-                f"{updated_at} = %s WHERE {pk} IN ({ids})",
-                [
-                    *(value for change in part for value in (change.variant_id, change.delta)),
-                    at,
-                    *(change.variant_id for change in part),
-                ],
-            )
-
-
-def stock_movement(
-    variant: Variant,
-    *,
-    delta: int,
-    quantity_after: int,
-    reason: str,
     actor: Actor,
     note: str = "",
     reference: str = "",
     at: datetime | None = None,
-) -> StockMovement:
-    """One ledger row, not yet saved, for a change the caller makes to ``variant`` under its
-    lock (callers insert them in bulk)."""
-    note, reference = note.strip(), reference.strip()
-    if len(note) > NOTE_MAX_LENGTH:
-        raise ValidationError({"note": f"At most {NOTE_MAX_LENGTH} characters."})
-    if len(reference) > REFERENCE_MAX_LENGTH:
-        raise ValidationError({"reference": f"At most {REFERENCE_MAX_LENGTH} characters."})
-    return StockMovement(
-        variant=variant,
-        product_id=variant.product_id,
-        delta=delta,
-        quantity_after=quantity_after,
-        reason=reason,
-        actor_kind=actor.kind,
-        actor=actor.name[:ACTOR_MAX_LENGTH],
-        user_id=actor.user_id,
-        api_key_id=actor.api_key_id,
-        note=note,
-        reference=reference,
-        created_at=at or timezone.now(),
+) -> list[StockMovement]:
+    """The opening movement (``initial``) of each new variant created with a quantity, in one
+    INSERT. The caller created the variants, quantity included, in its own transaction: one
+    that does not commit leaves neither."""
+    return StockMovement.objects.bulk_create(
+        stock_movement(
+            variant,
+            delta=variant.quantity,
+            quantity_after=variant.quantity,
+            reason=MovementReason.INITIAL,
+            actor=actor,
+            note=note,
+            reference=reference,
+            at=at,
+        )
+        for variant in variants
+        if variant.quantity > 0
     )

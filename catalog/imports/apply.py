@@ -4,7 +4,7 @@ It claims the batch, locks the products and variants it touches in primary-key o
 first, as ``product_delete`` does), plans the rows again against the locked data and refuses,
 changing nothing, unless the plan is exactly the one the preview showed. Then it writes products
 and variants in bulk (a fixed number of statements per chunk of rows) and every stock change
-through the stock service (``stock_apply``, ``stock_movement``), with the staff user as the actor.
+through the stock service (``stock_apply``, ``stock_open``), with the staff user as the actor.
 """
 
 from collections import defaultdict
@@ -34,8 +34,9 @@ from catalog.imports.report import differences, summary
 from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
 from catalog.versions import catalog_changed
 from core.actors import Actor
-from stock.models import MovementReason, StockMovement
-from stock.services import StockChange, stock_apply, stock_movement
+from stock.ledger import StockChange
+from stock.models import MovementReason
+from stock.services import stock_apply, stock_open
 
 
 @transaction.atomic
@@ -154,20 +155,7 @@ def _write_catalog(
     # fails here.
     IssuedSku.objects.bulk_create([IssuedSku(sku=variant.sku) for variant in new_variants])
     Variant.objects.bulk_create(new_variants)
-    StockMovement.objects.bulk_create(
-        stock_movement(
-            variant,
-            delta=variant.quantity,
-            quantity_after=variant.quantity,
-            reason=MovementReason.INITIAL,
-            actor=actor,
-            note=_note(batch),
-            reference=_reference(batch),
-            at=now,
-        )
-        for variant in new_variants
-        if variant.quantity > 0
-    )
+    stock_open(new_variants, actor=actor, note=_note(batch), reference=_reference(batch), at=now)
 
     # Barcodes are unique, so each is its own value: bulk_update. Thresholds repeat: grouped.
     changed = [

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.test import Client
 from django.urls import reverse
 
-from catalog.admin import ProductAdmin
+from catalog.admin.products import ProductAdmin
 from catalog.models import Product
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from conftest import TEST_ACTOR
 from core.api.authentication import api_key_actor
 from core.api.services import api_key_create
 from orders.services import LineRequest, ReturnRequest, order_place, order_return, order_transition
-from stock.services import StockChange, stock_apply
+from stock.ledger import StockChange
+from stock.services import stock_apply
 
 pytestmark = pytest.mark.django_db
 

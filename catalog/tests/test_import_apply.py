@@ -22,8 +22,9 @@ from catalog.tests.import_support import (
 )
 from catalog.tests.support import race
 from core.actors import user_actor
+from stock.ledger import StockChange
 from stock.models import StockMovement
-from stock.services import StockChange, stock_apply
+from stock.services import stock_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -117,7 +117,7 @@ def test_a_return_is_recorded_on_the_orders_page(
         page.get_by_role("link", name="Record a return").click()
         field = page.locator(f"#id_line_{line.pk}")
         # More than was sold: the browser refuses to send it (the server refuses it too:
-        # test_admin_orders.py), and nothing is recorded.
+        # admin/test_record_return.py), and nothing is recorded.
         field.fill("4")
         page.get_by_role("button", name="Record the return").click()
         assert field.evaluate("input => input.validity.rangeOverflow")

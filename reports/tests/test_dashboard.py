@@ -13,7 +13,8 @@ from catalog.models import Variant
 from conftest import TEST_ACTOR
 from orders.models import Order
 from orders.services import ReturnRequest, order_return, order_transition
-from stock.services import StockChange, stock_apply
+from stock.ledger import StockChange
+from stock.services import stock_apply
 
 pytestmark = pytest.mark.django_db
 

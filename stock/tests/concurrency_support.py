@@ -12,8 +12,9 @@ from django.db.models import Sum
 from catalog.models import Variant
 from core.actors import system_actor
 from stock.exceptions import InsufficientStock
+from stock.ledger import StockChange
 from stock.models import MovementReason, StockMovement
-from stock.services import StockChange, stock_adjust, stock_apply
+from stock.services import stock_adjust, stock_apply
 
 ACTOR = system_actor("race")
 

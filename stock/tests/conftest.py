@@ -1,8 +1,12 @@
-"""Fixtures of the stock's tests: a client that may change stock, a variant, a small ledger."""
+"""Fixtures of the stock's tests: a client that may change stock, a variant, a small ledger; and
+the catalog admin's product (Tee) and its S-M variant, for the ledger admin's tests."""
 
 import pytest
 
+from catalog.tests.admin_stock_support import small, tee
 from stock.tests.api_support import adjust_url, count_url
+
+__all__ = ["ledger", "small", "stock_client", "tee", "variant"]
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ import pytest
 from catalog.models import Variant
 from catalog.tests.support import race
 from stock.exceptions import InsufficientStock, StockCountMismatch
+from stock.ledger import StockChange
 from stock.models import MovementReason, StockMovement
-from stock.services import StockChange, stock_adjust, stock_apply, stock_count
+from stock.services import stock_adjust, stock_apply, stock_count
 from stock.tests.concurrency_support import (
     ACTOR,
     THREADS,

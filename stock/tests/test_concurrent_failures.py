@@ -9,8 +9,9 @@ import pytest
 
 from catalog.tests.support import race
 from stock.exceptions import InsufficientStock
+from stock.ledger import StockChange
 from stock.models import MovementReason, StockMovement
-from stock.services import StockChange, stock_apply, stock_count
+from stock.services import stock_apply, stock_count
 from stock.tests.concurrency_support import (
     ACTOR,
     _adjust_all,

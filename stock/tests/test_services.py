@@ -15,15 +15,9 @@ from core.actors import Actor, system_actor
 from core.exceptions import Protected
 from orders.services import LineRequest
 from stock.exceptions import InsufficientStock, StockCountMismatch
+from stock.ledger import StockChange
 from stock.models import StockMovement
-from stock.services import (
-    StockChange,
-    stock_adjust,
-    stock_apply,
-    stock_count,
-    stock_lock,
-    stock_sell,
-)
+from stock.services import stock_adjust, stock_apply, stock_count, stock_lock, stock_sell
 
 pytestmark = pytest.mark.django_db
 

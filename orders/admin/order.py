@@ -1,13 +1,10 @@
-"""Orders in the admin: read-only money and lines; status changes and returns only through the
-same services as the API (so a cancel or a return here restocks through the ledger).
-
-Cancelling asks first, as deleting does: a page lists the orders and what goes back on the
-shelf. Returns are recorded on their own page of a fulfilled order, a quantity per line."""
+"""The order's admin: its list, its read-only page, the status actions (mark paid, mark
+fulfilled, cancel after a confirmation page) and the page that records a return; every change
+goes through ``orders.services``, as the API's do."""
 
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,9 +17,11 @@ from django.urls import URLPattern, path, reverse
 from core.actors import user_actor
 from core.exceptions import ApplicationError
 from orders import selectors, services
+from orders.admin.forms import ReturnForm
+from orders.admin.inlines import OrderLineInline, OrderReturnInline
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
-from orders.services import TRANSITIONS, InvalidOrderLines, ReturnRequest
+from orders.models import Order, OrderLine, OrderStatus
+from orders.services import TRANSITIONS, InvalidOrderLines
 
 RETURN_PERMISSION = "orders.return_order"
 CANCELLABLE = TRANSITIONS["cancel"][0]
@@ -44,110 +43,8 @@ READ_ONLY_ORDER_FIELDS = (
 )
 
 
-def _may_view_orders(request: HttpRequest) -> bool:
-    return request.user.has_perm("orders.view_order")
-
-
 def _error_text(error: ApplicationError | ValidationError) -> str:
     return error.message if isinstance(error, ApplicationError) else " ".join(error.messages)
-
-
-class ReturnForm(forms.Form):
-    """A return of a fulfilled order: for each line, how many came back (0 for none), at most
-    what was sold and not returned yet; and a note. The service checks it all again under the
-    order's lock, so a return recorded meanwhile elsewhere cannot be counted twice."""
-
-    note = forms.CharField(
-        required=False,
-        max_length=500,
-        widget=forms.TextInput(attrs={"size": 60}),
-        help_text="e.g. the reason, or the receipt number",
-    )
-
-    def __init__(self, *args: Any, lines: list[OrderLine], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lines = lines
-        for line in lines:
-            remaining = line.quantity - line.returned_quantity
-            # Not disabled when nothing is left: a page drawn before another return took the
-            # rest still posts its number, which must be refused, not dropped.
-            self.fields[self.field_name(line)] = forms.IntegerField(
-                label=f"{line.sku} ({line.get_size_display()})",
-                required=False,
-                min_value=0,
-                max_value=remaining,
-                initial=0,
-                widget=forms.NumberInput(attrs={"min": 0, "max": remaining}),
-                error_messages={
-                    "max_value": f"At most {remaining}: sold {line.quantity}, "
-                    f"returned {line.returned_quantity} already."
-                },
-            )
-
-    @staticmethod
-    def field_name(line: OrderLine) -> str:
-        return f"line_{line.pk}"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not self.errors and not any(data.get(self.field_name(line)) for line in self.lines):
-            raise ValidationError("Enter the units returned for at least one line.")
-        return data
-
-    def requests(self) -> list[ReturnRequest]:
-        quantities = [
-            (line, self.cleaned_data.get(self.field_name(line)) or 0) for line in self.lines
-        ]
-        return [ReturnRequest(line_id=line.pk, quantity=qty) for line, qty in quantities if qty]
-
-    def add_service_errors(self, error: InvalidOrderLines) -> None:
-        """The service's errors, one entry per requested line, onto that line's field."""
-        per_line = (error.details or {}).get("lines", [])
-        requests = self.requests()
-        if len(per_line) != len(requests) or not all(isinstance(e, dict) for e in per_line):
-            self.add_error(None, " ".join(str(e) for e in per_line) or error.message)
-            return
-        by_id = {line.pk: line for line in self.lines}
-        for request, errors in zip(requests, per_line, strict=True):
-            for messages_ in errors.values():
-                self.add_error(self.field_name(by_id[request.line_id]), messages_)
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    """Parts of an order (lines, returns): whoever may see the order sees them, read-only."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_view_orders(request)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class OrderLineInline(ReadOnlyInline):
-    model = OrderLine
-    fields = (
-        "sku",
-        "product_name",
-        "size",
-        "quantity",
-        "unit_price",
-        "line_total",
-        "returned_quantity",
-    )
-    readonly_fields = fields
-
-
-class OrderReturnInline(ReadOnlyInline):
-    model = OrderReturn
-    fields = ("created_at", "refund_total", "recorded_by", "note")
-    readonly_fields = fields
-    show_change_link = True
 
 
 @admin.register(Order)
@@ -375,33 +272,3 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 f"Left unchanged, their status does not allow it: {', '.join(refused)}.",
                 messages.WARNING,
             )
-
-
-class OrderReturnLineInline(ReadOnlyInline):
-    model = OrderReturnLine
-    fields = ("line", "quantity", "refund_amount")
-    readonly_fields = fields
-
-
-@admin.register(OrderReturn)
-class OrderReturnAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["id", "order", "refund_total", "recorded_by", "created_at"]
-    search_fields = ["order__number"]
-    readonly_fields = ("order", "refund_total", "note", "recorded_by", "created_at")
-    fields = readonly_fields
-    inlines = [OrderReturnLineInline]
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _may_view_orders(request)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _may_view_orders(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

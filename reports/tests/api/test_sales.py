@@ -1,4 +1,5 @@
-"""Reports for client dashboards: stock value by category and collection, sales per day."""
+"""The sales report: per day in the store's time zone, payments, refunds and unpaid orders
+counted on the day of each event, every day present, in one query."""
 
 import datetime
 from decimal import Decimal
@@ -10,47 +11,11 @@ from django.utils import timezone
 from conftest import TEST_ACTOR
 from orders.models import Order, OrderReturn
 from orders.services import ReturnRequest, order_return, order_transition
-from stock.services import StockChange, stock_apply
+from reports.tests.api.support import SALES
+from stock.ledger import StockChange
+from stock.services import stock_apply
 
 pytestmark = pytest.mark.django_db
-
-STOCK_VALUE = "/api/v1/reports/stock-value/"
-SALES = "/api/v1/reports/sales/"
-
-
-@pytest.fixture
-def catalog(make_product):
-    tee = make_product(name="Tee", price="20.00", collection="FW24", stock={"S-M": 3, "L-XL": 1})
-    sweater = make_product(
-        name="Sweater", category="Sweaters", price="80.00", collection="SS25", stock={"S-M": 2}
-    )
-    make_product(name="Pants", category="Pants", price="50.00", collection="FW24", stock={"S-M": 0})
-    return tee, sweater
-
-
-def test_stock_value_by_category_and_collection(reader, catalog, django_assert_num_queries):
-    with django_assert_num_queries(3):  # the key, then one aggregate per grouping
-        response = reader.get(STOCK_VALUE)
-    assert response.status_code == 200
-    body = response.json()
-    assert body["currency"] == "EUR"
-    assert body["total"] == {"units": 6, "value": "240.00"}
-    assert body["by_category"] == [
-        {"category": "Sweaters", "units": 2, "value": "160.00", "variants": 1},
-        {"category": "Tees", "units": 4, "value": "80.00", "variants": 2},
-        {"category": "Pants", "units": 0, "value": "0.00", "variants": 1},
-    ]
-    assert body["by_collection"] == [
-        {"collection": "SS25", "units": 2, "value": "160.00", "variants": 1},
-        {"collection": "FW24", "units": 4, "value": "80.00", "variants": 3},
-    ]
-
-
-def test_stock_value_of_an_empty_catalog(reader):
-    body = reader.get(STOCK_VALUE).json()
-    assert body["total"] == {"units": 0, "value": "0.00"}
-    assert body["by_category"] == body["by_collection"] == []
-
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -338,31 +303,6 @@ def test_sales_refuses_a_bad_range(key_client, query, field):
     assert field in error["details"]
 
 
-def test_who_may_read_reports(reader, key_client, store_staff, login, api_client):
-    from rest_framework.test import APIClient
-
-    assert reader.get(STOCK_VALUE).status_code == 200
-    # Sales are not a catalog reader's business.
-    refused = reader.get(SALES)
-    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "permission_denied")
-    assert key_client("orders:write").get(SALES).status_code == 403
-    assert key_client("reports:read").get(SALES).status_code == 200
-    assert api_client.get(STOCK_VALUE).status_code == 401
-    assert api_client.get(SALES).status_code == 401
-
-    staff = APIClient()
-    staff.force_login(store_staff)
-    assert staff.get(STOCK_VALUE).status_code == 200
-    assert staff.get(SALES).status_code == 200
-
-
-def test_reports_appear_in_the_schema(reader):
-    schema = reader.get("/api/schema/").json()
-    assert "/api/v1/reports/stock-value/" in schema["paths"]
-    sales = schema["paths"]["/api/v1/reports/sales/"]["get"]
-    assert {p["name"] for p in sales["parameters"]} >= {"date_from", "date_to"}
-
-
 def test_the_schema_describes_the_sales_report_as_it_answers(reader, key_client, place_order, shop):
     """Every field the report answers is in the schema, required, with its type; money as
     decimal strings."""
@@ -393,17 +333,6 @@ def test_the_schema_describes_the_sales_report_as_it_answers(reader, key_client,
         for name, field in schemas["SalesDay"]["properties"].items()
         if field.get("format") == "decimal"
     } == money
-
-
-def test_decimal_totals_are_exact(reader, make_product):
-    make_product(name="Odd", price="0.10", stock={"S-M": 3})
-    assert Decimal(reader.get(STOCK_VALUE).json()["total"]["value"]) == Decimal("0.30")
-
-
-def test_stock_value_refuses_unknown_parameters(reader):
-    response = reader.get(STOCK_VALUE, {"category": "Tees"})
-    assert response.status_code == 400
-    assert "category" in response.json()["error"]["details"]
 
 
 @pytest.mark.postgres

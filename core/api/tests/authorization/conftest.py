@@ -1,0 +1,51 @@
+"""The world of the authorization tests: products, client apps' and staff's orders in each
+status."""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from catalog.groups import STORE_STAFF_GROUP
+from catalog.models import Product
+from core.actors import user_actor
+from core.api.authentication import api_key_actor
+from core.api.models import Scope
+from core.api.services import api_key_create
+from core.api.tests.authorization.support import World, _place
+from orders.services import order_transition
+
+
+@pytest.fixture
+def world(make_product: Callable[..., Product]) -> World:
+    product = make_product(name="Tee", stock={"S-M": 10, "L-XL": 0})
+    spare = make_product(name="Spare", color="Sand", stock={"S-M": 0})
+    small, large = product.variants.get(size="S-M"), product.variants.get(size="L-XL")
+    owner, owner_raw = api_key_create(name="web-shop", scopes=[Scope.ORDERS_WRITE])
+    other, other_raw = api_key_create(name="other-shop", scopes=[Scope.ORDERS_WRITE])
+    shop = api_key_actor(owner)
+    placed = _place(shop, small, reference="web-1")
+    paid = _place(shop, small, reference="web-2")
+    order_transition(order_id=paid.pk, action="pay", actor=shop)
+    fulfilled = _place(shop, small, reference="web-3")
+    for action in ("pay", "fulfil"):
+        order_transition(order_id=fulfilled.pk, action=action, actor=shop)
+    others_order = _place(api_key_actor(other), small, reference="other-1")
+    till = User.objects.create_user("till", password="pw", is_staff=True)
+    till.groups.add(Group.objects.get(name=STORE_STAFF_GROUP))
+    staff_order = _place(user_actor(till), small, reference="till-1")
+    return World(
+        product=product,
+        spare=spare,
+        small=small,
+        large=large,
+        owner=owner,
+        owner_raw=owner_raw,
+        other=other,
+        other_raw=other_raw,
+        placed=placed,
+        paid=paid,
+        fulfilled=fulfilled,
+        others_order=others_order,
+        staff_order=staff_order,
+    )

@@ -1,0 +1,194 @@
+"""Every endpoint of the API, with its access rule, its success status and a body that
+would succeed."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.api.tests.authorization.access import (
+    CATALOG_READ,
+    CATALOG_WRITE,
+    LEDGER_READ,
+    ORDER_CREATE,
+    ORDER_MOVE,
+    ORDER_READ,
+    ORDER_RETURN,
+    ORDERS,
+    PUBLIC,
+    SALES,
+    STOCK_WRITE,
+)
+from core.api.tests.authorization.support import World
+from stock.models import StockMovement
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    rule: str
+    method: str
+    path: Callable[[World], str]
+    ok: int
+    body: Callable[[World], dict[str, Any]] | None = None
+
+
+P = "/api/v1/products/"
+V = "/api/v1/variants/"
+M = "/api/v1/stock-movements/"
+ORD = "/api/v1/orders/"
+REPORTS = "/api/v1/reports/"
+
+PRODUCT_BODY = {
+    "category": "Tees",
+    "name": "Linen Tee",
+    "color": "Sand",
+    "price": "35.00",
+    "collection": "SS25",
+}
+
+ENDPOINTS = [
+    # Products
+    Endpoint("products list", CATALOG_READ, "get", lambda w: P, 200),
+    Endpoint("products options", CATALOG_READ, "options", lambda w: P, 200),
+    Endpoint("products detail", CATALOG_READ, "get", lambda w: f"{P}{w.product.pk}/", 200),
+    Endpoint(
+        "products create",
+        CATALOG_WRITE,
+        "post",
+        lambda w: P,
+        201,
+        lambda w: {**PRODUCT_BODY, "variants": [{"size": "S-M", "quantity": 2}]},
+    ),
+    Endpoint(
+        "products update",
+        CATALOG_WRITE,
+        "put",
+        lambda w: f"{P}{w.product.pk}/",
+        200,
+        lambda w: {**PRODUCT_BODY, "name": "Renamed Tee"},
+    ),
+    Endpoint(
+        "products partial update",
+        CATALOG_WRITE,
+        "patch",
+        lambda w: f"{P}{w.product.pk}/",
+        200,
+        lambda w: {"price": "31.00"},
+    ),
+    Endpoint("products delete", CATALOG_WRITE, "delete", lambda w: f"{P}{w.spare.pk}/", 204),
+    # Variants
+    Endpoint("variants list", CATALOG_READ, "get", lambda w: V, 200),
+    Endpoint("variants detail", CATALOG_READ, "get", lambda w: f"{V}{w.small.pk}/", 200),
+    Endpoint(
+        "variants create",
+        CATALOG_WRITE,
+        "post",
+        lambda w: V,
+        201,
+        lambda w: {"product": w.spare.pk, "size": "L-XL", "quantity": 3},
+    ),
+    Endpoint(
+        "variants update",
+        CATALOG_WRITE,
+        "put",
+        lambda w: f"{V}{w.small.pk}/",
+        200,
+        lambda w: {"barcode": "4006381333931", "low_stock_threshold": 4},
+    ),
+    Endpoint(
+        "variants partial update",
+        CATALOG_WRITE,
+        "patch",
+        lambda w: f"{V}{w.small.pk}/",
+        200,
+        lambda w: {"low_stock_threshold": 7},
+    ),
+    Endpoint("variants delete", CATALOG_WRITE, "delete", lambda w: f"{V}{w.large.pk}/", 204),
+    Endpoint(
+        "variants adjust",
+        STOCK_WRITE,
+        "post",
+        lambda w: f"{V}{w.small.pk}/adjust/",
+        201,
+        lambda w: {"delta": 3, "reason": "received"},
+    ),
+    Endpoint(
+        "variants count",
+        STOCK_WRITE,
+        "post",
+        lambda w: f"{V}{w.small.pk}/count/",
+        201,
+        lambda w: {"quantity": 9},
+    ),
+    Endpoint(
+        "variants movements", LEDGER_READ, "get", lambda w: f"{V}{w.small.pk}/movements/", 200
+    ),
+    # The stock ledger: read-only even for those who may read it
+    Endpoint("stock-movements list", LEDGER_READ, "get", lambda w: M, 200),
+    Endpoint(
+        "stock-movements detail",
+        LEDGER_READ,
+        "get",
+        lambda w: f"{M}{StockMovement.objects.earliest('pk').pk}/",
+        200,
+    ),
+    Endpoint("stock-movements create", LEDGER_READ, "post", lambda w: M, 405, lambda w: {}),
+    Endpoint(
+        "stock-movements delete",
+        LEDGER_READ,
+        "delete",
+        lambda w: f"{M}{StockMovement.objects.earliest('pk').pk}/",
+        405,
+    ),
+    # Orders: never changed or deleted but by their actions
+    Endpoint("orders list", ORDERS, "get", lambda w: ORD, 200),
+    Endpoint("orders detail", ORDER_READ, "get", lambda w: f"{ORD}{w.placed.pk}/", 200),
+    Endpoint(
+        "orders create",
+        ORDER_CREATE,
+        "post",
+        lambda w: ORD,
+        201,
+        lambda w: {"lines": [{"variant": w.small.pk, "quantity": 1}]},
+    ),
+    Endpoint("orders pay", ORDER_MOVE, "post", lambda w: f"{ORD}{w.placed.pk}/pay/", 200),
+    Endpoint("orders fulfil", ORDER_MOVE, "post", lambda w: f"{ORD}{w.paid.pk}/fulfil/", 200),
+    Endpoint("orders cancel", ORDER_MOVE, "post", lambda w: f"{ORD}{w.placed.pk}/cancel/", 200),
+    Endpoint(
+        "orders returns",
+        ORDER_RETURN,
+        "post",
+        lambda w: f"{ORD}{w.fulfilled.pk}/returns/",
+        201,
+        lambda w: {"lines": [{"line": w.fulfilled.lines.get().pk, "quantity": 1}]},
+    ),
+    Endpoint(
+        "orders update",
+        ORDERS,
+        "put",
+        lambda w: f"{ORD}{w.placed.pk}/",
+        405,
+        lambda w: {"status": "paid"},
+    ),
+    Endpoint(
+        "orders partial update",
+        ORDERS,
+        "patch",
+        lambda w: f"{ORD}{w.placed.pk}/",
+        405,
+        lambda w: {"status": "paid"},
+    ),
+    Endpoint("orders delete", ORDERS, "delete", lambda w: f"{ORD}{w.placed.pk}/", 405),
+    # Describing an order's endpoint does not look the order up
+    Endpoint("orders detail options", ORDERS, "options", lambda w: f"{ORD}{w.placed.pk}/", 200),
+    # Reports: the stock's value is sums of what every catalog reader sees; sales are not
+    Endpoint("reports stock-value", CATALOG_READ, "get", lambda w: f"{REPORTS}stock-value/", 200),
+    Endpoint("reports sales", SALES, "get", lambda w: f"{REPORTS}sales/", 200),
+    Endpoint("reports sales post", SALES, "post", lambda w: f"{REPORTS}sales/", 405, lambda w: {}),
+    # Public: credentials, good or bad, are not even looked at
+    Endpoint("schema", PUBLIC, "get", lambda w: "/api/schema/", 200),
+    Endpoint("docs", PUBLIC, "get", lambda w: "/api/docs/", 200),
+    Endpoint("redoc", PUBLIC, "get", lambda w: "/api/redoc/", 200),
+    Endpoint("healthz", PUBLIC, "get", lambda w: "/healthz", 200),
+    Endpoint("readyz", PUBLIC, "get", lambda w: "/readyz", 200),
+]

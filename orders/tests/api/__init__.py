@@ -1,0 +1,1 @@
+"""The orders' API: placing orders, their lifecycle, returns, idempotency, access and reads."""

@@ -1,0 +1,1 @@
+"""Reports for client dashboards: stock value by category and collection, sales per day."""

@@ -1,0 +1,4 @@
+"""The reports' addresses."""
+
+STOCK_VALUE = "/api/v1/reports/stock-value/"
+SALES = "/api/v1/reports/sales/"
