@@ -31,9 +31,7 @@ AFFECTS: dict[str, tuple[str, ...]] = {
     "sku-lookup": ("sku",),
     "catalog-render": ("detail", "list", "filtered", "sku"),
     "order-answer": ("order",),
-    "redis-version": ("order", "adjust"),
     "key-cache": ("detail",),
-    "key-prepay": ("detail",),
     "filterset": ("list", "filtered"),
 }
 CONNECTIONS = 16

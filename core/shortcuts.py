@@ -17,9 +17,7 @@ NAMES = frozenset(
         "sku-lookup",
         "catalog-render",
         "order-answer",
-        "redis-version",
         "key-cache",
-        "key-prepay",
         "filterset",
     }
 )

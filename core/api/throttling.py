@@ -83,21 +83,12 @@ class RedisCounter:
         self.prefix = prefix
 
     def count(self, current_key: str, previous_key: str, *, ttl: int) -> tuple[int, int]:
-        current, previous, _ = self.count_and_get(current_key, previous_key, ttl=ttl)
-        return current, previous
-
-    def count_and_get(
-        self, current_key: str, previous_key: str, *, ttl: int, also_get: str | None = None
-    ) -> tuple[int, int, bytes | None]:
-        """``count``, and the value of another key (whole, unprefixed) in the same round trip."""
         pipe = self.client.pipeline(transaction=False)
         pipe.incr(self.prefix + current_key)
         pipe.expire(self.prefix + current_key, ttl)
         pipe.get(self.prefix + previous_key)
-        if also_get is not None:
-            pipe.get(also_get)
-        current, _, previous, *other = pipe.execute()
-        return int(current), int(previous or 0), other[0] if other else None
+        current, _, previous = pipe.execute()
+        return int(current), int(previous or 0)
 
     def uncount(self, current_key: str, *, ttl: int) -> None:
         # With its expiry again: a counter that expired meanwhile must not come back for good.
@@ -145,19 +136,6 @@ class Window:
         return 2 * self.duration
 
 
-@dataclass(frozen=True, slots=True)
-class Counted:
-    """A request already counted in its window (by authentication, see ``prepay``)."""
-
-    window: Window
-    current: int
-    previous: int
-
-
-# Where authentication leaves a request's count for the throttle.
-_COUNTED = "_budget_counted"
-
-
 class ActorRateThrottle(BaseThrottle):
     """One budget per caller and kind of request; see the module's docstring."""
 
@@ -191,11 +169,6 @@ class ActorRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: "APIView") -> bool:
         scope, caller = self.budget(request, view)
-        counted: Counted | None = getattr(request, _COUNTED, None)
-        if counted is not None:
-            setattr(request, _COUNTED, None)  # counted once, used once
-            if (counted.window.scope, counted.window.caller) == (scope, caller):
-                return self.decide(counted.window, counted.current, counted.previous)
         return self.spend(scope, caller)
 
     def window(self, scope: str, caller: str) -> Window | None:
@@ -245,24 +218,6 @@ class ActorRateThrottle(BaseThrottle):
         else:
             self.wait_seconds = (1 - elapsed) * duration
         return False
-
-    def prepay(self, request: Request, api_key: ApiKey, also_get: str) -> bytes | None:
-        """Count the request of this (remembered) key now, and read ``also_get`` (a whole
-        Redis key) in the same round trip: authentication checks the keys' version this way
-        without a round trip of its own. The count is left on the request for
-        ``allow_request``. Redis only; raises what the cache raises."""
-        counting = counter()
-        if not isinstance(counting, RedisCounter):
-            raise TypeError("prepay counts in Redis only")
-        view = request.parser_context.get("view") if request.parser_context else None
-        window = self.window(*self.key_budget(request, view, api_key))  # type: ignore[arg-type]
-        if window is None:  # nothing to count: just the read
-            return cast("bytes | None", counting.client.get(also_get))
-        current, previous, value = counting.count_and_get(
-            window.current_key, window.previous_key, ttl=window.ttl, also_get=also_get
-        )
-        setattr(request, _COUNTED, Counted(window, current, previous))
-        return value
 
     def refuse_failed_authentication(self, request: Request) -> None:
         """Count a failed API key against its address's anonymous budget; raise Throttled once
