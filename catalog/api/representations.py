@@ -1,11 +1,12 @@
-"""The hot read paths' JSON, built from ``values()`` rows instead of model instances and
-serializer fields.
+"""The JSON of products and variants, defined once: every answer that shows one goes through
+these functions, from ``values()`` rows (the reads) or from a model instance (the answers of
+writes and stock changes: ``ProductOutputSerializer``, ``VariantOutputSerializer`` and
+``VariantSummarySerializer`` hand their instances here). The serializers' declared fields only
+document the answer in the schema; a test holds them to the keys built here.
 
-A list of 100 products with their variants spent about 40% of its time building model
-instances and 40% in DRF's serializer fields (the benchmark's profile). These functions give the
-same representation as ``ProductOutputSerializer`` and ``VariantOutputSerializer`` (which still
-document it in the schema, and render the answers of writes); a test compares them field by
-field, so the two cannot drift apart.
+The reads work from rows rather than instances: a list of 100 products with their variants spent
+about 40% of its time building model instances and 40% in DRF's serializer fields (the
+benchmark's profile).
 """
 
 import datetime
@@ -178,6 +179,12 @@ def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, 
         rows = Variant.objects.filter(product_id__in=ids).values_list(
             "product_id", *VARIANT_SUMMARY_COLUMNS
         )
+    return _summaries(rows)
+
+
+def _summaries(rows: Iterable[tuple[Any, ...]]) -> dict[int, list[dict[str, Any]]]:
+    """Variants' summaries by product, smallest size first, from tuples of the product's id and
+    the ``VARIANT_SUMMARY_COLUMNS``."""
     rank = _SIZE_RANK
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     # Tuples in the order of VARIANT_SUMMARY_COLUMNS, each turned into its dict once.
@@ -198,9 +205,13 @@ def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, 
     return grouped
 
 
-def products(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Products (``values(*PRODUCT_COLUMNS)`` rows) with their variants embedded."""
-    variants = variants_by_product(row["id"] for row in rows)
+def products(
+    rows: list[dict[str, Any]], *, variants: dict[int, list[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    """Products (``values(*PRODUCT_COLUMNS)`` rows) with their variants embedded: read in one
+    query, unless given (as ``variants_by_product`` gives them)."""
+    if variants is None:
+        variants = variants_by_product(row["id"] for row in rows)
     currency = settings.STORE_CURRENCY
     stamp = timestamp_writer()
     return [
@@ -284,3 +295,33 @@ def variant_rows_by_code(column: str, value: str) -> list[dict[str, Any]]:
         [value],
     )
     return [dict(zip(VARIANT_COLUMNS, row, strict=True)) for row in rows]
+
+
+# From model instances: the answers of writes and stock changes, and the reads with the
+# catalog-render shortcut off (docs/private-internals.md#catalog-render).
+
+
+def _row(instance: Any, columns: Iterable[str]) -> dict[str, Any]:
+    """An instance's values as ``values(*columns)`` gives them (``product__name`` follows the
+    relation, which the instance's selector has joined)."""
+    return {column: functools.reduce(getattr, column.split("__"), instance) for column in columns}
+
+
+def _summary_row(variant: Variant) -> tuple[Any, ...]:
+    return (variant.product_id, *_row(variant, VARIANT_SUMMARY_COLUMNS).values())
+
+
+def product(instance: Product) -> dict[str, Any]:
+    """A product, with its variants (prefetched: ``selectors.product_list``)."""
+    summaries = _summaries(_summary_row(variant) for variant in instance.variants.all())
+    return products([_row(instance, PRODUCT_COLUMNS)], variants=summaries)[0]
+
+
+def variant_summary(instance: Variant) -> dict[str, Any]:
+    """A variant as its product's answer embeds it."""
+    return _summaries([_summary_row(instance)])[instance.product_id][0]
+
+
+def variant(instance: Variant) -> dict[str, Any]:
+    """A variant, with its product's name (joined: ``selectors.variant_list``)."""
+    return variants([_row(instance, VARIANT_COLUMNS)])[0]

@@ -1,4 +1,5 @@
-"""Input serializers validate the shape of a request and never save; output serializers render.
+"""Input serializers validate the shape of a request and never save; output serializers document
+the answers in the schema and hand their instances to ``representations``, which renders them.
 
 Values are checked with the same validators as the models, so a client learns of every mistake
 in one answer, field by field; the services check again, and the database last.
@@ -7,12 +8,12 @@ in one answer, field by field; the services check again, and the database last.
 from collections import Counter
 from typing import Any, cast
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from catalog import selectors
+from catalog.api import representations
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, Product, Size, Variant
 from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD, SKU_TAKEN, VariantSpec
@@ -264,6 +265,10 @@ class VariantUpdateSerializer(VariantFieldsMixin):
 
 
 # Output
+#
+# An answer's JSON is defined once, in catalog.api.representations, which these serializers hand
+# their instances to: their fields document the answer in the schema, and a test holds them to
+# the keys the representations give.
 
 
 @extend_schema_serializer(component_name="ProductVariant")
@@ -276,6 +281,9 @@ class VariantSummarySerializer(serializers.Serializer[Variant]):
     in_stock = serializers.BooleanField(read_only=True)
     low_stock = serializers.BooleanField(read_only=True)
 
+    def to_representation(self, instance: Variant) -> dict[str, Any]:
+        return representations.variant_summary(instance)
+
 
 @extend_schema_serializer(component_name="Product")
 class ProductOutputSerializer(serializers.Serializer[Product]):
@@ -284,15 +292,15 @@ class ProductOutputSerializer(serializers.Serializer[Product]):
     name = serializers.CharField(read_only=True)
     color = serializers.CharField(read_only=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
-    currency = serializers.SerializerMethodField()
+    currency = serializers.CharField(read_only=True)
     collection = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     variants = VariantSummarySerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
-    def get_currency(self, product: Product) -> str:
-        return str(settings.STORE_CURRENCY)
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        return representations.product(instance)
 
 
 @extend_schema_serializer(component_name="Variant")
@@ -302,3 +310,6 @@ class VariantOutputSerializer(VariantSummarySerializer):
     low_stock_threshold = serializers.IntegerField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Variant) -> dict[str, Any]:
+        return representations.variant(instance)

@@ -92,9 +92,9 @@ class ProductViewSet(CatalogViewSet):
     def get_queryset(self) -> QuerySet[Product]:
         return selectors.product_list()
 
-    # Reads build their JSON from values() rows (see representations): the same answer as
-    # ProductOutputSerializer, at a fraction of the cost. Four queries for a page of any size
-    # (with the key's): count, products, their variants.
+    # Reads build their JSON from values() rows rather than instances (see representations,
+    # which renders every answer of a product): a fraction of the cost. Four queries for a page
+    # of any size (with the key's): count, products, their variants.
     @catalog_read
     def list(self, request: Request) -> Response:
         if not shortcuts.on("catalog-render"):  # docs/private-internals.md#catalog-render
@@ -158,7 +158,7 @@ class VariantViewSet(CatalogViewSet):
     def get_queryset(self) -> QuerySet[Variant]:
         return selectors.variant_list()
 
-    # As for products: values() rows, the same answer as VariantOutputSerializer.
+    # As for products: values() rows, through the same representations.variants.
     @catalog_read
     def list(self, request: Request) -> Response:
         if not shortcuts.on("catalog-render"):

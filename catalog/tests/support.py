@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 from django.urls import reverse
+from rest_framework import serializers
 
 from catalog.models import Product
 
@@ -197,3 +198,29 @@ def commit_callbacks() -> None:
     pending, connection.run_on_commit = connection.run_on_commit, []
     for entry in pending:  # (savepoints, callback, robust)
         entry[1]()
+
+
+def documented_shape(serializer: Any) -> list[tuple[str, Any]]:
+    """The keys, in order, of the answer that ``serializer`` documents in the schema, each with
+    the shape of the objects it nests (``None`` for a plain value)."""
+    shape: list[tuple[str, Any]] = []
+    for name, field in serializer.fields.items():
+        nested = getattr(field, "child", field)  # many=True: a list of the child's
+        is_object = isinstance(nested, serializers.Serializer)
+        shape.append((name, documented_shape(nested) if is_object else None))
+    return shape
+
+
+def answer_shape(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The keys, in order, of an answer, as ``documented_shape`` gives them: a list of objects
+    by the shape of its items (each the same, or the list of them, which no schema matches)."""
+    shape: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        nested: Any = None
+        if isinstance(value, dict):
+            nested = answer_shape(value)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            shapes = [answer_shape(item) for item in value]
+            nested = shapes[0] if all(s == shapes[0] for s in shapes) else shapes
+        shape.append((key, nested))
+    return shape

@@ -1,5 +1,5 @@
-"""The lean read path answers exactly what the output serializers (which the schema documents)
-would."""
+"""Products' and variants' JSON, defined once in ``representations``: read from rows or from
+instances it is the same answer, and it has the keys the output serializers document."""
 
 import datetime
 import json
@@ -13,9 +13,14 @@ from rest_framework.fields import DateTimeField
 from rest_framework.renderers import JSONRenderer
 
 from catalog.api import representations
-from catalog.api.serializers import ProductOutputSerializer, VariantOutputSerializer
+from catalog.api.serializers import (
+    ProductOutputSerializer,
+    VariantOutputSerializer,
+    VariantSummarySerializer,
+)
 from catalog.models import Product, Variant
 from catalog.selectors import product_list, variant_list
+from catalog.tests.support import answer_shape, documented_shape
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +40,8 @@ def catalog(make_product):
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
 def test_products_match_the_serializer(catalog, settings, zone):
+    """The reads' rows (on PostgreSQL: numerics as text, timestamps by psycopg's loader) and
+    the instances that the writes' answers are rendered from give the same answer."""
     settings.TIME_ZONE = zone
     timezone.activate(zone)
     try:
@@ -54,6 +61,33 @@ def test_variants_match_the_serializer(catalog):
     full = VariantOutputSerializer(variant_list().order_by("id"), many=True).data
     assert _json(lean) == _json(full)
     assert {v["barcode"] for v in lean} == {None, "4006381333931"}
+
+
+def test_the_schema_documents_every_key(catalog):
+    """The answers have the keys (and nested keys), in order, that the schema documents."""
+    # The first two products have variants, so their answers show their summaries' keys.
+    product_rows = list(representations.product_rows(Product.objects.order_by("id")))
+    variant_rows = list(representations.variant_rows(Variant.objects.order_by("id")))
+    instances = product_list().order_by("id")
+    shapes = {
+        ProductOutputSerializer: [
+            *map(answer_shape, representations.products(product_rows)[:2]),
+            *map(answer_shape, ProductOutputSerializer(instances[:2], many=True).data),
+        ],
+        VariantOutputSerializer: [
+            *map(answer_shape, representations.variants(variant_rows)),
+            *map(answer_shape, VariantOutputSerializer(variant_list(), many=True).data),
+        ],
+        VariantSummarySerializer: [
+            answer_shape(VariantSummarySerializer(variant).data)
+            for variant in Variant.objects.all()
+        ],
+    }
+    for serializer, answers in shapes.items():
+        documented = documented_shape(serializer())
+        assert answers, serializer
+        for answer in answers:
+            assert answer == documented, serializer
 
 
 def test_one_or_404(catalog):

@@ -7,6 +7,7 @@ from catalog.api.fields import SkuField
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
 from core.api.serializers import InputSerializer
+from orders.api import representations
 from orders.models import (
     NOTE_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
@@ -82,6 +83,10 @@ class OrderReturnCreateSerializer(InputSerializer):
 
 
 # Output
+#
+# An order's JSON is defined once, in orders.api.representations, which its serializers hand
+# their instances to: their fields document the answer in the schema, and a test holds them to
+# the keys the representation gives. Returns are rendered by their serializers' fields.
 
 
 @extend_schema_serializer(component_name="OrderLine")
@@ -95,6 +100,9 @@ class OrderLineOutputSerializer(serializers.Serializer[OrderLine]):
     unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     returned_quantity = serializers.IntegerField(read_only=True)
+
+    def to_representation(self, instance: OrderLine) -> dict[str, Any]:
+        return representations.order_line(instance)
 
 
 @extend_schema_serializer(component_name="Order")
@@ -111,6 +119,9 @@ class OrderOutputSerializer(serializers.Serializer[Order]):
     paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
     fulfilled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        return representations.order(instance)
 
 
 @extend_schema_serializer(component_name="OrderReturnLine")
