@@ -30,7 +30,6 @@ AFFECTS: dict[str, tuple[str, ...]] = {
     "catalog-sql": ("detail", "list", "filtered", "sku"),
     "sku-lookup": ("sku",),
     "catalog-render": ("detail", "list", "filtered", "sku"),
-    "order-answer": ("order",),
     "key-cache": ("detail",),
     "filterset": ("list", "filtered"),
 }

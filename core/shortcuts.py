@@ -16,7 +16,6 @@ NAMES = frozenset(
         "catalog-sql",
         "sku-lookup",
         "catalog-render",
-        "order-answer",
         "key-cache",
         "filterset",
     }

@@ -26,6 +26,10 @@ class Order(models.Model):
     from the server; the lines keep what was sold at what price, whatever the catalog does
     later. Orders are never deleted: an order that did not happen is cancelled."""
 
+    # Its lines, id order, where selectors.order_list() (Prefetch to_attr) or order_place put
+    # them; not a field.
+    ordered_lines: list["OrderLine"]
+
     number = models.CharField(max_length=16, unique=True, editable=False)
     status = models.CharField(
         max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED

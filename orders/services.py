@@ -17,13 +17,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Variant
-from core import shortcuts
 from core.actors import Actor
 from core.exceptions import ApplicationError
 from core.testing import pause_point
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
-from orders.selectors import order_cancel_restock, with_lines
+from orders.selectors import order_cancel_restock
 from stock.exceptions import InvalidSaleLines
 from stock.ledger import StockChange
 from stock.models import MovementReason
@@ -140,9 +139,9 @@ def order_place(
         record_sale=record_order,
     )
     [(order, order_lines)] = placed
-    if shortcuts.on("order-answer"):  # docs/private-internals.md#order-answer
-        # The order as ``selectors.order_list()`` reads it, from the rows just written.
-        with_lines(order, order_lines)
+    # Its lines as ``selectors.order_list()`` gives them (Prefetch's to_attr), from the rows
+    # just written: the answer needs no query to read them back.
+    order.ordered_lines = sorted(order_lines, key=lambda line: line.pk)
     # Inert outside tests: lets a test kill the worker with everything written but not committed.
     pause_point("order_place")
     return order

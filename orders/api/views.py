@@ -7,7 +7,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import shortcuts
 from core.api.authentication import request_actor
 from core.api.idempotency import idempotent
 from core.api.mixins import StrictRequestMixin, created
@@ -77,9 +76,7 @@ class OrderViewSet(
             note=serializer.validated_data["note"],
             actor=request_actor(request),
         )
-        if not shortcuts.on("order-answer"):  # docs/private-internals.md#order-answer
-            return created(self.render(order.pk), at="order-detail", pk=order.pk)
-        # Rendered from the order as placed (its lines in hand): no query to read it back.
+        # Rendered from the order as placed, its lines in hand: no query to read it back.
         return created(representations.order(order), at="order-detail", pk=order.pk)
 
     @_TRANSITION_SCHEMA
