@@ -2,8 +2,6 @@
 ordering; a product; and queries that do not grow with the page size."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Product
 from catalog.tests.api_products_support import URL, detail
@@ -187,13 +185,6 @@ def test_retrieve(reader, make_product):
     assert response.status_code == 200
     assert response.json()["id"] == product.pk
     assert reader.get(detail(product.pk + 100)).status_code == 404
-
-
-def _count_queries(client, url, params=None):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, params or {})
-    assert response.status_code == 200
-    return len(queries)
 
 
 def test_list_queries_do_not_grow_with_the_page_size(
