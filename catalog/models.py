@@ -151,10 +151,19 @@ class Variant(models.Model):
         validators=[validate_gtin],
         help_text="EAN-13 or another GTIN, for scanning at the till.",
     )
+    # The sums of the variant's stock levels over every location (an archived location holds
+    # none), kept by the stock service with each change: the catalog's reads and filters use
+    # them without a join. ``reconcile_stock`` proves them against the levels.
     quantity = models.IntegerField(
         default=0,
         validators=[MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)],
-        help_text="Units on hand. Changed only through stock movements.",
+        help_text="Units available to sell (on hand, less those committed to open orders), "
+        "over every location. Changed only through stock movements.",
+    )
+    committed = models.IntegerField(
+        default=0,
+        editable=False,
+        help_text="Units committed to open orders and not picked yet, over every location.",
     )
     low_stock_threshold = models.IntegerField(
         default=2,
@@ -200,6 +209,9 @@ class Variant(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(quantity__gte=0), name="catalog_variant_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(committed__gte=0), name="catalog_variant_committed_not_negative"
             ),
             models.CheckConstraint(
                 condition=Q(low_stock_threshold__gte=0),

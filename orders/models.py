@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalog.models import Size, Variant
 from core.actors import NAME_MAX_LENGTH
+from stock.models import Location
 
 # The text fields' lengths, which the serializers check before the database does.
 NOTE_MAX_LENGTH = 500
@@ -36,6 +37,12 @@ class Order(models.Model):
     )
     customer_reference = models.CharField(max_length=REFERENCE_MAX_LENGTH, blank=True)
     note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="Where its units are committed, and taken from when it is fulfilled.",
+    )
     currency = models.CharField(max_length=3)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     api_key = models.ForeignKey(

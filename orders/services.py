@@ -25,7 +25,7 @@ from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderS
 from orders.selectors import order_cancel_restock
 from stock.exceptions import InvalidSaleLines
 from stock.ledger import StockChange
-from stock.models import MovementReason
+from stock.models import Location, MovementReason
 from stock.services import stock_apply, stock_sell
 
 logger = logging.getLogger(__name__)
@@ -76,16 +76,20 @@ def order_place(
     *,
     lines: Sequence[LineRequest],
     actor: Actor,
+    location: Location | None = None,
+    fulfil: bool = False,
     customer_reference: str = "",
     note: str = "",
 ) -> Order:
-    """Place an order: price every line from the catalog, take all the stock or none.
+    """Place an order at a location (the default one unless given): price every line from the
+    catalog, commit all the units there or none. With ``fulfil`` (a till sale) the order is
+    paid and fulfilled at once and its units taken off the shelf.
 
-    A constant number of queries whatever the number of lines: one to find the variants and
-    lock their rows, one insert each for the order and its lines, and the stock service's
-    update and insert.
+    A constant number of queries whatever the number of lines (and however many locations
+    there are): one to find the variants and lock their rows, one insert each for the order
+    and its lines, and the stock service's reads and writes of the levels at that location.
     Raises ``InvalidOrderLines`` (400) for lines that name no sellable variant, and
-    ``InsufficientStock`` (409) listing every short line.
+    ``InsufficientStock`` (409) naming the location and every short line.
     """
     if actor.api_key_id is None and actor.user_id is None:
         raise ValueError("An order is placed by a client app or a staff user.")
@@ -95,7 +99,7 @@ def order_place(
         raise InvalidOrderLines(details={"lines": [f"An order has at most {MAX_LINES} lines."]})
     placed: list[tuple[Order, list[OrderLine]]] = []
 
-    def record_order(variants: list[Variant]) -> str:
+    def record_order(variants: list[Variant], location: Location) -> str:
         """The order and its lines, priced from the variants the stock service found and
         locked; the stock it then takes carries the order's number."""
         line_totals = [
@@ -109,7 +113,12 @@ def order_place(
                     "lines": [f"The order's total ({total}) exceeds {MAX_ORDER_TOTAL}; split it."]
                 }
             )
+        now = timezone.now()
         order = _create_order(
+            status=OrderStatus.FULFILLED if fulfil else OrderStatus.PLACED,
+            paid_at=now if fulfil else None,
+            fulfilled_at=now if fulfil else None,
+            location=location,
             currency=settings.STORE_CURRENCY,
             total=total,
             customer_reference=customer_reference.strip(),
@@ -137,6 +146,8 @@ def order_place(
         lines=lines,
         actor=actor,
         record_sale=record_order,
+        location=location,
+        fulfil=fulfil,
     )
     [(order, order_lines)] = placed
     # Its lines as ``selectors.order_list()`` gives them (Prefetch's to_attr), from the rows
@@ -161,19 +172,37 @@ def order_transition(
     sources, target, stamp = TRANSITIONS[action]
     if only_from is not None:
         sources = sources & only_from
-    order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("location").get(pk=order_id)
+    )
     if order.status not in sources:
         raise InvalidTransition(
             f"A {order.status} order cannot be {target}; nothing was changed.",
             details={"status": order.status, "action": action},
         )
     if action == "cancel":
+        # Releases what the order committed (a cancellable order is not fulfilled yet).
         stock_apply(
             changes=[
-                StockChange(variant_id=line.variant_id, delta=units)
+                StockChange(variant_id=line.variant_id, delta=0, committed=-units)
                 for line, units in order_cancel_restock(order)
             ],
+            location=order.location,
             reason=MovementReason.ORDER_CANCELLED,
+            actor=actor,
+            reference=order.number,
+        )
+    elif action == "fulfil":
+        # Picked: the committed units leave the shelf.
+        stock_apply(
+            changes=[
+                StockChange(
+                    variant_id=line.variant_id, delta=-line.quantity, committed=-line.quantity
+                )
+                for line in order.lines.all()
+            ],
+            location=order.location,
+            reason=MovementReason.SALE,
             actor=actor,
             reference=order.number,
         )
@@ -185,13 +214,21 @@ def order_transition(
 
 @transaction.atomic
 def order_return(
-    *, order_id: int, lines: Sequence[ReturnRequest], actor: Actor, note: str = ""
+    *,
+    order_id: int,
+    lines: Sequence[ReturnRequest],
+    actor: Actor,
+    location: Location | None = None,
+    note: str = "",
 ) -> OrderReturn:
     """Take back lines of a fulfilled order, in part or in full: restock them through the
-    ledger (``returned``) and record the refund at the prices they were sold at. Never more
+    ledger (``returned``) on hand at the order's location, or at ``location`` (a web order
+    brought back to a shop), and record the refund at the prices they were sold at. Never more
     than was sold minus what already came back (checked under the order's lock, and by a
     database constraint on each line)."""
-    order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("location").get(pk=order_id)
+    )
     if order.status != OrderStatus.FULFILLED:
         raise InvalidTransition(
             f"Only a fulfilled order takes returns; this one is {order.status}.",
@@ -229,6 +266,7 @@ def order_return(
             StockChange(variant_id=order_lines[r.line_id].variant_id, delta=r.quantity)
             for r in lines
         ],
+        location=location or order.location,
         reason=MovementReason.RETURNED,
         actor=actor,
         reference=order.number,
@@ -301,7 +339,7 @@ def _create_order(**fields: Any) -> Order:
         number = "SO-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(10))
         try:
             with transaction.atomic():
-                return Order.objects.create(number=number, status=OrderStatus.PLACED, **fields)
+                return Order.objects.create(number=number, **fields)
         except IntegrityError:
             if Order.objects.filter(number=number).exists():
                 continue

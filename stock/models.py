@@ -1,18 +1,127 @@
-"""The stock ledger: every change of a variant's quantity, with its reason and its actor.
+"""Where stock is and what happened to it: locations, each variant's stock level at each
+location (units on hand and units committed to open orders), and the ledger of every change of
+either, with its reason and its actor.
 
-The table keeps the name it had when the ledger lived in the catalog app (``catalog_stockmovement``):
+The ledger's table keeps the name it had when the ledger lived in the catalog app (``catalog_stockmovement``):
 the model moved to this app without a row being copied (see migration 0001).
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
+from catalog.fields import CodeField
 from catalog.models import Product, Variant
-from catalog.validators import NOT_BLANK_PATTERN
+from catalog.validators import NOT_BLANK_PATTERN, validate_not_blank
 from core.actors import NAME_MAX_LENGTH
+
+# Upper-case letters, digits and inner hyphens: "MAIN", "STORE-01", "WEB".
+LOCATION_CODE_MAX_LENGTH = 16
+LOCATION_CODE_PATTERN = r"^[A-Z0-9](?:[A-Z0-9-]{0,14}[A-Z0-9])?$"
+# The location every database starts with; orders and changes that name none happen here.
+DEFAULT_LOCATION_CODE = "MAIN"
+
+
+class LocationKind(models.TextChoices):
+    WAREHOUSE = "warehouse", "Warehouse"
+    STORE = "store", "Store"
+    ONLINE = "online", "Online"
+
+
+class Location(models.Model):
+    """A place that holds stock: the warehouse, a shop, the web shop's stock. Never deleted once
+    it has history (its movements and orders PROTECT it); archived instead, when empty."""
+
+    code = CodeField(
+        max_length=LOCATION_CODE_MAX_LENGTH,
+        unique=True,
+        validators=[RegexValidator(LOCATION_CODE_PATTERN, "Use A-Z, 0-9 and inner hyphens.")],
+        help_text="Up to 16 upper-case letters, digits and hyphens, e.g. STORE-01.",
+    )
+    name = models.CharField(max_length=100, validators=[validate_not_blank])
+    kind = models.CharField(max_length=16, choices=LocationKind.choices)
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Archived locations hold no stock and take none."
+    )
+    is_default = models.BooleanField(
+        "default",
+        default=False,
+        help_text="Where a request that names no location happens. Exactly one location is.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=LOCATION_CODE_PATTERN), name="stock_location_code_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=LocationKind.values), name="stock_location_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(name__regex=NOT_BLANK_PATTERN), name="stock_location_name_not_blank"
+            ),
+            # At most one default (the services move it in one transaction, so there is always
+            # one), and the default takes stock.
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="stock_location_one_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=False) | Q(is_active=True),
+                name="stock_location_default_is_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
+class StockLevel(models.Model):
+    """One variant at one location: units on hand (physically there) and units committed to open
+    orders, not picked yet. What can be sold there is the difference, computed, never stored.
+
+    Written only by the stock service (``stock.ledger``), under its variant's lock, together
+    with the movement that explains it. The variant keeps the sums over every location as a
+    cache for the catalog's reads (``Variant.quantity`` is what is available, ``committed``
+    what is committed); ``reconcile_stock`` proves both against the levels and the ledger."""
+
+    variant = models.ForeignKey(
+        # A variant with stock has movements, which PROTECT it; only empty levels go with one.
+        Variant,
+        on_delete=models.CASCADE,
+        related_name="stock_levels",
+        db_index=False,  # the unique constraint leads with it
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    committed = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        ordering = ["variant_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "location"], name="stock_level_one_per_location"
+            ),
+            models.CheckConstraint(
+                condition=Q(committed__gte=0) & Q(committed__lte=F("on_hand")),
+                name="stock_level_committed_within_on_hand",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.on_hand} on hand, {self.committed} committed"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.committed
 
 
 class MovementReason(models.TextChoices):
@@ -23,18 +132,21 @@ class MovementReason(models.TextChoices):
     LOST = "lost", "Lost or stolen"
     COUNT_CORRECTION = "count_correction", "Count correction"
     CORRECTION = "correction", "Correction"
-    SALE = "sale", "Sale"
+    ORDER_PLACED = "order_placed", "Order placed (committed)"
+    SALE = "sale", "Sale (taken off the shelf)"
     ORDER_CANCELLED = "order_cancelled", "Order cancelled"
 
 
-# Reasons that only ever add stock, and those that only ever take it.
-INCREASING_REASONS = (
-    MovementReason.INITIAL,
-    MovementReason.RECEIVED,
-    MovementReason.RETURNED,
+# Reasons that only ever add units on hand, and those that only ever take them.
+INCREASING_REASONS = (MovementReason.INITIAL, MovementReason.RECEIVED, MovementReason.RETURNED)
+DECREASING_REASONS = (MovementReason.DAMAGED, MovementReason.LOST, MovementReason.SALE)
+# The only reasons that change committed units: orders commit at placement, and release them
+# when they are fulfilled (a sale) or cancelled.
+COMMITTING_REASONS = (
+    MovementReason.ORDER_PLACED,
+    MovementReason.SALE,
     MovementReason.ORDER_CANCELLED,
 )
-DECREASING_REASONS = (MovementReason.DAMAGED, MovementReason.LOST, MovementReason.SALE)
 
 
 class ActorKind(models.TextChoices):
@@ -50,8 +162,12 @@ REFERENCE_MAX_LENGTH = 100
 
 
 class StockMovement(models.Model):
-    """One change of a variant's quantity, and why. Append-only: the database refuses updates
-    and deletes of these rows, and a variant with movements cannot be deleted."""
+    """One change of a stock level (units on hand, units committed, or both), and why.
+    Append-only: the database refuses updates and deletes of these rows, and a variant or a
+    location with movements cannot be deleted.
+
+    ``delta`` and ``quantity_after`` are the units on hand (the names clients knew before there
+    were locations); ``committed_delta`` and ``committed_after`` the units committed."""
 
     # Both foreign keys are indexed by the composite indexes below, which lead with them.
     variant = models.ForeignKey(
@@ -62,8 +178,17 @@ class StockMovement(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="stock_movements", db_index=False
     )
-    delta = models.IntegerField(help_text="The signed change of the quantity.")
-    quantity_after = models.IntegerField()
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="movements", db_index=False
+    )
+    delta = models.IntegerField(help_text="The signed change of the units on hand.")
+    quantity_after = models.IntegerField(help_text="Units on hand at the location after it.")
+    committed_delta = models.IntegerField(
+        default=0, help_text="The signed change of the units committed to open orders."
+    )
+    committed_after = models.IntegerField(
+        default=0, help_text="Units committed at the location after it."
+    )
     reason = models.CharField(max_length=32, choices=MovementReason.choices)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     actor = models.CharField(
@@ -100,6 +225,7 @@ class StockMovement(models.Model):
             # Each list filter with the newest first: index scans, also on millions of rows.
             models.Index(fields=["variant", "-id"], name="catalog_move_variant_idx"),
             models.Index(fields=["product", "-id"], name="catalog_move_product_idx"),
+            models.Index(fields=["location", "-id"], name="stock_move_location_idx"),
             models.Index(fields=["reason", "-id"], name="catalog_move_reason_idx"),
             # The actor filter matches in any case, as every query value does.
             models.Index(Upper("actor"), F("id").desc(), name="catalog_move_actor_ci_idx"),
@@ -116,9 +242,40 @@ class StockMovement(models.Model):
                 condition=Q(quantity_after__gte=0), name="catalog_move_quantity_after_not_negative"
             ),
             models.CheckConstraint(
-                # Only a count may find the quantity unchanged.
-                condition=~Q(delta=0) | Q(reason=MovementReason.COUNT_CORRECTION),
-                name="catalog_move_delta_not_zero",
+                condition=Q(committed_after__gte=0) & Q(committed_after__lte=F("quantity_after")),
+                name="stock_move_committed_after_within_on_hand",
+            ),
+            models.CheckConstraint(
+                # Only a count may find the level unchanged.
+                condition=~Q(delta=0)
+                | ~Q(committed_delta=0)
+                | Q(reason=MovementReason.COUNT_CORRECTION),
+                name="stock_move_changes_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(committed_delta=0) | Q(reason__in=COMMITTING_REASONS),
+                name="stock_move_only_orders_commit",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=MovementReason.ORDER_PLACED)
+                | Q(delta=0, committed_delta__gt=0),
+                name="stock_move_placing_commits",
+            ),
+            models.CheckConstraint(
+                # A cancellation releases what the order committed; before there were
+                # locations, it put back on hand what the order had taken at placement.
+                condition=~Q(reason=MovementReason.ORDER_CANCELLED)
+                | Q(delta=0, committed_delta__lt=0)
+                | Q(delta__gt=0, committed_delta=0),
+                name="stock_move_cancelling_releases",
+            ),
+            models.CheckConstraint(
+                # A fulfilment takes what the order committed; a till sale, and every sale
+                # before there were locations, takes units that were never committed.
+                condition=~Q(reason=MovementReason.SALE)
+                | Q(committed_delta=F("delta"))
+                | Q(committed_delta=0),
+                name="stock_move_sale_takes_committed",
             ),
             models.CheckConstraint(
                 condition=~Q(reason__in=INCREASING_REASONS) | Q(delta__gt=0),
@@ -138,4 +295,7 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.delta:+d} {self.reason} → {self.quantity_after}"
+        text = f"{self.delta:+d} {self.reason} → {self.quantity_after}"
+        if self.committed_delta:
+            text += f" ({self.committed_delta:+d} committed → {self.committed_after})"
+        return text

@@ -1,17 +1,66 @@
-"""Reads of the stock: the ledger, low stock and the ledger's invariant. Each selector owns the
-joins its callers need."""
+"""Reads of the stock: locations, levels, the ledger, low stock and the ledger's invariants.
+Each selector owns the joins its callers need."""
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from catalog.models import Variant
 from catalog.selectors import variant_list
-from stock.models import StockMovement
+from catalog.validators import normalize_code
+from stock.models import DEFAULT_LOCATION_CODE, Location, LocationKind, StockLevel, StockMovement
+
+
+def location_list() -> QuerySet[Location]:
+    return Location.objects.order_by("code", "id")
+
+
+def location_default() -> Location:
+    """The location where a change or an order that names none happens.
+
+    Migrations make it (``MAIN``); a database emptied since (a test's flush, the demo's reset)
+    gets it back on first use, so that there is always exactly one."""
+    location = Location.objects.filter(is_default=True).first()
+    if location is not None:
+        return location
+    try:
+        with transaction.atomic():
+            return Location.objects.create(
+                code=DEFAULT_LOCATION_CODE,
+                name="Main stock",
+                kind=LocationKind.WAREHOUSE,
+                is_default=True,
+            )
+    except IntegrityError:
+        # Made meanwhile by a concurrent first use (or MAIN exists but is not the default,
+        # which a manager changed on purpose: then the default is theirs to set).
+        return Location.objects.get(is_default=True)
+
+
+def location_for_stock(code: str | None) -> Location:
+    """The active location with ``code`` (in any case), or the default one for none; a code
+    that names no location, or an archived one, is a ``ValidationError`` on ``location``."""
+    if code is None or not code.strip():
+        return location_default()
+    location = Location.objects.filter(code=normalize_code(code)).first()
+    if location is None:
+        raise ValidationError({"location": f"No location with code {normalize_code(code)!r}."})
+    if not location.is_active:
+        raise ValidationError({"location": f"{location.code} is archived and holds no stock."})
+    return location
+
+
+def stock_level_list() -> QuerySet[StockLevel]:
+    """Every level, with its variant, product and location, by variant then location."""
+    return StockLevel.objects.select_related("variant__product", "location").order_by(
+        "variant_id", "location_id"
+    )
 
 
 def stock_movement_list() -> QuerySet[StockMovement]:
-    """The ledger, newest first, with each movement's variant (for its SKU)."""
-    return StockMovement.objects.select_related("variant").order_by("-id")
+    """The ledger, newest first, with each movement's variant (for its SKU) and location."""
+    return StockMovement.objects.select_related("variant", "location").order_by("-id")
 
 
 def low_stock_variants() -> QuerySet[Variant]:
@@ -23,19 +72,55 @@ def low_stock_variants() -> QuerySet[Variant]:
     )
 
 
-def stock_drift() -> QuerySet[Variant]:
-    """Variants whose quantity is not the sum of their movements: the ledger's invariant
-    broken (by a write that went around the stock service). Should always be empty."""
+def _ledger_sum(column: str) -> Subquery:
     ledger = (
-        StockMovement.objects.filter(variant=OuterRef("pk"))
+        StockMovement.objects.filter(
+            variant=OuterRef("variant_id"), location=OuterRef("location_id")
+        )
         .order_by()
-        .values("variant")
-        .annotate(total=Sum("delta"))
+        .values("variant", "location")
+        .annotate(total=Sum(column))
         .values("total")
     )
+    return Coalesce(Subquery(ledger), Value(0))
+
+
+def stock_level_drift() -> QuerySet[StockLevel]:
+    """Levels whose units on hand or committed are not the sums of their movements there: the
+    ledger's invariant broken (by a write that went around the stock service). Should always
+    be empty. (A movement at a level that does not exist shows as a variant's drift.)"""
     return (
-        Variant.objects.annotate(ledger_total=Coalesce(Subquery(ledger), 0))
-        .exclude(quantity=F("ledger_total"))
+        StockLevel.objects.annotate(
+            ledger_on_hand=_ledger_sum("delta"), ledger_committed=_ledger_sum("committed_delta")
+        )
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(committed=F("ledger_committed")))
+        .select_related("variant", "location")
+        .order_by("variant_id", "location_id")
+    )
+
+
+def stock_drift() -> QuerySet[Variant]:
+    """Variants whose totals (available and committed) are not the sums of their movements over
+    every location: the cache on the variant, or the ledger, broken. Should always be empty."""
+
+    def total(column: str) -> Coalesce:
+        ledger = (
+            StockMovement.objects.filter(variant=OuterRef("pk"))
+            .order_by()
+            .values("variant")
+            .annotate(total=Sum(column))
+            .values("total")
+        )
+        return Coalesce(Subquery(ledger), Value(0))
+
+    return (
+        Variant.objects.annotate(
+            ledger_on_hand=total("delta"), ledger_committed=total("committed_delta")
+        )
+        .filter(
+            ~Q(quantity=F("ledger_on_hand") - F("ledger_committed"))
+            | ~Q(committed=F("ledger_committed"))
+        )
         .select_related("product")
         .order_by("id")
     )

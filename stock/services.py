@@ -1,11 +1,17 @@
-"""The stock service: every change of a quantity, from every door (API, admin, commands,
+"""The stock service: every change of a stock level, from every door (API, admin, commands,
 imports, orders), goes through here.
 
 Each change locks the variants' rows in primary-key order (``stock_lock``, the one way this
-code locks them), checks every change, then writes the quantities and appends one movement per
-variant, all in one transaction. One global lock order means concurrent multi-variant changes
-cannot deadlock; the lock means no update is lost; the CHECK (quantity >= 0) is the last line
-of defence.
+code locks them), reads their levels at the location under those locks, checks every change,
+then writes the levels and the variants' totals and appends one movement per variant, all in
+one transaction. Every level is changed under its variant's lock, whatever the location, so one
+global lock order (variant id) rules out deadlocks between concurrent multi-variant changes,
+also across locations; the lock means no update is lost; the CHECKs (``0 <= committed <=
+on_hand``) are the last line of defence.
+
+Orders commit units at placement (``order_placed``), take them off the shelf at fulfilment
+(``sale``) and release them when cancelled (``order_cancelled``); a count measures the shelf,
+where committed units still are.
 """
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -20,16 +26,20 @@ from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
 from stock.exceptions import InsufficientStock, InvalidSaleLines, StockCountMismatch
-from stock.ledger import StockChange, stock_movement, write_changes
+from stock.ledger import StockChange, stock_levels, stock_movement, write_changes
 from stock.models import (
     DECREASING_REASONS,
     INCREASING_REASONS,
+    Location,
     MovementReason,
+    StockLevel,
     StockMovement,
 )
+from stock.selectors import location_default
 
 # The reasons a caller may give directly. ``initial`` comes with a new variant, a
-# ``count_correction`` from a count, ``sale`` and ``order_cancelled`` only from orders.
+# ``count_correction`` from a count, ``order_placed``, ``sale`` and ``order_cancelled`` only from
+# orders.
 MANUAL_REASONS = (
     MovementReason.RECEIVED,
     MovementReason.RETURNED,
@@ -67,6 +77,14 @@ def stock_reason_errors(*, reason: str, delta: int) -> dict[str, str]:
     return {}
 
 
+def _where(location: Location | None) -> Location:
+    """The location a change happens at: the one given, or the default; never an archived one."""
+    location = location or location_default()
+    if not location.is_active:
+        raise ValidationError({"location": f"{location.code} is archived and holds no stock."})
+    return location
+
+
 @transaction.atomic
 def stock_adjust(
     *,
@@ -74,15 +92,19 @@ def stock_adjust(
     delta: int,
     reason: str,
     actor: Actor,
+    location: Location | None = None,
     note: str = "",
     reference: str = "",
 ) -> StockMovement:
-    """A manual change of one variant's quantity: a delivery, a damaged item, a correction."""
+    """A manual change of one variant's units on hand at a location (the default one unless
+    given): a delivery, a damaged item, a correction. It never takes units committed to open
+    orders: a decrease is limited to what is available there."""
     errors = stock_reason_errors(reason=reason, delta=delta)
     if errors:
         raise ValidationError(errors)
     [movement] = stock_apply(
         changes=[StockChange(variant_id=variant_id, delta=delta)],
+        location=location,
         reason=reason,
         actor=actor,
         note=note,
@@ -97,24 +119,46 @@ def stock_count(
     variant_id: int,
     quantity: int,
     actor: Actor,
+    location: Location | None = None,
     expected_quantity: int | None = None,
     note: str = "",
 ) -> StockMovement:
-    """Set the counted quantity, recording the difference as a ``count_correction``.
+    """Set the units on hand counted on the shelf at a location (committed units are still on
+    the shelf, so they are counted too), recording the difference as a ``count_correction``.
 
-    With ``expected_quantity`` (what the quantity was when the count started), the count is
-    refused if the quantity has changed since: the shelf was counted against another number.
+    With ``expected_quantity`` (what was on hand there when the count started), the count is
+    refused if that has changed since: the shelf was counted against another number. A count
+    below the units committed there is refused too (409 ``insufficient_stock``): those orders
+    need cancelling, or stock moved in, before the shelf can hold less than they need.
     """
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": f"A counted quantity is from 0 to {MAX_QUANTITY}."})
+    location = _where(location)
     variant = _require(stock_lock(ids=[variant_id]), [variant_id])[variant_id]
-    if expected_quantity is not None and expected_quantity != variant.quantity:
+    levels = stock_levels([variant_id], location)
+    level = levels[variant_id]
+    if expected_quantity is not None and expected_quantity != level.on_hand:
         raise StockCountMismatch(
-            details={"expected_quantity": expected_quantity, "quantity": variant.quantity}
+            details={
+                "location": location.code,
+                "expected_quantity": expected_quantity,
+                "quantity": level.on_hand,
+            }
+        )
+    if quantity < level.committed:
+        raise InsufficientStock(
+            f"{level.committed} units at {location.code} are committed to open orders: a count "
+            f"of {quantity} needs some of them cancelled first. Nothing was changed.",
+            details={
+                "location": location.code,
+                "lines": [_short_line(variant, location, level, requested=level.committed)],
+            },
         )
     [movement] = write_changes(
         {variant_id: variant},
-        [StockChange(variant_id=variant_id, delta=quantity - variant.quantity)],
+        levels,
+        [StockChange(variant_id=variant_id, delta=quantity - level.on_hand)],
+        location=location,
         reason=MovementReason.COUNT_CORRECTION,
         actor=actor,
         note=note,
@@ -129,23 +173,27 @@ def stock_apply(
     changes: Sequence[StockChange],
     reason: str,
     actor: Actor,
+    location: Location | None = None,
     note: str = "",
     reference: str = "",
 ) -> list[StockMovement]:
-    """Apply signed changes to several variants at once, all or nothing.
+    """Apply signed changes to several variants' levels at one location (the default one
+    unless given), all or nothing.
 
-    If any change would take a quantity below zero, nothing changes and ``InsufficientStock``
-    lists every short variant. Callers check that ``reason`` suits them (orders use ``sale``
-    and ``order_cancelled``; ``stock_adjust`` allows the manual reasons only). Inside a
-    caller's transaction the changes get a savepoint of their own, so that a caller may catch
-    a refusal and go on.
+    If any change would take more than is available there (or release more than is
+    committed), nothing changes and ``InsufficientStock`` lists every short variant. Callers
+    check that ``reason`` suits them (orders use ``sale`` and ``order_cancelled``;
+    ``stock_adjust`` allows the manual reasons only). Inside a caller's transaction the changes
+    get a savepoint of their own, so that a caller may catch a refusal and go on.
     """
     ids = [change.variant_id for change in changes]
     if len(set(ids)) != len(ids):
         raise ValidationError("Each variant may appear once in a stock change.")
+    location = _where(location)
     return _take_and_give(
         _require(stock_lock(ids=ids), ids),
         changes,
+        location=location,
         reason=reason,
         actor=actor,
         note=note,
@@ -157,32 +205,41 @@ def stock_sell(
     *,
     lines: Sequence[SaleLine],
     actor: Actor,
-    record_sale: Callable[[list[Variant]], str],
+    record_sale: Callable[[list[Variant], Location], str],
+    location: Location | None = None,
+    fulfil: bool = False,
 ) -> list[StockMovement]:
-    """Sell the lines' variants: find and lock them in one query, refuse any line that names
-    no variant for sale, let the caller record the sale, then take the stock, all or nothing.
+    """Sell the lines' variants at a location (the default one unless given): find and lock
+    them in one query, refuse any line that names no variant for sale, let the caller record
+    the sale, then commit the units there (``order_placed``), all or nothing: what is available
+    at that location must cover every line, whatever other locations hold. With ``fulfil``
+    (a till sale, handed over at once) the units are taken off the shelf instead (``sale``).
 
     ``record_sale`` gets the lines' variants (locked, with their products: names and prices)
-    in the lines' order, writes the caller's own record of the sale (an order) and returns its
-    reference, which every movement carries. An order crosses into stock once this way, in the
-    caller's transaction: a refusal (``InvalidSaleLines`` 400, ``InsufficientStock`` 409, or
-    whatever ``record_sale`` raises) leaves that transaction to be rolled back, so there is no
-    savepoint of its own to pay for.
+    in the lines' order and the location, writes the caller's own record of the sale (an
+    order) and returns its reference, which every movement carries. An order crosses into
+    stock once this way, in the caller's transaction: a refusal (``InvalidSaleLines`` 400,
+    ``InsufficientStock`` 409, or whatever ``record_sale`` raises) leaves that transaction to
+    be rolled back, so there is no savepoint of its own to pay for.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_sell runs in the caller's transaction: call it in one.")
+    location = _where(location)
     ids = {line.variant_id for line in lines if line.variant_id is not None}
     skus = {normalize_code(line.sku) for line in lines if line.sku}
     locked = stock_lock(ids=ids, skus=skus)
     variants = _sale_variants(lines, locked)
-    reference = record_sale(variants)
+    reference = record_sale(variants, location)
     return _take_and_give(
         locked,
         [
             StockChange(variant_id=variant.pk, delta=-line.quantity)
+            if fulfil
+            else StockChange(variant_id=variant.pk, delta=0, committed=line.quantity)
             for line, variant in zip(lines, variants, strict=True)
         ],
-        reason=MovementReason.SALE,
+        location=location,
+        reason=MovementReason.SALE if fulfil else MovementReason.ORDER_PLACED,
         actor=actor,
         note="",
         reference=reference,
@@ -223,37 +280,63 @@ def _sale_variants(lines: Sequence[SaleLine], locked: Mapping[int, Variant]) -> 
     return [variant for variant in variants if variant is not None]
 
 
+def _short_line(
+    variant: Variant, location: Location, level: StockLevel, *, requested: int
+) -> dict[str, object]:
+    return {
+        "variant": variant.pk,
+        "sku": variant.sku,
+        "location": location.code,
+        "requested": requested,
+        "available": level.available,
+    }
+
+
 def _take_and_give(
     variants: Mapping[int, Variant],
     changes: Sequence[StockChange],
     *,
+    location: Location,
     reason: str,
     actor: Actor,
     note: str,
     reference: str,
 ) -> list[StockMovement]:
-    """Check the changes against the locked variants, then write them."""
-    short = [
-        {
-            "variant": variant.pk,
-            "sku": variant.sku,
-            "requested": -change.delta,
-            "available": variant.quantity,
-        }
-        for change in changes
-        if (variant := variants[change.variant_id]).quantity + change.delta < 0
-    ]
+    """Check the changes against the variants' levels at ``location``, read under the
+    variants' locks, then write them."""
+    levels = stock_levels([change.variant_id for change in changes], location)
+    short = []
+    for change in changes:
+        level = levels[change.variant_id]
+        on_hand, committed = level.on_hand + change.delta, level.committed + change.committed
+        if committed < 0 or on_hand < committed:
+            # What the change takes from what is available (a commitment, a sale off the shelf
+            # or a decrease), or, releasing more than is committed, what it releases.
+            requested = change.committed - change.delta if committed >= 0 else -change.committed
+            short.append(
+                _short_line(variants[change.variant_id], location, level, requested=requested)
+            )
     if short:
-        raise InsufficientStock(details={"lines": short})
+        raise InsufficientStock(
+            f"Not enough stock at {location.code}; nothing was changed.",
+            details={"location": location.code, "lines": short},
+        )
     # The ceiling guards what people type; stock coming back from orders (cancellations,
     # returns) was on the shelf before and is never refused.
     too_many = reason in MANUAL_REASONS and any(
-        variants[c.variant_id].quantity + c.delta > MAX_QUANTITY for c in changes
+        levels[c.variant_id].on_hand + c.delta > MAX_QUANTITY for c in changes
     )
     if too_many:
         raise ValidationError({"delta": f"A quantity cannot exceed {MAX_QUANTITY}."})
     return write_changes(
-        variants, changes, reason=reason, actor=actor, note=note, reference=reference
+        variants,
+        levels,
+        changes,
+        location=location,
+        reason=reason,
+        actor=actor,
+        note=note,
+        reference=reference,
     )
 
 
@@ -288,16 +371,27 @@ def stock_open(
     variants: Iterable[Variant],
     *,
     actor: Actor,
+    location: Location | None = None,
     note: str = "",
     reference: str = "",
     at: datetime | None = None,
 ) -> list[StockMovement]:
-    """The opening movement (``initial``) of each new variant created with a quantity, in one
-    INSERT. The caller created the variants, quantity included, in its own transaction: one
-    that does not commit leaves neither."""
+    """The opening stock of each new variant created with a quantity: its level on hand at a
+    location (the default one unless given) and its ``initial`` movement, one INSERT each.
+    The caller created the variants, quantity included (their total), in its own transaction:
+    one that does not commit leaves none of it."""
+    opening = [variant for variant in variants if variant.quantity > 0]
+    if not opening:
+        return []
+    location = _where(location)
+    StockLevel.objects.bulk_create(
+        StockLevel(variant=variant, location=location, on_hand=variant.quantity)
+        for variant in opening
+    )
     return StockMovement.objects.bulk_create(
         stock_movement(
             variant,
+            location=location,
             delta=variant.quantity,
             quantity_after=variant.quantity,
             reason=MovementReason.INITIAL,
@@ -306,6 +400,5 @@ def stock_open(
             reference=reference,
             at=at,
         )
-        for variant in variants
-        if variant.quantity > 0
+        for variant in opening
     )
