@@ -27,3 +27,12 @@ class InvalidSaleLines(ApplicationError):
     code = "validation_error"
     status_code = 400
     default_message = "The request is not valid; see details for the fields at fault."
+
+
+class LocationNotAllowed(ApplicationError):
+    """An API key bound to locations acted at another one. ``details`` name the location and
+    the key's own."""
+
+    code = "permission_denied"
+    status_code = 403
+    default_message = "This API key may not act at this location."

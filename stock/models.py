@@ -51,6 +51,14 @@ class Location(models.Model):
         default=False,
         help_text="Where a request that names no location happens. Exactly one location is.",
     )
+    api_keys = models.ManyToManyField(
+        "api.ApiKey",
+        blank=True,
+        related_name="locations",
+        verbose_name="bound API keys",
+        help_text="Keys bound to locations (a shop's till) place orders and change stock only "
+        "there; keys bound to none act anywhere. Every key reads stock everywhere.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 

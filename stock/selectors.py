@@ -72,7 +72,7 @@ def low_stock_variants() -> QuerySet[Variant]:
     )
 
 
-def _ledger_sum(column: str) -> Subquery:
+def _ledger_sum(column: str) -> Coalesce:
     ledger = (
         StockMovement.objects.filter(
             variant=OuterRef("variant_id"), location=OuterRef("location_id")

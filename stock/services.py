@@ -25,7 +25,12 @@ from django.db.models import Q
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
-from stock.exceptions import InsufficientStock, InvalidSaleLines, StockCountMismatch
+from stock.exceptions import (
+    InsufficientStock,
+    InvalidSaleLines,
+    LocationNotAllowed,
+    StockCountMismatch,
+)
 from stock.ledger import StockChange, stock_levels, stock_movement, write_changes
 from stock.models import (
     DECREASING_REASONS,
@@ -77,11 +82,26 @@ def stock_reason_errors(*, reason: str, delta: int) -> dict[str, str]:
     return {}
 
 
-def _where(location: Location | None) -> Location:
-    """The location a change happens at: the one given, or the default; never an archived one."""
-    location = location or location_default()
+def _where(location: Location | None, actor: Actor) -> Location:
+    """The location a change happens at: the one given, or else the default one (for a key
+    bound to a single location, that location: a shop's till names none). Never an archived
+    one, and for a key bound to locations (``Location.api_keys``), only one of those:
+    ``LocationNotAllowed`` (403) otherwise."""
+    bound = (
+        list(Location.objects.filter(api_keys=actor.api_key_id))
+        if actor.api_key_id is not None
+        else []
+    )
+    if location is None:
+        location = bound[0] if len(bound) == 1 else location_default()
     if not location.is_active:
         raise ValidationError({"location": f"{location.code} is archived and holds no stock."})
+    if bound and location.pk not in {own.pk for own in bound}:
+        own = sorted(own.code for own in bound)
+        raise LocationNotAllowed(
+            f"This API key acts only at {', '.join(own)}; not at {location.code}.",
+            details={"location": location.code, "allowed_locations": own},
+        )
     return location
 
 
@@ -133,7 +153,7 @@ def stock_count(
     """
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": f"A counted quantity is from 0 to {MAX_QUANTITY}."})
-    location = _where(location)
+    location = _where(location, actor)
     variant = _require(stock_lock(ids=[variant_id]), [variant_id])[variant_id]
     levels = stock_levels([variant_id], location)
     level = levels[variant_id]
@@ -189,7 +209,7 @@ def stock_apply(
     ids = [change.variant_id for change in changes]
     if len(set(ids)) != len(ids):
         raise ValidationError("Each variant may appear once in a stock change.")
-    location = _where(location)
+    location = _where(location, actor)
     return _take_and_give(
         _require(stock_lock(ids=ids), ids),
         changes,
@@ -224,7 +244,7 @@ def stock_sell(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_sell runs in the caller's transaction: call it in one.")
-    location = _where(location)
+    location = _where(location, actor)
     ids = {line.variant_id for line in lines if line.variant_id is not None}
     skus = {normalize_code(line.sku) for line in lines if line.sku}
     locked = stock_lock(ids=ids, skus=skus)
@@ -383,7 +403,7 @@ def stock_open(
     opening = [variant for variant in variants if variant.quantity > 0]
     if not opening:
         return []
-    location = _where(location)
+    location = _where(location, actor)
     StockLevel.objects.bulk_create(
         StockLevel(variant=variant, location=location, on_hand=variant.quantity)
         for variant in opening

@@ -18,10 +18,12 @@ class Command(BaseCommand):
         drifts = 0
         for level in stock_level_drift():
             drifts += 1
+            on_hand = level.ledger_on_hand  # type: ignore[attr-defined]
+            committed = level.ledger_committed  # type: ignore[attr-defined]
             self.stderr.write(
                 f"DRIFT {level.variant.sku} at {level.location.code}: on hand {level.on_hand}, "
-                f"movements add up to {level.ledger_on_hand}; committed {level.committed}, "  # type: ignore[attr-defined]
-                f"movements add up to {level.ledger_committed}"  # type: ignore[attr-defined]
+                f"movements add up to {on_hand}; committed {level.committed}, movements add "
+                f"up to {committed}"
             )
         for variant in stock_drift():
             drifts += 1
