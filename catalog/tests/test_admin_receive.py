@@ -6,7 +6,9 @@ from django.urls import reverse
 
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY
+from conftest import TEST_ACTOR
 from stock.models import StockMovement
+from stock.services import stock_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +104,7 @@ def test_a_delivery_is_applied_with_a_reason_per_variant_as_the_staff_user(clerk
 )
 def test_a_bad_delivery_changes_nothing(clerk_web, variants, rows, error):
     if error is None:  # over the ceiling, once the second variant's stock is counted in
-        Variant.objects.filter(pk=variants[1].pk).update(quantity=1)
+        stock_adjust(variant_id=variants[1].pk, delta=1, reason="received", actor=TEST_ACTOR)
         error = f"cannot exceed {MAX_QUANTITY}"
     before = (_quantities(), StockMovement.objects.count())
     response = _apply(clerk_web, variants[:2], rows(variants))

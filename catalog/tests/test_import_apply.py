@@ -146,9 +146,10 @@ def test_the_numbers_of_queries_are_pinned(django_assert_num_queries):
         batch = import_batch_create(preview=import_preview(data=_rows(6)))
     batch = ImportBatch.objects.get(pk=batch.pk)
     # Apply: savepoint, the imports of the same content applied before, savepoint, the claim,
-    # release, the same three reads (locking), savepoint, products, SKUs, variants and opening
-    # movements inserted, both savepoints released.
-    with django_assert_num_queries(15):
+    # release, the same three reads (locking), savepoint, products, SKUs and variants inserted,
+    # the default location read, opening levels and movements inserted, both savepoints
+    # released.
+    with django_assert_num_queries(17):
         import_apply(batch=batch, actor=ACTOR)
 
 

@@ -123,8 +123,8 @@ def test_expire_cancels_only_unpaid_orders_older_than_the_age_and_restocks_them(
     for name, order in orders.items():
         if name not in EXPIRED:
             assert after[order.number] == before["orders"][order.number], name
-    # Every line of the expired orders is back on the shelf, through the ledger, in the
-    # command's name; nothing else moved.
+    # Every line of the expired orders is released (the units never left the shelf) and for
+    # sale again, through the ledger, in the command's name; nothing else moved.
     assert dict(Variant.objects.values_list("sku", "quantity")) == {
         small.sku: before["variants"][small.sku] + 2 + 1,
         large.sku: before["variants"][large.sku] + 1,
@@ -134,18 +134,30 @@ def test_expire_cancels_only_unpaid_orders_older_than_the_age_and_restocks_them(
     ).order_by("reference", "variant_id")
     rows: list[tuple[Any, ...]] = list(
         new_movements.values_list(
-            "reference", "variant", "delta", "reason", "actor_kind", "actor", "user", "api_key"
+            "reference",
+            "variant",
+            "delta",
+            "committed_delta",
+            "reason",
+            "actor_kind",
+            "actor",
+            "user",
+            "api_key",
         )
     )
     by_the_command = ("order_cancelled", "system", "expire_orders", None, None)
     assert rows == sorted(
         [
-            (expired[0].number, small.pk, 2, *by_the_command),
-            (expired[0].number, large.pk, 1, *by_the_command),
-            (expired[1].number, small.pk, 1, *by_the_command),
+            (expired[0].number, small.pk, 0, -2, *by_the_command),
+            (expired[0].number, large.pk, 0, -1, *by_the_command),
+            (expired[1].number, small.pk, 0, -1, *by_the_command),
         ]
     )
-    assert _reconciles() == "OK: 2 variant(s), every quantity equals its ledger.\n"
+    # What is still committed: "unpaid for 29 minutes", "paid" (small); "just placed" (large).
+    assert dict(Variant.objects.values_list("sku", "committed")) == {small.sku: 2, large.sku: 1}
+    assert (
+        _reconciles() == "OK: 2 variant(s) at 2 stock level(s), every quantity equals its ledger.\n"
+    )
 
 
 def test_expiring_again_changes_nothing(orders: dict[str, Order]) -> None:

@@ -118,9 +118,15 @@ def _assert_placed_once(variant, number, movements):
     order = Order.objects.get()
     assert (order.number, order.customer_reference) == (number, "kill-1")
     assert list(order.lines.values_list("variant_id", "quantity")) == [(variant.pk, 2)]
-    assert Variant.objects.get(pk=variant.pk).quantity == 3
-    sale = StockMovement.objects.exclude(pk__in=movements).get()
-    assert (sale.variant_id, sale.delta, sale.reference) == (variant.pk, -2, number)
+    assert Variant.objects.values_list("quantity", "committed").get(pk=variant.pk) == (3, 2)
+    placed = StockMovement.objects.exclude(pk__in=movements).get()
+    assert (
+        placed.variant_id,
+        placed.reason,
+        placed.delta,
+        placed.committed_delta,
+        placed.reference,
+    ) == (variant.pk, "order_placed", 0, 2, number)
     assert IdempotencyKey.objects.get().key == "order-kill-1"
 
 
@@ -138,7 +144,7 @@ def test_a_worker_killed_inside_the_transaction_leaves_nothing_and_the_retry_pla
     # Then PostgreSQL rolled everything back: no order (nor line), no stock change, no movement,
     # no idempotency key that would replay an order that does not exist
     assert not Order.objects.exists()
-    assert Variant.objects.get(pk=variant.pk).quantity == 5
+    assert Variant.objects.values_list("quantity", "committed").get(pk=variant.pk) == (5, 0)
     assert list(StockMovement.objects.values_list("pk", flat=True)) == movements
     assert not IdempotencyKey.objects.exists()
 

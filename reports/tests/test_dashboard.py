@@ -66,7 +66,7 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
     response = manager_web.get(DASHBOARD)
     assert response.status_code == 200
     html = response.content.decode()
-    assert _kpi(html, "units") == "8"  # 10 - 3 sold + 1
+    assert _kpi(html, "units") == "8"  # available: 10 - 3 committed + 1
     assert _kpi(html, "value") == "160.00 EUR"
     assert _kpi(html, "low") == "2"  # L-XL at 1, the sweater sold out
     # The order is placed, not paid: no sale yet, one unpaid order.
@@ -85,9 +85,15 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
         reverse("admin:catalog_variant_change", args=[sold_out.pk])
         in html.split('id="low-stock"')[1]
     )
-    movements = html.split('id="latest-movements"')[1]
-    assert "Sale" in movements
-    assert "-3" in movements
+    movements = html.split('id="latest-movements"')[1].split("</table>")[0]
+    latest = movements.split("<tr>")[2].split("</tr>")[0]
+    # The order committed its 3 units; they are still on the shelf (on hand 10, unchanged).
+    assert re.findall(r"<td[^>]*>([^<]+)</td>", latest)[1:] == [
+        "Order placed (committed)",
+        "0",
+        "10",
+        "web-shop",
+    ]
 
 
 def _sales_row(html, period):

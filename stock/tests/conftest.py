@@ -1,12 +1,24 @@
-"""Fixtures of the stock's tests: a client that may change stock, a variant, a small ledger; and
-the catalog admin's product (Tee) and its S-M variant, for the ledger admin's tests."""
+"""Fixtures of the stock's tests: a client that may change stock, a variant, a small ledger; the
+catalog admin's product (Tee) and its S-M variant, for the ledger admin's tests; and the
+locations (the default MAIN, a shop, the web shop's stock, an archived shop)."""
 
 import pytest
 
 from catalog.tests.admin_stock_support import small, tee
 from stock.tests.api_support import adjust_url, count_url
+from stock.tests.location_support import archived, main, online, store
 
-__all__ = ["ledger", "small", "stock_client", "tee", "variant"]
+__all__ = [
+    "archived",
+    "ledger",
+    "main",
+    "online",
+    "small",
+    "stock_client",
+    "store",
+    "tee",
+    "variant",
+]
 
 
 @pytest.fixture

@@ -45,11 +45,18 @@ def test_adjust_below_zero_is_insufficient_stock_and_changes_nothing(stock_clien
     assert response.json() == {
         "error": {
             "code": "insufficient_stock",
-            "message": "Not enough stock; nothing was changed.",
+            "message": "Not enough stock at MAIN; nothing was changed.",
             "details": {
+                "location": "MAIN",
                 "lines": [
-                    {"variant": variant.pk, "sku": variant.sku, "requested": 6, "available": 5}
-                ]
+                    {
+                        "variant": variant.pk,
+                        "sku": variant.sku,
+                        "location": "MAIN",
+                        "requested": 6,
+                        "available": 5,
+                    }
+                ],
             },
         }
     }
@@ -118,7 +125,11 @@ def test_count_against_a_changed_quantity_is_a_mismatch(stock_client, variant):
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "stock_count_mismatch"
-    assert response.json()["error"]["details"] == {"expected_quantity": 4, "quantity": 5}
+    assert response.json()["error"]["details"] == {
+        "location": "MAIN",
+        "expected_quantity": 4,
+        "quantity": 5,
+    }
     assert _quantity(variant) == 5
     assert StockMovement.objects.count() == 1
 

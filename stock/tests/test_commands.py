@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Variant
 from core.actors import Actor
+from stock.models import StockLevel
 from stock.services import stock_adjust
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,11 @@ def test_reconcile_stock_passes_when_every_quantity_matches_its_ledger(make_prod
     )
     out = StringIO()
     call_command("reconcile_stock", stdout=out)
-    assert out.getvalue().strip() == "OK: 2 variant(s), every quantity equals its ledger."
+    # S-M's opening level and L-XL's, made by the delivery.
+    assert (
+        out.getvalue().strip()
+        == "OK: 2 variant(s) at 2 stock level(s), every quantity equals its ledger."
+    )
 
 
 def test_reconcile_stock_reports_drift_and_exits_non_zero(make_product):
@@ -31,9 +36,25 @@ def test_reconcile_stock_reports_drift_and_exits_non_zero(make_product):
     # A write that goes around the stock service (raw SQL, a careless script).
     Variant.objects.filter(pk=drifted.pk).update(quantity=9)
     err = StringIO()
-    with pytest.raises(CommandError, match="1 of 2 variant"):
+    with pytest.raises(CommandError, match=r"^1 drift\(s\) from the ledger\.$"):
         call_command("reconcile_stock", stdout=StringIO(), stderr=err)
-    assert f"DRIFT {drifted.sku}: quantity 9, movements add up to 4 (+5)" in err.getvalue()
+    assert err.getvalue() == (
+        f"DRIFT {drifted.sku}: available 9, committed 0; "
+        "its movements add up to 4 available, 0 committed\n"
+    )
+
+
+def test_reconcile_stock_reports_a_level_that_drifted_from_its_movements(make_product):
+    product = make_product(stock={"S-M": 4, "L-XL": 2})
+    drifted = product.variants.get(size="L-XL")
+    StockLevel.objects.filter(variant=drifted).update(on_hand=5, committed=1)
+    err = StringIO()
+    with pytest.raises(CommandError, match=r"^1 drift\(s\) from the ledger\.$"):
+        call_command("reconcile_stock", stdout=StringIO(), stderr=err)
+    assert err.getvalue() == (
+        f"DRIFT {drifted.sku} at MAIN: on hand 5, movements add up to 2; "
+        "committed 1, movements add up to 0\n"
+    )
 
 
 def test_low_stock_lists_variants_at_or_below_their_threshold(make_product):

@@ -40,17 +40,17 @@ def test_another_clients_sale_shows_without_its_name_order_or_note(make_product,
 
     assert rows(till) == [
         ("received", "till-2", "DN-1", "box 7"),
-        ("sale", "another client", "", ""),
+        ("order_placed", "another client", "", ""),
         ("initial", "test", "", ""),
     ]
     assert rows(_client(shop_raw))[:2] == [
         ("received", "another client", "", ""),
-        ("sale", "web-shop", order.number, ""),
+        ("order_placed", "web-shop", order.number, ""),
     ]
     # Staff see everything.
     assert rows(manager_client)[:2] == [
         ("received", "till-2", "DN-1", "box 7"),
-        ("sale", "web-shop", order.number, ""),
+        ("order_placed", "web-shop", order.number, ""),
     ]
     # The per-variant history hides the same.
     history = till.get(f"/api/v1/variants/{variant.pk}/movements/").json()["results"]

@@ -155,7 +155,7 @@ def test_bad_input_is_refused_and_changes_nothing(variants, lines, code, message
 def test_a_line_that_would_pass_the_ceiling_rolls_back_the_whole_delivery(variants):
     """The first reason's lines are written before the second's are refused: all roll back."""
     sm, lxl, _ = variants
-    Variant.objects.filter(pk=lxl.pk).update(quantity=1)
+    stock_services.stock_adjust(variant_id=lxl.pk, delta=1, reason="received", actor=CLERK)
     before = _state()
     with pytest.raises(ValidationError, match=f"cannot exceed {MAX_QUANTITY}"):
         stock_receive(

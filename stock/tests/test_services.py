@@ -17,6 +17,7 @@ from orders.services import LineRequest
 from stock.exceptions import InsufficientStock, StockCountMismatch
 from stock.ledger import StockChange
 from stock.models import StockMovement
+from stock.selectors import location_default
 from stock.services import stock_adjust, stock_apply, stock_count, stock_lock, stock_sell
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,16 @@ def test_a_change_below_zero_is_refused_and_nothing_changes(variant):
     with pytest.raises(InsufficientStock) as error:
         stock_adjust(variant_id=variant.pk, delta=-6, reason="damaged", actor=CLERK)
     assert error.value.details == {
-        "lines": [{"variant": variant.pk, "sku": variant.sku, "requested": 6, "available": 5}]
+        "location": "MAIN",
+        "lines": [
+            {
+                "variant": variant.pk,
+                "sku": variant.sku,
+                "location": "MAIN",
+                "requested": 6,
+                "available": 5,
+            }
+        ],
     }
     assert _quantity(variant) == 5
     assert _ledger(variant) == [("initial", 5, 5)]
@@ -118,7 +128,7 @@ def test_a_count_against_a_quantity_that_changed_is_refused(variant):
     stock_adjust(variant_id=variant.pk, delta=2, reason="received", actor=CLERK)
     with pytest.raises(StockCountMismatch) as error:
         stock_count(variant_id=variant.pk, quantity=4, expected_quantity=5, actor=CLERK)
-    assert error.value.details == {"expected_quantity": 5, "quantity": 7}
+    assert error.value.details == {"location": "MAIN", "expected_quantity": 5, "quantity": 7}
     assert _quantity(variant) == 7
     assert len(_ledger(variant)) == 2
 
@@ -137,9 +147,10 @@ def test_stock_apply_is_all_or_nothing_and_names_every_short_line(make_product):
             actor=CLERK,
             reference="ORD-1",
         )
+    assert error.value.details["location"] == "MAIN"
     assert sorted(error.value.details["lines"], key=lambda line: line["variant"]) == [
-        {"variant": small.pk, "sku": small.sku, "requested": 3, "available": 2},
-        {"variant": large.pk, "sku": large.sku, "requested": 2, "available": 1},
+        {"variant": small.pk, "sku": small.sku, "location": "MAIN", "requested": 3, "available": 2},
+        {"variant": large.pk, "sku": large.sku, "location": "MAIN", "requested": 2, "available": 1},
     ]
     assert [_quantity(v) for v in (small, large, one)] == [2, 1, 9]
     assert StockMovement.objects.filter(reason="sale").count() == 0
@@ -266,32 +277,37 @@ def test_a_sale_finds_and_locks_its_variants_at_once_then_takes_their_stock(
     small, large, one = (product.variants.get(size=s) for s in ("S-M", "L-XL", "One Size"))
     recorded = []
 
-    def record_sale(variants):
-        recorded.append([(variant.pk, variant.product.name) for variant in variants])
+    def record_sale(variants, location):
+        recorded.append(([(variant.pk, variant.product.name) for variant in variants], location))
         return "SO-TEST"
 
     lines = [
         LineRequest(variant_id=small.pk, quantity=2),
         LineRequest(sku=large.sku.lower(), quantity=3),
     ]
-    # One query finds the variants by id or SKU with their products and locks them; the UPDATE
-    # and the INSERT of movements follow; no lock is taken twice.
-    with transaction.atomic(), django_assert_num_queries(3):
+    # The default location; one query finds the variants by id or SKU with their products and
+    # locks them; their levels there; the UPDATEs of levels and variants and the INSERT of
+    # movements follow; no lock is taken twice.
+    with transaction.atomic(), django_assert_num_queries(6):
         movements = stock_sell(lines=lines, actor=CLERK, record_sale=record_sale)
-    # The caller records the sale with the variants in its lines' order, products come along
-    assert recorded == [[(small.pk, product.name), (large.pk, product.name)]]
+    # The caller records the sale with the variants in its lines' order, products come along,
+    # and the location the units are committed at.
+    assert recorded == [([(small.pk, product.name), (large.pk, product.name)], location_default())]
     assert [(m.variant_id, m.reference) for m in movements] == [
         (small.pk, "SO-TEST"),
         (large.pk, "SO-TEST"),
     ]
+    # Placed, not picked: the units are committed and still on the shelf.
     assert (_quantity(small), _quantity(large), _quantity(one)) == (3, 0, 1)
-    assert _ledger(large)[-1] == ("sale", -3, 0)
+    assert [Variant.objects.get(pk=v.pk).committed for v in (small, large, one)] == [2, 3, 0]
+    assert _ledger(large)[-1] == ("order_placed", 0, 3)
+    assert (movements[1].committed_delta, movements[1].committed_after) == (3, 3)
 
 
 def test_a_sale_and_the_lock_need_the_callers_transaction(variant):
     from unittest import mock
 
-    def record_sale(variants):
+    def record_sale(variants, location):
         raise AssertionError("not reached")
 
     line = LineRequest(variant_id=variant.pk, quantity=1)

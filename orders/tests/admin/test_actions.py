@@ -43,7 +43,12 @@ def _act(client: Client, action: str, *orders: Order) -> Any:
 
 @pytest.mark.parametrize("user", ROLES)
 def test_mark_paid_then_fulfilled(
-    request: pytest.FixtureRequest, login: Callable[[User], Client], order: Order, user: str
+    request: pytest.FixtureRequest,
+    login: Callable[[User], Client],
+    order: Order,
+    small: Variant,
+    one_size: Variant,
+    user: str,
 ) -> None:
     client = login(request.getfixturevalue(user))
     ledger, quantities = _ledger(), _quantities()
@@ -51,6 +56,8 @@ def test_mark_paid_then_fulfilled(
     start = timezone.now()
     paid = _act(client, "mark_paid", order)
     paid_at = Order.objects.get(pk=order.pk).paid_at
+    # Paying moves no stock.
+    assert (_ledger(), _quantities()) == (ledger, quantities)
     fulfilled = _act(client, "mark_fulfilled", order)
     end = timezone.now()
 
@@ -64,8 +71,28 @@ def test_mark_paid_then_fulfilled(
     assert order.fulfilled_at is not None
     assert start <= order.paid_at <= order.fulfilled_at <= end
     assert order.cancelled_at is None
-    # Paying and fulfilling move no stock.
-    assert (_ledger(), _quantities()) == (ledger, quantities)
+    # Fulfilling takes the committed units off the shelf, one sale per line in the staff
+    # user's name: what is available stays as it was.
+    assert _quantities() == quantities
+    picked = StockMovement.objects.filter(pk__gt=ledger[-1][0]).order_by("variant_id")
+    staff: User = request.getfixturevalue(user)
+    assert list(
+        picked.values_list(
+            "variant",
+            "reason",
+            "delta",
+            "quantity_after",
+            "committed_delta",
+            "committed_after",
+            "location__code",
+            "reference",
+            "user",
+        )
+    ) == [
+        (small.pk, "sale", -2, 8, -2, 0, "MAIN", order.number, staff.pk),
+        (one_size.pk, "sale", -1, 2, -1, 0, "MAIN", order.number, staff.pk),
+    ]
+    assert dict(Variant.objects.values_list("sku", "committed")) == dict.fromkeys(quantities, 0)
 
 
 @pytest.mark.parametrize("paid_first", [False, True], ids=["placed", "paid"])
@@ -96,18 +123,29 @@ def test_cancel_restocks_every_line_through_the_ledger_in_the_staff_users_name(
     assert (order.paid_at is not None) == paid_first
     assert _quantities()[small.sku] == 10
     assert _quantities()[one_size.sku] == 3
+    # The units never left the shelf: the cancel releases what the order committed.
     restocks = StockMovement.objects.filter(reason="order_cancelled").order_by("variant_id")
     rows: list[tuple[Any, ...]] = list(
         restocks.values_list(
-            "variant", "delta", "quantity_after", "actor_kind", "actor", "user", "api_key"
+            "variant",
+            "delta",
+            "quantity_after",
+            "committed_delta",
+            "committed_after",
+            "location__code",
+            "actor_kind",
+            "actor",
+            "user",
+            "api_key",
         )
     )
     assert rows == sorted(
         [
-            (small.pk, 2, 10, "user", staff.username, staff.pk, None),
-            (one_size.pk, 1, 3, "user", staff.username, staff.pk, None),
+            (small.pk, 0, 10, -2, 0, "MAIN", "user", staff.username, staff.pk, None),
+            (one_size.pk, 0, 3, -1, 0, "MAIN", "user", staff.username, staff.pk, None),
         ]
     )
+    assert dict(Variant.objects.values_list("sku", "committed")) == dict.fromkeys(_quantities(), 0)
     assert set(restocks.values_list("reference", flat=True)) == {order.number}
 
 
@@ -171,8 +209,8 @@ def test_a_mixed_selection_changes_only_the_orders_whose_status_allows_it(
     assert list(
         StockMovement.objects.filter(reason="order_cancelled", user=manager)
         .order_by("reference")
-        .values_list("reference", "delta")
-    ) == sorted([(placed.number, 1), (paid.number, 2)])
+        .values_list("reference", "delta", "committed_delta")
+    ) == sorted([(placed.number, 0, -1), (paid.number, 0, -2)])
     assert StockMovement.objects.filter(reference=cancelled.number).count() == 2
     out = StringIO()
     call_command("reconcile_stock", stdout=out)  # raises CommandError on any drift

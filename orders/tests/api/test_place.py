@@ -68,11 +68,27 @@ def test_place_an_order_priced_by_the_server(shop, tee):
     }
     assert order.number.startswith("SO-")
     assert len(order.number) == 13
+    assert order.location.code == "MAIN"
+    # Placed, not picked: the units are committed at the default location, still on the shelf.
     assert (_quantity(small), _quantity(large)) == (3, 1)
-    sales = StockMovement.objects.filter(reason="sale").order_by("variant_id")
-    assert [(m.variant_id, m.delta, m.reference, m.actor_kind) for m in sales] == [
-        (small.pk, -2, order.number, "api_key"),
-        (large.pk, -1, order.number, "api_key"),
+    assert (small.committed, large.committed) == (2, 1)
+    placed = StockMovement.objects.exclude(reason="initial").order_by("variant_id")
+    assert [
+        (
+            m.variant_id,
+            m.reason,
+            m.delta,
+            m.quantity_after,
+            m.committed_delta,
+            m.committed_after,
+            m.location.code,
+            m.reference,
+            m.actor_kind,
+        )
+        for m in placed
+    ] == [
+        (small.pk, "order_placed", 0, 5, 2, 2, "MAIN", order.number, "api_key"),
+        (large.pk, "order_placed", 0, 2, 1, 1, "MAIN", order.number, "api_key"),
     ]
 
 
@@ -95,16 +111,18 @@ def test_an_order_that_cannot_be_filled_takes_nothing(shop, tee, make_product):
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "insufficient_stock"
+    assert response.json()["error"]["details"]["location"] == "MAIN"
     assert sorted(
         response.json()["error"]["details"]["lines"], key=lambda line: line["variant"]
     ) == [
-        {"variant": small.pk, "sku": small.sku, "requested": 6, "available": 5},
-        {"variant": large.pk, "sku": large.sku, "requested": 3, "available": 2},
+        {"variant": small.pk, "sku": small.sku, "location": "MAIN", "requested": 6, "available": 5},
+        {"variant": large.pk, "sku": large.sku, "location": "MAIN", "requested": 3, "available": 2},
     ]
     assert (_quantity(small), _quantity(large), _quantity(other)) == (5, 2, 9)
+    assert [v.committed for v in (small, large, other)] == [0, 0, 0]
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
-    assert not StockMovement.objects.filter(reason="sale").exists()
+    assert not StockMovement.objects.exclude(reason="initial").exists()
 
 
 def test_bad_lines_are_field_errors(shop, tee, make_product):
@@ -198,11 +216,12 @@ def test_placing_an_order_costs_the_same_queries_for_any_number_of_lines(shop, m
 
     one = count([{"variant": variants[0].pk, "quantity": 1}])
     ten = count([{"variant": v.pk, "quantity": 1} for v in variants])
-    # Key; variants, found and locked at once; order (in a savepoint: a clashing number is drawn
-    # again); lines; one UPDATE and one INSERT of movements; the order's own savepoint here,
-    # where the test's transaction encloses it. The answer is rendered from the rows written,
-    # not read back.
-    assert one == ten == 10
+    # Key; the default location; variants, found and locked at once; order (in a savepoint: a
+    # clashing number is drawn again); lines; the levels there, read under the variants' locks;
+    # one UPDATE of levels and one of variants, one INSERT of movements; the order's own
+    # savepoint here, where the test's transaction encloses it. The answer is rendered from the
+    # rows written, not read back.
+    assert one == ten == 13
 
 
 def test_the_answer_to_placing_an_order_is_the_order_as_read_back(shop, make_product):

@@ -55,11 +55,12 @@ def _unexpected(outcomes: Iterable[Outcome], *allowed: type[Exception]) -> list[
     return [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, allowed)]
 
 
-def _movements(reason: str, variant_ids: Iterable[int]) -> list[tuple[str, int, int]]:
-    """(reference, variant, delta) of the movements for ``reason``, sorted."""
+def _movements(reason: str, variant_ids: Iterable[int]) -> list[tuple[str, int, int, int]]:
+    """(reference, variant, delta on hand, delta committed) of the movements for ``reason``,
+    sorted."""
     return sorted(
         StockMovement.objects.filter(variant_id__in=variant_ids, reason=reason).values_list(
-            "reference", "variant_id", "delta"
+            "reference", "variant_id", "delta", "committed_delta"
         )
     )
 
@@ -78,5 +79,13 @@ def _post(raw_key: str, path: str, body: dict[str, Any], idempotency_key: str = 
 
 
 def _short(variant_id: int, requested: int, available: int) -> dict[str, Any]:
+    """A short line of ``InsufficientStock`` at the default location, where orders that name
+    none are placed."""
     sku = Variant.objects.values_list("sku", flat=True).get(pk=variant_id)
-    return {"variant": variant_id, "sku": sku, "requested": requested, "available": available}
+    return {
+        "variant": variant_id,
+        "sku": sku,
+        "location": "MAIN",
+        "requested": requested,
+        "available": available,
+    }

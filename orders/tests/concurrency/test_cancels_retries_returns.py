@@ -50,11 +50,12 @@ def test_eight_racing_cancels_of_one_order_restock_it_once(make_product: MakePro
     refused = [o for o in outcomes if isinstance(o, InvalidTransition)]
     assert len(refused) == 7
     assert all(e.details == {"status": "cancelled", "action": "cancel"} for e in refused)
-    # and the stock came back once: one order_cancelled movement per line
+    # and the stock came back once: one order_cancelled movement per line, releasing what the
+    # order committed (its units never left the shelf)
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
     assert _movements(MovementReason.ORDER_CANCELLED, [a, b]) == sorted(
-        [(order.number, a, 2), (order.number, b, 1)]
+        [(order.number, a, 0, -2), (order.number, b, 0, -1)]
     )
     assert _quantities([a, b]) == {a: 5, b: 5}
 
@@ -90,11 +91,11 @@ def test_eight_racing_retries_with_one_idempotency_key_place_one_order(
     assert len(fresh) + len(replayed) + len(in_progress) == 8, outcomes
     [(_, _, answer)] = fresh
     assert all(replay == answer for _, _, replay in replayed)
-    # and there is one order, with one set of sales, and one stored key
+    # and there is one order, with one set of commitments, and one stored key
     [order] = Order.objects.all()
     assert order.pk == answer["id"]
-    assert _movements(MovementReason.SALE, [a, b]) == sorted(
-        [(order.number, a, -2), (order.number, b, -1)]
+    assert _movements(MovementReason.ORDER_PLACED, [a, b]) == sorted(
+        [(order.number, a, 0, 2), (order.number, b, 0, 1)]
     )
     assert _quantities([a, b]) == {a: 3, b: 4}
     assert list(IdempotencyKey.objects.values_list("key", "status_code")) == [("checkout-42", 201)]
@@ -140,6 +141,6 @@ def test_racing_returns_of_one_line_never_return_more_than_was_sold(
     assert OrderReturn.objects.filter(order=order).count() == succeed
     assert (
         _movements(MovementReason.RETURNED, [variant_id])
-        == [(order.number, variant_id, each_returns)] * succeed
+        == [(order.number, variant_id, each_returns, 0)] * succeed
     )
     assert _quantities([variant_id]) == {variant_id: 5 - 3 + returned}

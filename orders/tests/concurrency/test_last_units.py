@@ -60,14 +60,14 @@ def test_fifty_buyers_of_ten_units_through_the_service_exactly_ten_get_one(
     placed = [o for o in outcomes if isinstance(o, Order)]
     refused = [o for o in outcomes if isinstance(o, InsufficientStock)]
     assert (len(placed), len(refused)) == (UNITS, BUYERS - UNITS)
-    short = {"lines": [_short(variant_id, 1, 0)]}
+    short = {"location": "MAIN", "lines": [_short(variant_id, 1, 0)]}
     assert all(error.details == short for error in refused)
-    # and exactly those ten orders exist, each with its line and its sale
+    # and exactly those ten orders exist, each with its line and its commitment
     assert sorted(Order.objects.values_list("pk", flat=True)) == sorted(o.pk for o in placed)
     assert OrderLine.objects.filter(variant_id=variant_id, quantity=1).count() == UNITS
     assert _quantities([variant_id]) == {variant_id: 0}
-    assert _movements(MovementReason.SALE, [variant_id]) == sorted(
-        (order.number, variant_id, -1) for order in placed
+    assert _movements(MovementReason.ORDER_PLACED, [variant_id]) == sorted(
+        (order.number, variant_id, 0, 1) for order in placed
     )
 
 
@@ -135,8 +135,8 @@ def test_fifty_buyers_of_ten_units_over_http_exactly_ten_get_one(
         == {
             "error": {
                 "code": "insufficient_stock",
-                "message": "Not enough stock; nothing was changed.",
-                "details": {"lines": [_short(variant_id, 1, 0)]},
+                "message": "Not enough stock at MAIN; nothing was changed.",
+                "details": {"location": "MAIN", "lines": [_short(variant_id, 1, 0)]},
             }
         }
         for answer in refused
@@ -146,9 +146,10 @@ def test_fifty_buyers_of_ten_units_over_http_exactly_ten_get_one(
         == (OrderStatus.PLACED, [(variant_id, 1)])
         for o in created
     )
-    # and exactly the ten orders answered exist, with one sale each, and the shelf is empty
+    # and exactly the ten orders answered exist, with one commitment each, and nothing is
+    # left to sell
     assert sorted(Order.objects.values_list("pk", flat=True)) == sorted(o["id"] for o in created)
     assert _quantities([variant_id]) == {variant_id: 0}
-    assert _movements(MovementReason.SALE, [variant_id]) == sorted(
-        (order["number"], variant_id, -1) for order in created
+    assert _movements(MovementReason.ORDER_PLACED, [variant_id]) == sorted(
+        (order["number"], variant_id, 0, 1) for order in created
     )

@@ -98,20 +98,22 @@ def test_multi_line_orders_in_opposite_orders_never_deadlock_and_are_all_or_noth
     ), "no refused order had a line that could have been filled"
     for _, lines, error in refused:
         requested = dict(lines)
+        assert error.details["location"] == "MAIN"
         for line in error.details["lines"]:
+            assert line["location"] == "MAIN"
             assert line["requested"] == requested[line["variant"]] > line["available"] >= 0
 
     # and a refused order left nothing: no order, no line, no movement
     assert sorted(Order.objects.values_list("customer_reference", flat=True)) == sorted(
         ref for ref, _, _ in placed
     )
-    # while each placed order has exactly its lines, each with its sale
+    # while each placed order has exactly its lines, each with its commitment
     for reference, lines, order in placed:
         stored = Order.objects.get(customer_reference=reference)
         assert stored.pk == order.pk
         assert sorted(stored.lines.values_list("variant_id", "quantity")) == sorted(lines)
-    assert _movements(MovementReason.SALE, variant_ids) == sorted(
-        (order.number, v, -qty) for _, lines, order in placed for v, qty in lines
+    assert _movements(MovementReason.ORDER_PLACED, variant_ids) == sorted(
+        (order.number, v, 0, qty) for _, lines, order in placed for v, qty in lines
     )
     # and the quantities are the openings less exactly what the placed orders took
     taken: defaultdict[int, int] = defaultdict(int)

@@ -15,6 +15,7 @@ from core.api.tests.mass_assignment.support import (
     server_owned_timestamps,
 )
 from stock.models import MovementReason
+from stock.selectors import location_default
 
 pytestmark = pytest.mark.django_db
 
@@ -67,12 +68,21 @@ def test_creating_a_product_sets_none_of_the_server_s_fields(world, client):
         "catalog.Product",
         "catalog.Variant",
         "catalog.IssuedSku",
+        "stock.StockLevel",
         "stock.StockMovement",
     }
     assert all(not (t.removed or t.changed) for t in diff.values()), diff
     [product] = diff["catalog.Product"].added
     [variant_row] = diff["catalog.Variant"].added
+    [level] = diff["stock.StockLevel"].added
     [movement] = diff["stock.StockMovement"].added
+    main = location_default().pk
+    assert (level["variant_id"], level["location_id"], level["on_hand"], level["committed"]) == (
+        variant_row["id"],
+        main,
+        2,
+        0,
+    )
     assert_recent(product["created_at"])
     assert (variant_row["product_id"], variant_row["quantity"], variant_row["in_stock"]) == (
         product["id"],
@@ -80,11 +90,13 @@ def test_creating_a_product_sets_none_of_the_server_s_fields(world, client):
         True,
     )
     assert variant_row["sku"] == diff["catalog.IssuedSku"].added[0]["sku"]  # generated
-    assert (movement["variant_id"], movement["delta"], movement["reason"]) == (
-        variant_row["id"],
-        2,
-        MovementReason.INITIAL,
-    )
+    assert (
+        movement["variant_id"],
+        movement["location_id"],
+        movement["delta"],
+        movement["committed_delta"],
+        movement["reason"],
+    ) == (variant_row["id"], main, 2, 0, MovementReason.INITIAL)
     assert response.json()["currency"] == settings.STORE_CURRENCY
 
 
@@ -144,10 +156,23 @@ def test_creating_a_variant_sets_none_of_the_server_s_fields(world, client):
     response = client.post(VARIANTS, body)
     assert response.status_code == 201, response.json()
     diff = changes(before, rows())
-    assert set(diff) == {"catalog.Variant", "catalog.IssuedSku", "stock.StockMovement"}
+    assert set(diff) == {
+        "catalog.Variant",
+        "catalog.IssuedSku",
+        "stock.StockLevel",
+        "stock.StockMovement",
+    }
     assert all(not (t.removed or t.changed) for t in diff.values()), diff
     [variant] = diff["catalog.Variant"].added
+    [level] = diff["stock.StockLevel"].added
     [movement] = diff["stock.StockMovement"].added
+    main = location_default().pk
+    assert (level["variant_id"], level["location_id"], level["on_hand"], level["committed"]) == (
+        variant["id"],
+        main,
+        3,
+        0,
+    )
     assert (variant["product_id"], variant["size"], variant["quantity"]) == (
         world.other_product.pk,
         "L-XL",
@@ -156,11 +181,13 @@ def test_creating_a_variant_sets_none_of_the_server_s_fields(world, client):
     assert (variant["in_stock"], variant["low_stock"]) == (True, False)
     assert variant["sku"] == diff["catalog.IssuedSku"].added[0]["sku"]
     assert_recent(variant["created_at"])
-    assert (movement["delta"], movement["quantity_after"], movement["reason"]) == (
-        3,
-        3,
-        MovementReason.INITIAL,
-    )
+    assert (
+        movement["location_id"],
+        movement["delta"],
+        movement["quantity_after"],
+        movement["committed_after"],
+        movement["reason"],
+    ) == (main, 3, 3, 0, MovementReason.INITIAL)
     assert (movement["actor"], movement["api_key_id"]) == ("web-shop", world.shop.pk)
 
 

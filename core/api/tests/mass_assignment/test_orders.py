@@ -15,6 +15,7 @@ from core.api.tests.mass_assignment.support import (
 )
 from orders.models import OrderReturn, OrderStatus
 from stock.models import MovementReason
+from stock.selectors import location_default
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,7 @@ def test_placing_an_order_takes_prices_totals_status_and_owner_from_the_server(w
         "orders.Order",
         "orders.OrderLine",
         "catalog.Variant",
+        "stock.StockLevel",
         "stock.StockMovement",
     }
     assert not diff["orders.Order"].changed
@@ -81,8 +83,10 @@ def test_placing_an_order_takes_prices_totals_status_and_owner_from_the_server(w
             "fulfilled_at",
             "cancelled_at",
             "customer_reference",
+            "location_id",
         )
     } == {
+        "location_id": location_default().pk,
         "status": OrderStatus.PLACED,
         "currency": settings.STORE_CURRENCY,
         "total": Decimal("59.80"),
@@ -117,6 +121,21 @@ def test_placing_an_order_takes_prices_totals_status_and_owner_from_the_server(w
         "size": "S-M",
         "returned_quantity": 0,
     }
+    # The two units are committed at the default location, where the shelf holds 8 (10, less
+    # the fulfilled order's 2) of which 2 were committed already (the two placed orders).
+    [level_id] = diff["stock.StockLevel"].changed
+    assert diff["stock.StockLevel"].changed[level_id]["committed"] == (2, 4)
+    assert "on_hand" not in diff["stock.StockLevel"].changed[level_id]
+    [movement] = diff["stock.StockMovement"].added
+    assert (
+        movement["variant_id"],
+        movement["reason"],
+        movement["delta"],
+        movement["committed_delta"],
+        movement["quantity_after"],
+        movement["committed_after"],
+        movement["reference"],
+    ) == (world.small.pk, MovementReason.ORDER_PLACED, 0, 2, 8, 4, order["number"])
 
 
 @pytest.mark.parametrize(
@@ -187,6 +206,7 @@ def test_a_return_is_refunded_at_the_price_sold_whatever_the_body_says(world, cl
         "orders.OrderReturnLine",
         "orders.OrderLine",
         "catalog.Variant",
+        "stock.StockLevel",
         "stock.StockMovement",
     }
     [order_return] = diff["orders.OrderReturn"].added
@@ -207,10 +227,16 @@ def test_a_return_is_refunded_at_the_price_sold_whatever_the_body_says(world, cl
     )
     assert diff["orders.OrderLine"].changed == {line.pk: {"returned_quantity": (0, 1)}}
     assert list(diff["catalog.Variant"].changed) == [world.small.pk]
+    # Back on the shelf at the order's location: 8 on hand there, 9 after.
+    [level_id] = diff["stock.StockLevel"].changed
+    assert diff["stock.StockLevel"].changed[level_id]["on_hand"] == (8, 9)
     [movement] = diff["stock.StockMovement"].added
-    assert (movement["delta"], movement["reason"], movement["reference"]) == (
-        1,
-        MovementReason.RETURNED,
-        world.fulfilled.number,
-    )
+    assert (
+        movement["delta"],
+        movement["quantity_after"],
+        movement["committed_delta"],
+        movement["location_id"],
+        movement["reason"],
+        movement["reference"],
+    ) == (1, 9, 0, world.fulfilled.location_id, MovementReason.RETURNED, world.fulfilled.number)
     assert not OrderReturn.objects.filter(order=world.others_order).exists()

@@ -15,6 +15,7 @@ from core.api.tests.mass_assignment.support import (
     rows,
 )
 from stock.models import MovementReason
+from stock.selectors import location_default
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +47,19 @@ def _ledger_fields(world: World) -> dict[str, Any]:
     ("action", "body", "delta", "reason"),
     [
         ("adjust", {"delta": 4, "reason": "received"}, 4, MovementReason.RECEIVED),
-        ("count", {"quantity": 3}, 3 - 6, MovementReason.COUNT_CORRECTION),
+        # A count sets what is on the shelf: 8 there, 2 of them committed.
+        ("count", {"quantity": 3}, 3 - 8, MovementReason.COUNT_CORRECTION),
     ],
 )
 def test_a_stock_change_writes_the_ledger_from_the_server_s_facts(
     world, client, action, body, delta, reason
 ):
-    # Given 6 units: 10, less the three orders' 1 + 2 + 1
+    # Given 6 units available: 10, less the three orders' 1 + 2 + 1; 8 on hand (the fulfilled
+    # order's 2 left), 2 of them committed to the two orders still placed
     world.small.refresh_from_db()
     start = world.small.quantity
-    assert start == 6
+    assert (start, world.small.committed) == (6, 2)
+    on_hand = start + world.small.committed
     url = f"{VARIANTS}{world.small.pk}/{action}/"
     before = rows()
 
@@ -65,17 +69,22 @@ def test_a_stock_change_writes_the_ledger_from_the_server_s_facts(
     response = client.post(url, body)
     assert response.status_code == 201, response.json()
     diff = changes(before, rows())
-    assert set(diff) == {"catalog.Variant", "stock.StockMovement"}
+    assert set(diff) == {"catalog.Variant", "stock.StockLevel", "stock.StockMovement"}
     assert list(diff["catalog.Variant"].changed) == [world.small.pk]
     assert diff["catalog.Variant"].changed[world.small.pk]["quantity"] == (start, start + delta)
+    [level_id] = diff["stock.StockLevel"].changed
+    assert diff["stock.StockLevel"].changed[level_id]["on_hand"] == (on_hand, on_hand + delta)
     [movement] = diff["stock.StockMovement"].added
     assert {
         name: movement[name]
         for name in (
             "variant_id",
             "product_id",
+            "location_id",
             "delta",
             "quantity_after",
+            "committed_delta",
+            "committed_after",
             "reason",
             "actor_kind",
             "actor",
@@ -85,8 +94,11 @@ def test_a_stock_change_writes_the_ledger_from_the_server_s_facts(
     } == {
         "variant_id": world.small.pk,
         "product_id": world.product.pk,
+        "location_id": location_default().pk,
         "delta": delta,
-        "quantity_after": start + delta,
+        "quantity_after": on_hand + delta,
+        "committed_delta": 0,
+        "committed_after": 2,
         "reason": reason,
         "actor_kind": "api_key",
         "actor": "web-shop",
@@ -100,6 +112,7 @@ def test_a_stock_change_writes_the_ledger_from_the_server_s_facts(
     "reason",
     [
         MovementReason.INITIAL,
+        MovementReason.ORDER_PLACED,
         MovementReason.SALE,
         MovementReason.ORDER_CANCELLED,
         MovementReason.COUNT_CORRECTION,
