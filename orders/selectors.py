@@ -1,6 +1,9 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
-from orders.models import Order, OrderLine, OrderReturn
+from orders.models import Order, OrderLine, OrderReturn, OrderStatus
+
+# Orders whose units are committed at their location: placed, not yet fulfilled or cancelled.
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID)
 
 
 def order_cancel_restock(order: Order) -> list[tuple[OrderLine, int]]:
@@ -23,3 +26,17 @@ def order_list() -> QuerySet[Order]:
 
 def order_return_get(*, return_id: int) -> OrderReturn:
     return OrderReturn.objects.prefetch_related("lines__line").get(pk=return_id)
+
+
+def order_open_committed() -> dict[tuple[int, int], int]:
+    """The units open orders hold committed, by (variant id, location id), in one query: what
+    the stock levels' committed units must be (``stock.reconcile``; registered in
+    ``OrdersConfig.ready``). Open orders have no returns, so each line holds its quantity."""
+    rows = (
+        OrderLine.objects.filter(order__status__in=OPEN_STATUSES)
+        .order_by()
+        .values("variant_id", "order__location_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("variant_id", "order__location_id", "units")
+    )
+    return {(variant_id, location_id): units for variant_id, location_id, units in rows}

@@ -1,29 +1,60 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 
 from catalog.models import Variant
 from stock.models import StockLevel
-from stock.selectors import stock_drift, stock_level_drift
+from stock.selectors import stock_committed_drift, stock_drift, stock_level_drift
 
 
 class Command(BaseCommand):
     help = (
         "Prove that every stock level's units on hand and committed equal the sums of its "
-        "movements, and that every variant's totals equal its levels'. Reports each drift and "
-        "exits non-zero if there is any."
+        "movements, that every level's committed units are what the open orders hold there, "
+        "and that every variant's totals equal its levels'. Reports each drift and exits "
+        "non-zero if there is any."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if outermost:
+                self._one_snapshot()
+            drifts, mismatches = self._report()
+            levels, variants = StockLevel.objects.count(), Variant.objects.count()
+        problems = []
+        if drifts:
+            problems.append(f"{drifts} drift(s) from the ledger")
+        if mismatches:
+            problems.append(f"{mismatches} level(s) whose committed units are not the open orders'")
+        if problems:
+            raise CommandError("; ".join(problems) + ".")
+        self.stdout.write(
+            f"OK: {variants} variant(s) at {levels} stock level(s), every quantity equals "
+            "its ledger."
+        )
+
+    @staticmethod
+    def _one_snapshot() -> None:
+        """Every read below sees the same moment, so that a shop selling meanwhile shows no
+        false difference between its open orders and its levels (two queries apart). SQLite's
+        transaction is one snapshot already; PostgreSQL's default gives each query its own.
+        Only the outermost transaction may choose (inside a caller's, the caller's decides)."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    def _report(self) -> tuple[int, int]:
         drifts = 0
         for level in stock_level_drift():
             drifts += 1
-            on_hand = level.ledger_on_hand  # type: ignore[attr-defined]
-            committed = level.ledger_committed  # type: ignore[attr-defined]
+            ledger_on_hand = level.ledger_on_hand  # type: ignore[attr-defined]
+            ledger_committed = level.ledger_committed  # type: ignore[attr-defined]
             self.stderr.write(
                 f"DRIFT {level.variant.sku} at {level.location.code}: on hand {level.on_hand}, "
-                f"movements add up to {on_hand}; committed {level.committed}, movements add "
-                f"up to {committed}"
+                f"movements add up to {ledger_on_hand}; committed {level.committed}, "
+                f"movements add up to {ledger_committed}"
             )
         for variant in stock_drift():
             drifts += 1
@@ -34,10 +65,10 @@ class Command(BaseCommand):
                 f"{variant.committed}; its movements add up to {on_hand - committed} available, "
                 f"{committed} committed"
             )
-        levels, variants = StockLevel.objects.count(), Variant.objects.count()
-        if drifts:
-            raise CommandError(f"{drifts} drift(s) from the ledger.")
-        self.stdout.write(
-            f"OK: {variants} variant(s) at {levels} stock level(s), every quantity equals "
-            "its ledger."
-        )
+        mismatches = stock_committed_drift()
+        for mismatch in mismatches:
+            self.stderr.write(
+                f"MISMATCH {mismatch.sku} at {mismatch.location}: committed {mismatch.committed}, "
+                f"open orders hold {mismatch.expected}"
+            )
+        return drifts, len(mismatches)
