@@ -193,6 +193,18 @@ ENDPOINTS = [
         201,
         lambda w: {"lines": [{"variant": w.small.pk, "quantity": 1}]},
     ),
+    Endpoint(
+        "orders create at a location, handed over",
+        ORDER_CREATE,
+        "post",
+        lambda w: ORD,
+        201,
+        lambda w: {
+            "lines": [{"variant": w.small.pk, "quantity": 1}],
+            "location": "main",
+            "fulfil": True,
+        },
+    ),
     Endpoint("orders pay", ORDER_MOVE, "post", lambda w: f"{ORD}{w.placed.pk}/pay/", 200),
     Endpoint("orders fulfil", ORDER_MOVE, "post", lambda w: f"{ORD}{w.paid.pk}/fulfil/", 200),
     Endpoint("orders cancel", ORDER_MOVE, "post", lambda w: f"{ORD}{w.placed.pk}/cancel/", 200),
