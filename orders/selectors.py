@@ -17,11 +17,16 @@ def order_cancel_restock(order: Order) -> list[tuple[OrderLine, int]]:
 
 
 def order_list() -> QuerySet[Order]:
-    """Orders, newest first, each with its lines in ``ordered_lines`` (two queries for any
-    page). An order just placed carries them the same way (``services.order_place``)."""
+    """Orders, newest first, each with its location and its lines in ``ordered_lines`` (two
+    queries for any page). An order just placed carries them the same way
+    (``services.order_place``)."""
     lines = Prefetch("lines", queryset=OrderLine.objects.order_by("id"), to_attr="ordered_lines")
     # django-stubs sees to_attr as a new attribute; Order declares it (not a field).
-    return Order.objects.prefetch_related(lines).order_by("-id")  # type: ignore[no-redef]
+    return (
+        Order.objects.select_related("location")  # type: ignore[no-redef]
+        .prefetch_related(lines)
+        .order_by("-id")
+    )
 
 
 def order_return_get(*, return_id: int) -> OrderReturn:

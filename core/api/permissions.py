@@ -99,6 +99,36 @@ class StockPermission(ScopeOrPermission):
     permission = "catalog.change_stock"
 
 
+class CatalogReadPermission(ScopeOrPermission):
+    """What every catalog reader may read (where the stock is, and the locations): any API key,
+    as for products and variants; staff who may view variants."""
+
+    permission = "catalog.view_variant"
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        if isinstance(request.auth, ApiKey):
+            return True
+        return super().has_permission(request, view)
+
+
+class LocationPermission(CatalogReadPermission):
+    """Locations are read as the catalog is, and managed by whoever manages it: an API key with
+    ``catalog:write``, or staff who may change products (the Manager group). No staff group
+    holds the location model's own permissions: the catalog's say who sets the store up."""
+
+    write_scope = Scope.CATALOG_WRITE
+    write_permission = "catalog.change_product"
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return super().has_permission(request, view)
+        if isinstance(request.auth, ApiKey):
+            return _key_has(self, request.auth, self.write_scope)
+        return _is_staff(self, request.user) and _user_has(
+            self, request.user, [self.write_permission]
+        )
+
+
 class LedgerPermission(ScopeOrPermission):
     """Read the stock ledger: stock clients and staff, not every catalog reader."""
 

@@ -33,7 +33,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "No such object or endpoint."),
     "method_not_allowed": (405, "The endpoint does not support this method."),
     "not_acceptable": (406, "The Accept header asks for a format the API does not serve."),
-    "protected": (409, "The object still has stock or history; archive it instead."),
+    "protected": (
+        409,
+        "The object still has stock or history: archive it instead of deleting it; a location "
+        "that still holds stock cannot be archived (details say how many units).",
+    ),
     "insufficient_stock": (
         409,
         "Not enough stock; details lists each short line. Nothing changed.",
@@ -43,7 +47,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
     "conflict": (
         409,
-        "A unique value (SKU, barcode, a product's size) is taken; details names it.",
+        "A unique value (SKU, barcode, a product's size, a location's code) is taken; details "
+        "names it.",
     ),
     "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),

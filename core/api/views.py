@@ -74,6 +74,8 @@ V1_RESOURCES = {
     "products": "product-list",
     "variants": "variant-list",
     "stock-movements": "stock-movement-list",
+    "stock-levels": "stock-level-list",
+    "locations": "location-list",
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",

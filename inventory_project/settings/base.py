@@ -318,6 +318,7 @@ SPECTACULAR_SETTINGS = {
         "Size": "catalog.models.Size",
         "OrderStatus": "orders.models.OrderStatus",
         "MovementReason": "stock.models.MovementReason",
+        "LocationKind": "stock.models.LocationKind",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [

@@ -140,6 +140,9 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
         "/api/v1/variants/{id}/movements/",
         "/api/v1/stock-movements/",
         "/api/v1/stock-movements/{id}/",
+        "/api/v1/stock-levels/",
+        "/api/v1/locations/",
+        "/api/v1/locations/{id}/",
         "/api/v1/orders/",
         "/api/v1/orders/{id}/",
         "/api/v1/orders/{id}/pay/",
@@ -166,6 +169,7 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
     components = schema["components"]["schemas"]
     assert components["Category"]["enum"] == ["Tees", "Sweaters", "Pants"]
     assert components["Size"]["enum"] == ["S-M", "L-XL", "One Size"]
+    assert components["LocationKind"]["enum"] == ["warehouse", "store", "online"]
     assert "validation_error" in components["ErrorCode"]["enum"]
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
 

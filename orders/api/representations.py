@@ -12,8 +12,8 @@ from orders.models import Order, OrderLine
 
 
 def order(placed: Order) -> dict[str, Any]:
-    """An order with its lines in ``ordered_lines``: read by ``selectors.order_list``, or just
-    placed (``services.order_place``)."""
+    """An order with its lines in ``ordered_lines`` and its location: read by
+    ``selectors.order_list``, or just placed (``services.order_place``)."""
     stamp = timestamp_writer()
 
     def optional(value: datetime | None) -> str | None:
@@ -23,6 +23,7 @@ def order(placed: Order) -> dict[str, Any]:
         "id": placed.pk,
         "number": placed.number,
         "status": str(placed.status),
+        "location": placed.location.code,
         "lines": [order_line(line) for line in placed.ordered_lines],
         "total": money(placed.total),
         "currency": placed.currency,

@@ -18,6 +18,7 @@ from orders.models import (
     OrderStatus,
 )
 from orders.services import MAX_LINES, LineRequest, ReturnRequest
+from stock.api.fields import StockLocationField
 
 # Input
 
@@ -51,6 +52,17 @@ class OrderCreateSerializer(InputSerializer):
     note = serializers.CharField(
         max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
+    location = StockLocationField(
+        required=False,
+        help_text="The code of the location whose stock the order takes, any case; the "
+        "default location when omitted. What is available there must cover every line.",
+    )
+    fulfil = serializers.BooleanField(
+        default=False,
+        help_text="true: a till sale, handed over at once: the order is placed paid and "
+        "fulfilled, its units taken off the shelf. false: its units are committed until it is "
+        "fulfilled or cancelled.",
+    )
 
     def line_requests(self) -> list[LineRequest]:
         return [
@@ -73,6 +85,11 @@ class OrderReturnCreateSerializer(InputSerializer):
     )
     note = serializers.CharField(
         max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    location = StockLocationField(
+        required=False,
+        help_text="The code of the location the units come back to, any case; the order's "
+        "location when omitted (a web order brought back to a shop names the shop).",
     )
 
     def return_requests(self) -> list[ReturnRequest]:
@@ -110,6 +127,11 @@ class OrderOutputSerializer(serializers.Serializer[Order]):
     id = serializers.IntegerField(read_only=True)
     number = serializers.CharField(read_only=True)
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    location = serializers.CharField(
+        read_only=True,
+        help_text="The code of the location whose stock it takes (committed, then taken off "
+        "the shelf when it is fulfilled).",
+    )
     lines = OrderLineOutputSerializer(many=True, read_only=True)
     total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     currency = serializers.CharField(read_only=True)

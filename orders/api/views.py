@@ -72,6 +72,8 @@ class OrderViewSet(
         serializer.is_valid(raise_exception=True)
         order = services.order_place(
             lines=serializer.line_requests(),
+            location=serializer.validated_data.get("location"),
+            fulfil=serializer.validated_data["fulfil"],
             customer_reference=serializer.validated_data["customer_reference"],
             note=serializer.validated_data["note"],
             actor=request_actor(request),
@@ -114,6 +116,7 @@ class OrderViewSet(
         order_return = services.order_return(
             order_id=order.pk,
             lines=serializer.return_requests(),
+            location=serializer.validated_data.get("location"),
             note=serializer.validated_data["note"],
             actor=request_actor(request),
         )

@@ -1,11 +1,18 @@
 from rest_framework.routers import SimpleRouter
 
-from stock.api.views import StockMovementViewSet, VariantStockViewSet
+from stock.api.views import (
+    LocationViewSet,
+    StockLevelViewSet,
+    StockMovementViewSet,
+    VariantStockViewSet,
+)
 
 router = SimpleRouter()
 # Under the variants' prefix: only the stock actions (adjust, count, movements); the variant's
 # list and detail are the catalog's.
 router.register("variants", VariantStockViewSet, basename="variant")
 router.register("stock-movements", StockMovementViewSet, basename="stock-movement")
+router.register("stock-levels", StockLevelViewSet, basename="stock-level")
+router.register("locations", LocationViewSet, basename="location")
 
 urlpatterns = router.urls

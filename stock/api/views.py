@@ -1,12 +1,13 @@
 """The stock's endpoints: a variant's stock changes and its ledger
-(``/variants/{id}/adjust/``, ``/count/``, ``/movements/``), and the whole ledger
-(``/stock-movements/``). Every write goes through ``stock.services``."""
+(``/variants/{id}/adjust/``, ``/count/``, ``/movements/``), the whole ledger
+(``/stock-movements/``), the locations (``/locations/``) and the stock at each
+(``/stock-levels/``). Every write goes through ``stock.services`` or ``stock.locations``."""
 
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,17 +21,26 @@ from core.api.filters import FilterBackend
 from core.api.idempotency import idempotent
 from core.api.mixins import StrictRequestMixin, created
 from core.api.pagination import CursorPagination
-from core.api.permissions import LedgerPermission, StockPermission
+from core.api.permissions import (
+    CatalogReadPermission,
+    LedgerPermission,
+    LocationPermission,
+    StockPermission,
+)
 from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
-from stock import selectors, services
-from stock.api.filters import StockMovementFilter
+from stock import locations, selectors, services
+from stock.api.filters import LocationFilter, StockLevelFilter, StockMovementFilter
 from stock.api.serializers import (
+    LocationCreateSerializer,
+    LocationOutputSerializer,
+    LocationUpdateSerializer,
     StockAdjustSerializer,
     StockCountSerializer,
+    StockLevelSerializer,
     StockMovementSerializer,
     StockResultSerializer,
 )
-from stock.models import StockMovement
+from stock.models import Location, StockLevel, StockMovement
 
 
 class VariantStockViewSet(StrictRequestMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
@@ -124,3 +134,69 @@ class StockMovementViewSet(ReadViewSet):
 
     def get_queryset(self) -> QuerySet[StockMovement]:
         return selectors.stock_movement_list()
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=LocationCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: LocationOutputSerializer},
+    ),
+    partial_update=extend_schema(
+        request=LocationUpdateSerializer, responses=LocationOutputSerializer
+    ),
+)
+class LocationViewSet(
+    StrictRequestMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """The places that hold stock: warehouses, shops, the web shop's stock. Exactly one is the
+    default, where stock changes and orders that name no location happen. Never deleted: a
+    location is archived (``is_active: false``) once it holds no stock, and keeps its history."""
+
+    serializer_class = LocationOutputSerializer
+    filterset_class = LocationFilter
+    permission_classes = [LocationPermission]
+    lookup_value_regex = ReadViewSet.lookup_value_regex
+
+    def get_queryset(self) -> QuerySet[Location]:
+        return selectors.location_list()
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    @idempotent
+    def create(self, request: Request) -> Response:
+        serializer = LocationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        location = locations.location_create(**serializer.validated_data)
+        return created(
+            LocationOutputSerializer(location).data, at="location-detail", pk=location.pk
+        )
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        location = self.get_object()
+        serializer = LocationUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        location = locations.location_update(location=location, data=serializer.validated_data)
+        return Response(LocationOutputSerializer(location).data)
+
+
+class StockLevelViewSet(
+    StrictRequestMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Each variant's stock at each location where it has had any: units on hand, committed
+    to open orders, and available (the difference). Levels at archived locations are listed
+    too (they hold nothing). A variant's ``quantity`` is its ``available`` summed over every
+    location. By variant, then location."""
+
+    serializer_class = StockLevelSerializer
+    filterset_class = StockLevelFilter
+    permission_classes = [CatalogReadPermission]
+
+    def get_queryset(self) -> QuerySet[StockLevel]:
+        return selectors.stock_level_list()

@@ -7,6 +7,8 @@ from core.api.schema import ERROR_CODES
 PRODUCTS = "/api/v1/products/"
 VARIANTS = "/api/v1/variants/"
 MOVEMENTS = "/api/v1/stock-movements/"
+LEVELS = "/api/v1/stock-levels/"
+LOCATIONS = "/api/v1/locations/"
 ORDERS = "/api/v1/orders/"
 PRODUCT = {
     "category": "Tees",

@@ -5,6 +5,7 @@ import pytest
 from catalog.models import Product, Variant
 from core.api.models import Scope
 from core.api.tests.support import (
+    LOCATIONS,
     ORDERS,
     PRODUCT,
     PRODUCTS,
@@ -13,7 +14,7 @@ from core.api.tests.support import (
     assert_invalid,
 )
 from orders.models import Order
-from stock.models import StockMovement
+from stock.models import Location, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def variant(make_product):
 
 
 def _counts():
-    return [model.objects.count() for model in (Product, Variant, StockMovement, Order)]
+    return [model.objects.count() for model in (Product, Variant, StockMovement, Order, Location)]
 
 
 def _url(name, variant):
@@ -38,6 +39,7 @@ def _url(name, variant):
         "variant": f"{VARIANTS}{variant.pk}/",
         "adjust": f"{VARIANTS}{variant.pk}/adjust/",
         "count": f"{VARIANTS}{variant.pk}/count/",
+        "location": f"{LOCATIONS}{Location.objects.get(code='MAIN').pk}/",
     }.get(name, name)
 
 
@@ -53,6 +55,8 @@ def _url(name, variant):
         ("post", "count", {"quantity": 5, "expected": 5}, {"expected": None}),
         ("post", ORDERS, {"lines": [{"sku": "X", "quantity": 1}], "coupon": "FREE"}, {"coupon": None}),
         ("post", ORDERS, {"lines": [{"sku": "X", "qty": 1, "quantity": 1}]}, {"lines": [{"qty": None}]}),
+        ("post", LOCATIONS, {"code": "WEB", "name": "Web", "kind": "online", "default": True}, {"default": None}),
+        ("patch", "location", {"nmae": "Web"}, {"nmae": None}),
     ],
 )  # fmt: skip
 def test_an_unknown_field_is_named_and_changes_nothing(client, variant, method, url, body, details):
@@ -74,7 +78,7 @@ def test_an_unknown_field_is_named_and_changes_nothing(client, variant, method, 
 def test_the_message_lists_the_fields_a_body_takes(client, variant):
     response = client.post(_url("adjust", variant), {"delta": 1, "reason": "received", "why": "x"})
     assert response.json()["error"]["details"] == {
-        "why": ["Unknown field; the fields here are: delta, reason, note, reference."]
+        "why": ["Unknown field; the fields here are: delta, reason, note, reference, location."]
     }
 
 

@@ -33,6 +33,7 @@ def test_place_an_order_priced_by_the_server(shop, tee):
         "id": order.pk,
         "number": order.number,
         "status": "placed",
+        "location": "MAIN",
         "lines": [
             {
                 "id": lines[0].pk,

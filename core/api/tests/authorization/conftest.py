@@ -14,6 +14,7 @@ from core.api.models import Scope
 from core.api.services import api_key_create
 from core.api.tests.authorization.support import World, _place
 from orders.services import order_transition
+from stock.locations import location_create
 
 
 @pytest.fixture
@@ -48,4 +49,5 @@ def world(make_product: Callable[..., Product]) -> World:
         fulfilled=fulfilled,
         others_order=others_order,
         staff_order=staff_order,
+        store=location_create(code="STORE-01", name="Shop", kind="store"),
     )

@@ -35,6 +35,8 @@ class Endpoint:
 P = "/api/v1/products/"
 V = "/api/v1/variants/"
 M = "/api/v1/stock-movements/"
+LOC = "/api/v1/locations/"
+LEVELS = "/api/v1/stock-levels/"
 ORD = "/api/v1/orders/"
 REPORTS = "/api/v1/reports/"
 
@@ -140,6 +142,46 @@ ENDPOINTS = [
         lambda w: f"{M}{StockMovement.objects.earliest('pk').pk}/",
         405,
     ),
+    # Locations: read as the catalog is, managed as it is; archived, never deleted
+    Endpoint("locations list", CATALOG_READ, "get", lambda w: LOC, 200),
+    Endpoint("locations options", CATALOG_READ, "options", lambda w: LOC, 200),
+    Endpoint("locations detail", CATALOG_READ, "get", lambda w: f"{LOC}{w.store.pk}/", 200),
+    Endpoint(
+        "locations create",
+        CATALOG_WRITE,
+        "post",
+        lambda w: LOC,
+        201,
+        lambda w: {"code": "store-02", "name": "Second shop", "kind": "store"},
+    ),
+    Endpoint(
+        "locations partial update",
+        CATALOG_WRITE,
+        "patch",
+        lambda w: f"{LOC}{w.store.pk}/",
+        200,
+        lambda w: {"is_active": False},
+    ),
+    Endpoint(
+        "locations make default",
+        CATALOG_WRITE,
+        "patch",
+        lambda w: f"{LOC}{w.store.pk}/",
+        200,
+        lambda w: {"is_default": True},
+    ),
+    Endpoint(
+        "locations update",
+        CATALOG_WRITE,
+        "put",
+        lambda w: f"{LOC}{w.store.pk}/",
+        405,
+        lambda w: {"code": "STORE-01", "name": "Shop", "kind": "store"},
+    ),
+    Endpoint("locations delete", CATALOG_WRITE, "delete", lambda w: f"{LOC}{w.store.pk}/", 405),
+    # Where the stock is: what every catalog reader sees, summed, per location; read-only
+    Endpoint("stock-levels list", CATALOG_READ, "get", lambda w: LEVELS, 200),
+    Endpoint("stock-levels create", CATALOG_READ, "post", lambda w: LEVELS, 405, lambda w: {}),
     # Orders: never changed or deleted but by their actions
     Endpoint("orders list", ORDERS, "get", lambda w: ORD, 200),
     Endpoint("orders detail", ORDER_READ, "get", lambda w: f"{ORD}{w.placed.pk}/", 200),
@@ -150,6 +192,18 @@ ENDPOINTS = [
         lambda w: ORD,
         201,
         lambda w: {"lines": [{"variant": w.small.pk, "quantity": 1}]},
+    ),
+    Endpoint(
+        "orders create at a location, handed over",
+        ORDER_CREATE,
+        "post",
+        lambda w: ORD,
+        201,
+        lambda w: {
+            "lines": [{"variant": w.small.pk, "quantity": 1}],
+            "location": "main",
+            "fulfil": True,
+        },
     ),
     Endpoint("orders pay", ORDER_MOVE, "post", lambda w: f"{ORD}{w.placed.pk}/pay/", 200),
     Endpoint("orders fulfil", ORDER_MOVE, "post", lambda w: f"{ORD}{w.paid.pk}/fulfil/", 200),

@@ -36,6 +36,7 @@ from core.api.tests.authorization.access import (
 )
 from orders.models import Order
 from orders.services import LineRequest, order_place
+from stock.models import Location
 
 
 @dataclass
@@ -53,6 +54,7 @@ class World:
     fulfilled: Order  # the owner's
     others_order: Order  # another client's
     staff_order: Order  # placed by a staff user at the till
+    store: Location  # active, empty, not the default: it can be archived
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:

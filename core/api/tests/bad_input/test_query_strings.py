@@ -4,6 +4,8 @@ filter values, and query strings or addresses that are not UTF-8."""
 import pytest
 
 from core.api.tests.support import (
+    LEVELS,
+    LOCATIONS,
     MOVEMENTS,
     ORDERS,
     PRODUCTS,
@@ -83,7 +85,7 @@ def test_the_message_lists_what_a_list_takes(client):
     assert details == {
         "colour": [
             "Unknown query parameter. This list takes: created_after, created_before, cursor, "
-            "customer_reference, format, page_size, status."
+            "customer_reference, format, location, page_size, status."
         ]
     }
 
@@ -102,9 +104,13 @@ def test_unknown_parameters_and_invalid_filters_are_reported_together(client):
         (VARIANTS, {"product": "1", "sku": "x", "barcode": "4006381333931", "size": "S-M", "in_stock": "1",
                     "low_stock": "0", "active": "false", "search": "x", "ordering": "sku", "page": "1"}),
         (MOVEMENTS, {"variant": "1", "product": "1", "reason": ["initial", "sale"], "actor": "x",
-                     "created_after": "2024-01-01T00:00:00Z", "created_before": "2030-01-01", "page_size": "5"}),
+                     "created_after": "2024-01-01T00:00:00Z", "created_before": "2030-01-01", "page_size": "5",
+                     "location": "main"}),
         (ORDERS, {"status": ["placed", "paid"], "created_after": "2024-01-01", "customer_reference": "x",
-                  "page_size": "5", "format": "json"}),
+                  "page_size": "5", "format": "json", "location": "MAIN"}),
+        (LEVELS, {"variant": "1", "product": "1", "sku": "x", "location": "main", "in_stock": "true",
+                  "low_stock": "false", "page": "1", "page_size": "5"}),
+        (LOCATIONS, {"kind": ["store", "WAREHOUSE"], "is_active": "true", "page": "1", "page_size": "5"}),
     ],
 )  # fmt: skip
 def test_every_documented_parameter_is_known(client, url, query):

@@ -1,0 +1,150 @@
+"""Writes to locations: creating one, renaming it, archiving it, choosing the default.
+
+Two rules hold across rows, so each write locks the rows it reads them from:
+
+- Exactly one location is the default at any time. Making a location the default takes the
+  mark from the old default in the same transaction; the current default cannot drop it (there
+  would be none) nor be archived (the default takes stock). Whoever moves the default locks
+  the current default's row first, then the location it changes: one lock order for every
+  write here, and two moves queue instead of both finding the same old default.
+- An archived location holds no stock. Archiving locks the location's row, then sums its
+  levels, so that it waits for a stock change that has written there (its movement's foreign
+  key holds a share of the row's lock until it commits) and sees its units. A change checks
+  that its location is active when it starts, without a lock (``stock.services``): one that
+  starts before the archive and writes after it is not refused yet.
+
+A code names a location on labels, orders and the ledger: it never changes, and a taken one is
+a conflict with the data (409 ``conflict`` naming ``code``), as a taken SKU is in the catalog,
+whether the other location was made long ago or a moment before by a concurrent request.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+
+from catalog.validators import normalize_code
+from core.exceptions import Conflict, Protected
+from stock.models import Location, StockLevel
+from stock.selectors import location_default
+
+# What a location's PATCH may change: everything but its code.
+LOCATION_UPDATABLE_FIELDS = ("name", "kind", "is_active", "is_default")
+
+CODE_TAKEN = "Another location has this code; codes are unique."
+NO_DEFAULT = (
+    "There is always one default location: make another location the default, and this one "
+    "stops being it."
+)
+ARCHIVED_DEFAULT = "An archived location cannot be the default."
+DEFAULT_ARCHIVED = (
+    "The default location cannot be archived: make another location the default first."
+)
+# How often to look for the default again when it moved while we waited for its lock.
+_DEFAULT_LOCK_ATTEMPTS = 3
+
+
+@transaction.atomic
+def location_create(
+    *, code: str, name: str, kind: str, is_active: bool = True, is_default: bool = False
+) -> Location:
+    """Create a location; with ``is_default``, it becomes the default in place of the old one."""
+    if is_default and not is_active:
+        raise ValidationError({"is_default": ARCHIVED_DEFAULT})
+    location = Location(
+        code=normalize_code(code), name=name.strip(), kind=kind, is_active=is_active
+    )
+    # The claim below decides who gets a code, not a look first (see the module's docstring).
+    location.full_clean(validate_unique=False, validate_constraints=False)
+    if is_default:
+        _take_default(_lock_default())
+        location.is_default = True
+    try:
+        with transaction.atomic():
+            location.save()
+    except IntegrityError:
+        if Location.objects.filter(code=location.code).exists():
+            raise Conflict(
+                "A value given is already taken; see details for the fields.",
+                details={"code": [CODE_TAKEN]},
+            ) from None
+        raise
+    return location
+
+
+@transaction.atomic
+def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
+    """Change the given fields of a location (not its code); only those are written.
+
+    ``is_default=true`` moves the default here; ``is_active=false`` archives it, refused (409
+    ``protected``) while it holds stock, on hand or committed to open orders."""
+    refused = sorted(set(data).difference(LOCATION_UPDATABLE_FIELDS))
+    if refused:
+        raise ValidationError(dict.fromkeys(refused, "This field cannot be changed."))
+    cleaned = {
+        field: value.strip() if field == "name" and isinstance(value, str) else value
+        for field, value in data.items()
+    }
+    old_default = _lock_default() if cleaned.get("is_default") is True else None
+    # The current row, locked: it may have changed (or gone: 404) since the caller read it.
+    locked = Location.objects.select_for_update(of=("self",)).get(pk=location.pk)
+    changed = [field for field, value in cleaned.items() if getattr(locked, field) != value]
+    if not changed:
+        return locked
+    will_be_active = cleaned.get("is_active", locked.is_active)
+    if "is_default" in changed:
+        if not cleaned["is_default"]:
+            raise ValidationError({"is_default": NO_DEFAULT})
+        if not will_be_active:
+            raise ValidationError({"is_default": ARCHIVED_DEFAULT})
+    elif locked.is_default and not will_be_active:
+        raise ValidationError({"is_active": DEFAULT_ARCHIVED})
+    if "is_active" in changed and not will_be_active:
+        _refuse_archiving_stock(locked)
+    for field in changed:
+        setattr(locked, field, cleaned[field])
+    locked.full_clean(validate_unique=False, validate_constraints=False)
+    if old_default is not None and old_default.pk != locked.pk:
+        _take_default(old_default)
+    locked.save(update_fields=[*changed, "updated_at"])
+    return locked
+
+
+def _lock_default() -> Location:
+    """The default location, its row locked for the rest of the transaction."""
+    for _ in range(_DEFAULT_LOCK_ATTEMPTS):
+        # A concurrent move may take the mark while we wait for the lock: the row is read
+        # again once locked, and without the mark it is not returned, so we look anew.
+        locked = Location.objects.select_for_update(of=("self",)).filter(is_default=True).first()
+        if locked is not None:
+            return locked
+        location_default()  # none at all (an emptied database): it makes MAIN the default
+    raise Conflict("The default location is being changed by another request; retry.")
+
+
+def _take_default(old_default: Location) -> None:
+    """Take the mark from the old default (locked), before another location gets it: the
+    database allows one default at a time, and checks it statement by statement."""
+    old_default.is_default = False
+    old_default.save(update_fields=["is_default", "updated_at"])
+
+
+def _refuse_archiving_stock(locked: Location) -> None:
+    """``Protected`` if the location (its row locked) still holds units on hand or committed."""
+    held = StockLevel.objects.filter(location=locked).aggregate(
+        on_hand=Coalesce(Sum("on_hand"), 0), committed=Coalesce(Sum("committed"), 0)
+    )
+    if held["on_hand"] or held["committed"]:
+        raise Protected(
+            f"{locked.code} still holds stock ({held['on_hand']} units on hand, "
+            f"{held['committed']} of them committed to open orders); an archived location holds "
+            "none. Sell, move or write them off first.",
+            details={
+                "location": locked.code,
+                "on_hand": held["on_hand"],
+                "committed": held["committed"],
+            },
+        )
