@@ -237,9 +237,10 @@ class VariantUpdateSerializer(VariantFieldsMixin):
     )
 
     read_only_messages = {
-        "quantity": (
+        **dict.fromkeys(
+            ("quantity", "on_hand", "committed", "levels"),
             "The quantity cannot be set here: use POST /api/v1/variants/{id}/adjust/ (a change "
-            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity)."
+            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity).",
         ),
         "size": "A variant's size cannot change; create a variant of the other size.",
         "sku": "A variant's SKU cannot change.",
@@ -271,15 +272,32 @@ class VariantUpdateSerializer(VariantFieldsMixin):
 # the keys the representations give.
 
 
+STOCK_WHERE = "Over every location, or at `location` when the read names one."
+
+
 @extend_schema_serializer(component_name="ProductVariant")
 class VariantSummarySerializer(serializers.Serializer[Variant]):
     id = serializers.IntegerField(read_only=True)
     size = serializers.ChoiceField(choices=Size.choices, read_only=True)
     sku = serializers.CharField(read_only=True)
     barcode = serializers.CharField(read_only=True, allow_null=True)
-    quantity = serializers.IntegerField(read_only=True)
-    in_stock = serializers.BooleanField(read_only=True)
-    low_stock = serializers.BooleanField(read_only=True)
+    quantity = serializers.IntegerField(
+        read_only=True, help_text=f"Units available to sell: on hand less committed. {STOCK_WHERE}"
+    )
+    in_stock = serializers.BooleanField(
+        read_only=True, help_text=f"Some units are available. {STOCK_WHERE}"
+    )
+    low_stock = serializers.BooleanField(
+        read_only=True,
+        help_text=f"Available units at or below the low-stock threshold. {STOCK_WHERE}",
+    )
+    on_hand = serializers.IntegerField(
+        read_only=True, help_text=f"Units physically there, committed ones included. {STOCK_WHERE}"
+    )
+    committed = serializers.IntegerField(
+        read_only=True,
+        help_text=f"Units committed to open orders, not picked yet. {STOCK_WHERE}",
+    )
 
     def to_representation(self, instance: Variant) -> dict[str, Any]:
         return representations.variant_summary(instance)
@@ -313,3 +331,23 @@ class VariantOutputSerializer(VariantSummarySerializer):
 
     def to_representation(self, instance: Variant) -> dict[str, Any]:
         return representations.variant(instance)
+
+
+@extend_schema_serializer(component_name="StockLevel")
+class VariantLevelSerializer(serializers.Serializer[Any]):
+    location = serializers.CharField(read_only=True, help_text="The location's code.")
+    on_hand = serializers.IntegerField(read_only=True)
+    committed = serializers.IntegerField(read_only=True)
+    available = serializers.IntegerField(read_only=True, help_text="On hand less committed.")
+
+
+@extend_schema_serializer(component_name="VariantDetail")
+class VariantDetailOutputSerializer(VariantOutputSerializer):
+    levels = VariantLevelSerializer(
+        many=True,
+        read_only=True,
+        help_text="The variant's stock at every active location, by code (0 where it has none).",
+    )
+
+    def to_representation(self, instance: Variant) -> dict[str, Any]:
+        return representations.variant_detail(instance)

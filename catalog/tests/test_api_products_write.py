@@ -48,6 +48,8 @@ def test_create_a_product_with_its_variants(writer):
                 "quantity": 4,
                 "in_stock": True,
                 "low_stock": False,
+                "on_hand": 4,
+                "committed": 0,
             },
             {
                 "id": large.pk,
@@ -57,6 +59,8 @@ def test_create_a_product_with_its_variants(writer):
                 "quantity": 0,
                 "in_stock": False,
                 "low_stock": True,
+                "on_hand": 0,
+                "committed": 0,
             },
         ],
         "created_at": body["created_at"],

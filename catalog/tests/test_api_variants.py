@@ -36,6 +36,8 @@ def test_create_a_variant_with_its_opening_quantity(writer, tee):
         "low_stock_threshold": 2,
         "in_stock": True,
         "low_stock": False,
+        "on_hand": 7,
+        "committed": 0,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }
@@ -246,7 +248,7 @@ def test_a_lookup_by_sku_is_two_queries(reader, tee, django_assert_num_queries):
 
 def test_variant_detail_queries(reader, tee, django_assert_num_queries):
     url = detail(tee.variants.get().pk)
-    with django_assert_num_queries(2):  # API key, variant with its product
+    with django_assert_num_queries(3):  # API key, variant with its product, its levels
         reader.get(url)
 
 
