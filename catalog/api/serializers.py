@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from catalog import selectors
+from catalog import locations, selectors
 from catalog.api import representations
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, Product, Size, Variant
@@ -112,6 +112,11 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         default=0,
         help_text="The opening quantity; read-only afterwards (stock changes go through movements).",
     )
+    location = serializers.CharField(
+        required=False,
+        help_text="The code of the active location that takes the opening quantity on hand "
+        "(default: the default location).",
+    )
 
     def validate_sku(self, value: str | None) -> str | None:
         if not value:
@@ -119,6 +124,12 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         value = normalize_code(value)
         _run_django_validator(validate_sku, value)
         return value
+
+    def validate_location(self, value: str) -> locations.Location:
+        try:
+            return locations.location_for_stock(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["location"]) from error
 
 
 def repeated_codes_errors(rows: list[dict[str, Any]]) -> list[dict[str, list[str]]]:
