@@ -25,13 +25,13 @@ from bench.servers import Server, http
 
 # The endpoints each shortcut is on the path of, as the API is deployed (the others cannot tell).
 AFFECTS: dict[str, tuple[str, ...]] = {
-    "catalog-rows": ("list", "filtered"),
-    "native-loaders": ("detail", "list", "filtered", "sku"),
-    "catalog-sql": ("detail", "list", "filtered", "sku"),
+    "catalog-rows": ("list", "filtered", "located"),
+    "native-loaders": ("detail", "list", "filtered", "located", "sku"),
+    "catalog-sql": ("detail", "list", "filtered", "located", "sku"),
     "sku-lookup": ("sku",),
-    "catalog-render": ("detail", "list", "filtered", "sku"),
+    "catalog-render": ("detail", "list", "filtered", "located", "sku"),
     "key-cache": ("detail",),
-    "filterset": ("list", "filtered"),
+    "filterset": ("list", "filtered", "located"),
 }
 CONNECTIONS = 16
 

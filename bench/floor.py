@@ -4,9 +4,13 @@ It answers the same JSON as the API (the run compares them before measuring) fro
 tables with plain SQL, so the API's throughput divided by the floor's says how much of what the
 machine can do at all the API keeps. Deliberately left out, which is why it is a floor: API keys
 (no authentication), throttling, request ids and the access log, input validation beyond what
-the SQL needs, idempotency keys, security headers. Writes keep their guarantees: an order takes
-its stock with the guarded ``UPDATE ... WHERE quantity >= n`` and writes the order, its line and
-its ledger row in one transaction; an adjustment is a guarded update and its ledger row.
+the SQL needs, idempotency keys, security headers. It reads what the API shows: a variant's
+totals from its own columns (available as ``quantity``, ``committed``; on hand is their sum), and
+at a location (``?location=``) its level there, through a join on the stock level. Writes keep
+their guarantees: an order commits its units at the default location with the guarded
+``UPDATE ... WHERE on_hand - committed >= n`` of the level and writes the order, its line and its
+ledger row in one transaction; an adjustment is a guarded update of the level, the variant's
+total and its ledger row (bench/floor_writes.py).
 
 Run it as gunicorn runs the API: ``gunicorn bench.floor:application --config gunicorn.conf.py``
 with ``FLOOR_DATABASE_URL``, ``FLOOR_API_KEY_ID`` and ``FLOOR_API_KEY_NAME`` (orders and
@@ -25,13 +29,16 @@ from psycopg.rows import TupleRow
 from bench.floor_base import (
     CURRENCY,
     JSON,
+    LEVEL_HERE,
     PRODUCT_COLUMNS,
     SIZE_RANK,
     SUMMARY_COLUMNS,
+    SUMMARY_COLUMNS_HERE,
     VARIANT_COLUMNS,
     HttpError,
     db,
     dumps,
+    location_of,
     money,
     variant_full,
     variant_summary,
@@ -61,15 +68,24 @@ def product(row: TupleRow, variants: list[JSON]) -> JSON:
     }
 
 
-def products_with_variants(rows: list[TupleRow]) -> list[JSON]:
+def products_with_variants(rows: list[TupleRow], location: int | None = None) -> list[JSON]:
+    """The products with their variants, whose stock is over every location or at
+    ``location``."""
     if not rows:
         return []
     by_product: dict[int, list[JSON]] = {row[0]: [] for row in rows}
-    variants = db().execute(
-        f"SELECT product_id, {SUMMARY_COLUMNS} FROM catalog_variant "  # noqa: S608  # constants
-        f"WHERE product_id = ANY(%s) ORDER BY {SIZE_RANK}, id",
-        (list(by_product),),
-    )
+    if location is None:
+        variants = db().execute(
+            f"SELECT v.product_id, {SUMMARY_COLUMNS} FROM catalog_variant v "  # noqa: S608  # constants
+            f"WHERE v.product_id = ANY(%s) ORDER BY {SIZE_RANK}, v.id",
+            (list(by_product),),
+        )
+    else:
+        variants = db().execute(
+            f"SELECT v.product_id, {SUMMARY_COLUMNS_HERE} FROM catalog_variant v {LEVEL_HERE} "  # noqa: S608  # constants
+            f"WHERE v.product_id = ANY(%s) ORDER BY {SIZE_RANK}, v.id",
+            (location, list(by_product)),
+        )
     for variant in variants:
         by_product[variant[0]].append(variant_summary(variant[1:]))
     return [product(row, by_product[row[0]]) for row in rows]
@@ -122,15 +138,30 @@ class Page:
 
 
 def product_list(environ: WSGIEnvironment, query: dict[str, list[str]]) -> JSON:
+    """Products, by category, by the size and stock of one variant (``size``, ``in_stock=true``),
+    at a location or over every location."""
     page = Page(environ, query)
+    location = location_of(query["location"][0]) if "location" in query else None
     where = ["p.is_active"]
     params: list[Any] = []
     if "category" in query:
         where.append("p.category = ANY(%s)")
         params.append(query["category"])
-    if query.get("in_stock", [""])[0] == "true":
+    in_stock = query.get("in_stock", [""])[0] == "true"
+    if in_stock or "size" in query:
+        # One variant holds every condition (the API's "same variant" rule).
+        join, variant = "", ["v.product_id = p.id"]
+        if in_stock and location is not None:
+            join = "JOIN stock_stocklevel l ON l.variant_id = v.id AND l.location_id = %s "
+            params.append(location)
+            variant.append("l.on_hand > l.committed")
+        elif in_stock:
+            variant.append("v.in_stock")
+        if "size" in query:
+            variant.append("v.size = %s")
+            params.append(query["size"][0])
         where.append(
-            "EXISTS (SELECT 1 FROM catalog_variant v WHERE v.product_id = p.id AND v.in_stock)"
+            f"EXISTS (SELECT 1 FROM catalog_variant v {join}WHERE {' AND '.join(variant)})"  # noqa: S608  # constants
         )
     condition = " AND ".join(where)
     count_row = (
@@ -149,7 +180,7 @@ def product_list(environ: WSGIEnvironment, query: dict[str, list[str]]) -> JSON:
         )
         .fetchall()
     )
-    return page.answer(count, number, products_with_variants(rows))
+    return page.answer(count, number, products_with_variants(rows, location))
 
 
 def variant_list(environ: WSGIEnvironment, query: dict[str, list[str]]) -> JSON:

@@ -63,10 +63,19 @@ def money(value: Decimal) -> str:
 
 
 PRODUCT_COLUMNS = "p.id, p.category, p.name, p.color, p.price, p.collection, p.is_active, p.created_at, p.updated_at"
-SUMMARY_COLUMNS = "id, size, sku, barcode, quantity, in_stock, low_stock"
+# A variant's stock as the API shows it: available (quantity), in stock, low, committed; on hand
+# is available + committed. Over every location from the variant's own columns, or at one
+# location from its level there (none: nothing there).
+SUMMARY_COLUMNS = "v.id, v.size, v.sku, v.barcode, v.quantity, v.in_stock, v.low_stock, v.committed"
+_AVAILABLE_HERE = "COALESCE(l.on_hand - l.committed, 0)"
+SUMMARY_COLUMNS_HERE = (
+    f"v.id, v.size, v.sku, v.barcode, {_AVAILABLE_HERE}, {_AVAILABLE_HERE} > 0, "
+    f"{_AVAILABLE_HERE} <= v.low_stock_threshold, COALESCE(l.committed, 0)"
+)
+# Joined as ``l`` by the reads at a location.
+LEVEL_HERE = "LEFT JOIN stock_stocklevel l ON l.variant_id = v.id AND l.location_id = %s"
 VARIANT_COLUMNS = (
-    "v.id, v.size, v.sku, v.barcode, v.quantity, v.in_stock, v.low_stock, v.product_id, p.name, "
-    "v.low_stock_threshold, v.created_at, v.updated_at"
+    f"{SUMMARY_COLUMNS}, v.product_id, p.name, v.low_stock_threshold, v.created_at, v.updated_at"
 )
 
 
@@ -79,16 +88,47 @@ def variant_summary(row: TupleRow) -> JSON:
         "quantity": row[4],
         "in_stock": row[5],
         "low_stock": row[6],
+        "on_hand": row[4] + row[7],
+        "committed": row[7],
     }
 
 
 def variant_full(row: TupleRow) -> JSON:
     data = variant_summary(row)
     data.update(
-        product=row[7],
-        product_name=row[8],
-        low_stock_threshold=row[9],
-        created_at=when(row[10]),
-        updated_at=when(row[11]),
+        product=row[8],
+        product_name=row[9],
+        low_stock_threshold=row[10],
+        created_at=when(row[11]),
+        updated_at=when(row[12]),
     )
     return data
+
+
+_default_location: int | None = None
+
+
+def default_location() -> int:
+    """The id of the location where a change that names none happens (as the API's)."""
+    global _default_location  # one per process: the default does not move during a run
+    if _default_location is None:
+        row = db().execute("SELECT id FROM stock_location WHERE is_default").fetchone()
+        if row is None:
+            raise HttpError("500 Internal Server Error", "server_error")
+        _default_location = int(row[0])
+    return _default_location
+
+
+def location_of(code: str) -> int:
+    """The id of the active location ``code`` names (in any case); 400 for any other, as the
+    API answers."""
+    row = (
+        db()
+        .execute(
+            "SELECT id, is_active FROM stock_location WHERE code = %s", (code.strip().upper(),)
+        )
+        .fetchone()
+    )
+    if row is None or not row[1]:
+        raise HttpError("400 Bad Request", "validation_error")
+    return int(row[0])

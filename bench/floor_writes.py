@@ -1,5 +1,7 @@
 """The floor's writes: an order and a stock adjustment, with the API's guarantees (see
-bench/floor.py)."""
+bench/floor.py), at the default location as the API's (neither names one): an order commits its
+units there (the level's guarded ``committed``, the variant's totals, an ``order_placed``
+movement); an adjustment changes the units on hand there, never below those committed."""
 
 import os
 import secrets
@@ -13,6 +15,7 @@ from bench.floor_base import (
     VARIANT_COLUMNS,
     HttpError,
     db,
+    default_location,
     money,
     variant_full,
     when,
@@ -26,6 +29,7 @@ def order_place(body: JSON) -> JSON:
     )
     key_id, key_name = int(os.environ["FLOOR_API_KEY_ID"]), os.environ["FLOOR_API_KEY_NAME"]
     number = "SO-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(10))
+    location = default_location()
     conn = db()
     with conn.transaction():
         found = {
@@ -40,20 +44,27 @@ def order_place(body: JSON) -> JSON:
             raise HttpError("400 Bad Request", "validation_error")
         after = {}
         for variant, quantity in lines:
-            taken = conn.execute(
-                "UPDATE catalog_variant SET quantity = quantity - %s, updated_at = now() "
-                "WHERE id = %s AND quantity >= %s RETURNING quantity",
-                (quantity, variant, quantity),
+            committed = conn.execute(
+                "UPDATE stock_stocklevel SET committed = committed + %s, updated_at = now() "
+                "WHERE variant_id = %s AND location_id = %s AND on_hand - committed >= %s "
+                "RETURNING on_hand, committed",
+                (quantity, variant, location, quantity),
             ).fetchone()
-            if taken is None:
+            if committed is None:
                 raise HttpError("409 Conflict", "insufficient_stock")
-            after[variant] = taken[0]
+            after[variant] = committed
+            conn.execute(
+                "UPDATE catalog_variant SET quantity = quantity - %s, committed = committed + %s, "
+                "updated_at = now() WHERE id = %s",
+                (quantity, quantity, variant),
+            )
         total = sum((found[v][5] * q for v, q in lines), start=Decimal("0.00"))
         order = conn.execute(
-            "INSERT INTO orders_order (number, status, customer_reference, note, currency, total, "
-            "api_key_id, placed_by, created_at, updated_at) "
-            "VALUES (%s, 'placed', '', '', %s, %s, %s, %s, now(), now()) RETURNING id, created_at",
-            (number, CURRENCY, total, key_id, key_name),
+            "INSERT INTO orders_order (number, status, customer_reference, note, location_id, "
+            "currency, total, api_key_id, placed_by, created_at, updated_at) "
+            "VALUES (%s, 'placed', '', '', %s, %s, %s, %s, %s, now(), now()) "
+            "RETURNING id, created_at",
+            (number, location, CURRENCY, total, key_id, key_name),
         ).fetchone()
         assert order is not None  # noqa: S101  # INSERT ... RETURNING
         order_lines = []
@@ -66,11 +77,23 @@ def order_place(body: JSON) -> JSON:
                 (order[0], variant, sku, name, size, quantity, price),
             ).fetchone()
             assert line is not None  # noqa: S101  # INSERT ... RETURNING
+            on_hand, committed = after[variant]
             conn.execute(
-                "INSERT INTO catalog_stockmovement (variant_id, product_id, delta, quantity_after, "
-                "reason, actor_kind, actor, api_key_id, note, reference, created_at) "
-                "VALUES (%s, %s, %s, %s, 'sale', 'api_key', %s, %s, '', %s, now())",
-                (variant, product_id, -quantity, after[variant], key_name, key_id, number),
+                "INSERT INTO catalog_stockmovement (variant_id, product_id, location_id, delta, "
+                "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, "
+                "api_key_id, note, reference, created_at) VALUES (%s, %s, %s, 0, %s, %s, %s, "
+                "'order_placed', 'api_key', %s, %s, '', %s, now())",
+                (
+                    variant,
+                    product_id,
+                    location,
+                    on_hand,
+                    quantity,
+                    committed,
+                    key_name,
+                    key_id,
+                    number,
+                ),
             )
             order_lines.append(
                 {
@@ -105,21 +128,41 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
     delta, reason = int(body["delta"]), str(body["reason"])
     note, reference = str(body.get("note", "")), str(body.get("reference", ""))
     key_id, key_name = int(os.environ["FLOOR_API_KEY_ID"]), os.environ["FLOOR_API_KEY_NAME"]
+    location = default_location()
     conn = db()
     with conn.transaction():
+        level = conn.execute(
+            "UPDATE stock_stocklevel SET on_hand = on_hand + %s, updated_at = now() "
+            "WHERE variant_id = %s AND location_id = %s "
+            "AND on_hand + %s BETWEEN committed AND %s RETURNING on_hand, committed",
+            (delta, variant_id, location, delta, MAX_QUANTITY),
+        ).fetchone()
+        if level is None:
+            raise HttpError("409 Conflict", "insufficient_stock")
         row = conn.execute(
             "UPDATE catalog_variant v SET quantity = v.quantity + %s, updated_at = now() "  # noqa: S608
-            "FROM catalog_product p WHERE v.id = %s AND p.id = v.product_id "
-            f"AND v.quantity + %s BETWEEN 0 AND %s RETURNING {VARIANT_COLUMNS}",
-            (delta, variant_id, delta, MAX_QUANTITY),
+            f"FROM catalog_product p WHERE v.id = %s AND p.id = v.product_id RETURNING {VARIANT_COLUMNS}",
+            (delta, variant_id),
         ).fetchone()
-        if row is None:
-            raise HttpError("409 Conflict", "insufficient_stock")
+        assert row is not None  # noqa: S101  # the level's variant
         movement = conn.execute(
-            "INSERT INTO catalog_stockmovement (variant_id, product_id, delta, quantity_after, "
-            "reason, actor_kind, actor, api_key_id, note, reference, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'api_key', %s, %s, %s, %s, now()) RETURNING id, created_at",
-            (variant_id, row[7], delta, row[4], reason, key_name, key_id, note, reference),
+            "INSERT INTO catalog_stockmovement (variant_id, product_id, location_id, delta, "
+            "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, "
+            "api_key_id, note, reference, created_at) VALUES (%s, %s, %s, %s, %s, 0, %s, %s, "
+            "'api_key', %s, %s, %s, %s, now()) RETURNING id, created_at",
+            (
+                variant_id,
+                row[8],
+                location,
+                delta,
+                level[0],
+                level[1],
+                reason,
+                key_name,
+                key_id,
+                note,
+                reference,
+            ),
         ).fetchone()
     assert movement is not None  # noqa: S101  # INSERT ... RETURNING
     return {
@@ -129,7 +172,7 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
             "variant": variant_id,
             "sku": row[2],
             "delta": delta,
-            "quantity_after": row[4],
+            "quantity_after": level[0],
             "reason": reason,
             "actor": key_name,
             "note": note,

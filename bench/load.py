@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from bench import seed
 from bench.common import BENCH, JSON, SMALL_CATALOG
@@ -25,7 +26,7 @@ class Endpoint:
 
 
 # Conditional and cached reads are measured on these (the reads of the plan).
-CACHED_READS = ("detail", "list", "filtered", "sku")
+CACHED_READS = ("detail", "list", "filtered", "located", "sku")
 
 
 def endpoints(variant_ids: Sequence[int], stocked_ids: Sequence[int]) -> list[Endpoint]:
@@ -54,6 +55,20 @@ def endpoints(variant_ids: Sequence[int], stocked_ids: Sequence[int]) -> list[En
             tuple(
                 ("GET", f"/api/v1/products/?category={category}&in_stock=true", "")
                 for category, _ in seed.CATEGORIES
+            ),
+        ),
+        Endpoint(
+            "located",
+            f"GET /api/v1/products/?size=<each>&in_stock=true&location={seed.STORE} "
+            "(where to pick one up: stock at the shop; default page of 20)",
+            200,
+            tuple(
+                (
+                    "GET",
+                    f"/api/v1/products/?size={quote(size)}&in_stock=true&location={seed.STORE}",
+                    "",
+                )
+                for size, _ in seed.SIZES
             ),
         ),
         Endpoint(

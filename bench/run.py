@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--runs N] [--duration S] [--output bench/results.json]
     .venv/bin/python bench/run.py --compare NAME [--compare NAME ...] [--endpoint NAME ...]
+    .venv/bin/python bench/run.py --check
 
 What it does, in order:
 
@@ -31,6 +32,9 @@ What it does, in order:
 With ``--compare`` it measures shortcuts instead (bench/compare.py): after step 1, the API as
 deployed against the API with each named shortcut off, side by side, and nothing else.
 
+With ``--check`` it loads nothing (and needs no wrk): after step 1, steps 3 (every read of the
+plan, the writes' shapes) and 7 (the ledger, after those writes), in a minute or so.
+
 The parts: bench/servers.py (gunicorn, the environment), bench/load.py (endpoints, wrk),
 bench/checks.py (parity, versions), bench/report.py (medians, tables), bench/floor.py (the floor).
 """
@@ -54,7 +58,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import seed
 from bench.checks import orjson_available, parity, versions
-from bench.common import API_COMMAND, BENCH, JSON, SMALL_CATALOG, say
+from bench.common import API_COMMAND, BENCH, FLOOR_COMMAND, JSON, SMALL_CATALOG, say
 from bench.compare import AFFECTS, CONNECTIONS, compare, compare_table
 from bench.load import CACHED_READS, Endpoint, Load, Measurement, as_dict, endpoints
 from bench.report import (
@@ -93,13 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(*CACHED_READS, "order", "adjust"),
         help="with --compare: these endpoints rather than those on the shortcut's path",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="no load: the floor's answers against the API's, then the ledger (needs no wrk)",
+    )
     args = parser.parse_args(argv)
     duration = args.duration or (2 if args.quick else 5)
     # A comparison pairs rounds in both orders: two at the least.
     rounds = max(2, args.runs) if args.compare else 1 if args.quick else args.runs
 
     wrk = shutil.which("wrk")
-    if wrk is None:
+    if wrk is None and not args.check:
         say("wrk is not installed. On Debian or Ubuntu: sudo apt-get install -y wrk")
         return 2
     with_orjson = orjson_available()
@@ -125,8 +134,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         variant_ids = [row[0] for row in conn.execute("SELECT id FROM catalog_variant ORDER BY id")]
         stocked = seed.stocked_variant_ids(conn, limit=10_000)
     redis.Redis.from_url(args.redis).flushdb()
-    load = Load(wrk, work_dir, duration=duration, warmup=args.warmup)
     plan = endpoints(variant_ids, stocked)
+    floor_env = {
+        **env,
+        "FLOOR_DATABASE_URL": database_url,
+        "FLOOR_API_KEY_ID": str(key.id),
+        "FLOOR_API_KEY_NAME": key.name,
+    }
+    if args.check or wrk is None:  # (without --check, wrk is there: see above)
+        try:
+            return run_check(
+                env=env,
+                floor_env={**floor_env, "FLOOR_JSON": "orjson" if with_orjson else "stdlib"},
+                plan=plan,
+                key=key.raw,
+                log_dir=log_dir,
+                work_dir=work_dir,
+            )
+        finally:
+            if not args.keep:
+                seed.drop_database(args.postgres, args.database)
+            shutil.rmtree(work_dir, ignore_errors=True)
+    load = Load(wrk, work_dir, duration=duration, warmup=args.warmup)
     if args.compare:
         try:
             return run_compare(args, env=env, plan=plan, load=load, key=key.raw, rounds=rounds)
@@ -134,12 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.keep:
                 seed.drop_database(args.postgres, args.database)
             shutil.rmtree(work_dir, ignore_errors=True)
-    floor_env = {
-        **env,
-        "FLOOR_DATABASE_URL": database_url,
-        "FLOOR_API_KEY_ID": str(key.id),
-        "FLOOR_API_KEY_NAME": key.name,
-    }
     measurements: list[Measurement] = []
     scaling_runs: list[Measurement] = []
     conditional_runs: list[Measurement] = []
@@ -304,6 +327,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print_results(results, output, log_dir)
     return 0
+
+
+def run_check(
+    *,
+    env: dict[str, str],
+    floor_env: dict[str, str],
+    plan: Sequence[Endpoint],
+    key: str,
+    log_dir: Path,
+    work_dir: Path,
+) -> int:
+    """No load: the floor answers every read of the plan as the API does (up to three
+    addresses of each) and the writes' answers have the API's shape; then the ledger adds up
+    after those writes of both. 0 when all holds."""
+    reads = [path for e in plan if e.expect == 200 for _, path, _ in e.requests[:3]]
+    api = Server("api", API_COMMAND, env, log_dir, work_dir)
+    try:
+        floor = Server("floor", FLOOR_COMMAND, floor_env, log_dir, work_dir)
+        try:
+            checks = parity(api, floor, key, reads, [e for e in plan if e.expect == 201])
+        finally:
+            floor.stop()
+    finally:
+        api.stop()
+    for name, check in checks.items():
+        same = check.get("same") or check.get("same_shape")
+        say(
+            f"  {'same' if same else 'DIFFERENT'}: {name} (api {check['api']}, floor {check['floor']})"
+        )
+    try:
+        ledger = manage(env, "reconcile_stock")
+    except RuntimeError as error:
+        say(f"Ledger: {error}")
+        return 1
+    say("Ledger: " + ledger)
+    different = [name for name, c in checks.items() if not (c.get("same") or c.get("same_shape"))]
+    say(f"Parity: {len(checks) - len(different)}/{len(checks)} same")
+    return 1 if different else 0
 
 
 def run_compare(

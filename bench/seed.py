@@ -2,8 +2,10 @@
 
 The catalog goes in with COPY, not through the services, so that 20,000 products take seconds.
 It is what the services would have written: every SKU is claimed in ``catalog_issuedsku``,
-barcodes are EAN-13s with a valid check digit, and every variant that holds stock has its
-``initial`` movement, so ``manage.py reconcile_stock`` finds no drift (the run checks it).
+barcodes are EAN-13s with a valid check digit, every variant that holds stock has its level at
+the default location (``MAIN``, which the migrations make) and its ``initial`` movement there,
+and every other product's variants hold a few units at a shop too (``STORE-01``), received
+there, so ``manage.py reconcile_stock`` finds no drift (the run checks it).
 """
 
 import hashlib
@@ -23,9 +25,14 @@ SIZES = (("S-M", "SM"), ("L-XL", "LXL"), ("One Size", "OS"))
 COLLECTIONS = ("FW24", "SS25", "FW25", "SS26")
 COLORS = ("Black", "White", "Navy", "Sand", "Olive", "Grey", "Rust", "Cream")
 # Every tenth product is sold out in every size (the in-stock filter has something to drop);
-# the others hold plenty, so that no order of the run ever finds a variant short.
+# the others hold plenty at MAIN, so that no order of the run ever finds a variant short.
 SOLD_OUT_EVERY = 10
 STOCK = 100_000
+# The shop that the reads at a location ask about: every other product (of those in stock)
+# has a few units of each size there, received from a delivery.
+STORE = "STORE-01"
+STORE_EVERY = 2
+STORE_STOCK = 20
 # Fixed creation times (a product a minute), so that every run lists the same pages.
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 SCOPES = ["catalog:write", "stock:write", "orders:write", "reports:read"]
@@ -86,12 +93,33 @@ def sku_of(vid: int) -> str:
 
 
 def quantity_of(pid: int) -> int:
+    """Units of each of the product's variants at MAIN."""
     return 0 if pid % SOLD_OUT_EVERY == 0 else STOCK
+
+
+def store_quantity_of(pid: int) -> int:
+    """Units of each of the product's variants at the shop."""
+    return STORE_STOCK if quantity_of(pid) and pid % STORE_EVERY == 0 else 0
+
+
+def location_ids(conn: psycopg.Connection[TupleRow]) -> tuple[int, int]:
+    """The ids of the default location and of the shop, which is made on first use."""
+    default = conn.execute("SELECT id FROM stock_location WHERE is_default").fetchone()
+    store = conn.execute(
+        "INSERT INTO stock_location (code, name, kind, is_active, is_default, created_at, "
+        "updated_at) VALUES (%s, 'The shop', 'store', true, false, %s, %s) "
+        "ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code RETURNING id",
+        (STORE, EPOCH, EPOCH),
+    ).fetchone()
+    assert default is not None  # noqa: S101  # the migrations make MAIN
+    assert store is not None  # noqa: S101  # INSERT ... RETURNING
+    return int(default[0]), int(store[0])
 
 
 def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) -> None:
     """Products ``first`` to ``first + count - 1``, each with its three variants, their SKUs
-    claimed and their opening movements, in one transaction."""
+    claimed, their levels and the movements that explain them, in one transaction."""
+    main, store = location_ids(conn)
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy(
             "COPY catalog_product (id, category, name, color, price, collection, is_active, "
@@ -100,7 +128,7 @@ def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) 
             for row in _products(first, count):
                 copy.write_row(row)
         with cur.copy(
-            "COPY catalog_variant (id, product_id, size, sku, barcode, quantity, "
+            "COPY catalog_variant (id, product_id, size, sku, barcode, quantity, committed, "
             "low_stock_threshold, created_at, updated_at) FROM STDIN"
         ) as copy:
             for pid in range(first, first + count):
@@ -114,7 +142,8 @@ def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) 
                             size,
                             _sku(pid, index),
                             ean13(vid),
-                            quantity_of(pid),
+                            quantity_of(pid) + store_quantity_of(pid),
+                            0,
                             2,
                             created,
                             created,
@@ -124,22 +153,42 @@ def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) 
             for pid in range(first, first + count):
                 for index in range(len(SIZES)):
                     copy.write_row((_sku(pid, index), EPOCH + timedelta(minutes=pid)))
+        # (location, units, reason) of each product's variants: opened at MAIN, delivered to
+        # the shop.
+        stocked = [
+            (pid, location, quantity, reason)
+            for pid in range(first, first + count)
+            for location, quantity, reason in (
+                (main, quantity_of(pid), "initial"),
+                (store, store_quantity_of(pid), "received"),
+            )
+            if quantity
+        ]
         with cur.copy(
-            "COPY catalog_stockmovement (variant_id, product_id, delta, quantity_after, reason, "
-            "actor_kind, actor, note, reference, created_at) FROM STDIN"
+            "COPY stock_stocklevel (variant_id, location_id, on_hand, committed, updated_at) "
+            "FROM STDIN"
         ) as copy:
-            for pid in range(first, first + count):
-                quantity = quantity_of(pid)
-                if quantity == 0:
-                    continue
+            for pid, location, quantity, _ in stocked:
+                for index in range(len(SIZES)):
+                    at = EPOCH + timedelta(minutes=pid)
+                    copy.write_row((variant_id(pid, index), location, quantity, 0, at))
+        with cur.copy(
+            "COPY catalog_stockmovement (variant_id, product_id, location_id, delta, "
+            "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, note, "
+            "reference, created_at) FROM STDIN"
+        ) as copy:
+            for pid, location, quantity, reason in stocked:
                 for index in range(len(SIZES)):
                     copy.write_row(
                         (
                             variant_id(pid, index),
                             pid,
+                            location,
                             quantity,
                             quantity,
-                            "initial",
+                            0,
+                            0,
+                            reason,
                             "system",
                             "bench seed",
                             "",

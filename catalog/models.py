@@ -3,9 +3,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Length, LPad, Mod, Now, Substr
-from django.db.models.lookups import Exact, LessThanOrEqual
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce, Length, LPad, Mod, Now, Substr
+from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from catalog.fields import CodeField
@@ -52,19 +52,25 @@ class ProductQuerySet(models.QuerySet["Product"]):
         return self.filter(is_active=True)
 
     def with_variant(
-        self, *, size: str | None = None, in_stock: bool | None = None
+        self,
+        *,
+        size: str | None = None,
+        in_stock: bool | None = None,
+        location_id: int | None = None,
     ) -> "ProductQuerySet":
         """Products by the state of one variant. With both a size and ``in_stock``, the
         conditions hold for the same variant: "L-XL in stock" means the L-XL is in stock, not
-        that some size is. ``in_stock=False`` without a size means sold out in every size."""
+        that some size is. ``in_stock=False`` without a size means sold out in every size.
+        With ``location_id``, in stock means in stock there (``VariantQuerySet.with_stock``)."""
         variants = Variant.objects.filter(product=OuterRef("pk"))
         if size is not None:
             variants = variants.filter(size=size)
         if in_stock is None:
             return self.filter(Exists(variants))
+        variants = variants.with_stock(location_id)
         if in_stock or size is not None:
-            return self.filter(Exists(variants.filter(in_stock=in_stock)))
-        return self.exclude(Exists(variants.filter(in_stock=True)))
+            return self.filter(Exists(variants.filter(Q(stock_in_stock=in_stock))))
+        return self.exclude(Exists(variants.filter(Q(stock_in_stock=True))))
 
 
 class Product(models.Model):
@@ -131,6 +137,32 @@ class Product(models.Model):
 class VariantQuerySet(models.QuerySet["Variant"]):
     def of_active_products(self) -> "VariantQuerySet":
         return self.filter(product__is_active=True)
+
+    def with_stock(self, location_id: int | None = None) -> "VariantQuerySet":
+        """Each variant's stock as the catalog's reads show it and filter it, annotated as
+        ``stock_quantity`` (available to sell), ``stock_committed``, ``stock_in_stock`` and
+        ``stock_low_stock``: its totals over every location (its own columns), or with
+        ``location_id`` its level at that location, where a variant with no level has nothing
+        (all 0: out of stock, and low by its own threshold).
+
+        One name for either, so that the filters, the ordering and the answers read the same
+        annotation wherever the stock is counted. The level is one LEFT JOIN through the
+        variant's reverse relation, read by name (the catalog does not import stock): a read
+        at a location costs no query more, however many locations there are."""
+        if location_id is None:
+            return self.annotate(
+                stock_quantity=F("quantity"),
+                stock_committed=F("committed"),
+                stock_in_stock=F("in_stock"),
+                stock_low_stock=F("low_stock"),
+            )
+        here = FilteredRelation("stock_levels", condition=Q(stock_levels__location_id=location_id))
+        return self.annotate(stock_here=here).annotate(
+            stock_quantity=Coalesce(F("stock_here__on_hand") - F("stock_here__committed"), 0),
+            stock_committed=Coalesce(F("stock_here__committed"), 0),
+            stock_in_stock=GreaterThan(F("stock_quantity"), 0),
+            stock_low_stock=LessThanOrEqual(F("stock_quantity"), F("low_stock_threshold")),
+        )
 
 
 class Variant(models.Model):

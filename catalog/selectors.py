@@ -2,16 +2,22 @@
 serializer runs a query per row."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import (
     Case,
+    F,
+    FilteredRelation,
     IntegerField,
     Prefetch,
+    Q,
     QuerySet,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
+from catalog import locations
 from catalog.models import IssuedSku, Product, Size, Variant
 
 # Sizes read smallest first, as on a shop's size picker.
@@ -21,12 +27,19 @@ SIZE_ORDER = Case(
 )
 
 
-def variant_list() -> QuerySet[Variant]:
-    return Variant.objects.select_related("product")
+def variant_list(*, location_id: int | None = None) -> QuerySet[Variant]:
+    """Variants with their product, and their stock over every location or at one
+    (``VariantQuerySet.with_stock``)."""
+    return Variant.objects.with_stock(location_id).select_related("product")
 
 
-def product_list() -> QuerySet[Product]:
-    variants = Prefetch("variants", queryset=Variant.objects.order_by(SIZE_ORDER, "id"))
+def product_list(*, location_id: int | None = None) -> QuerySet[Product]:
+    """Products with their variants, smallest size first, each variant with its stock over
+    every location or at one."""
+    variants = Prefetch(
+        "variants",
+        queryset=Variant.objects.with_stock(location_id).order_by(SIZE_ORDER, "id"),
+    )
     return Product.objects.prefetch_related(variants)  # type: ignore[arg-type]
 
 
@@ -36,6 +49,32 @@ def product_get(*, product_id: int) -> Product:
 
 def variant_get(*, variant_id: int) -> Variant:
     return variant_list().get(pk=variant_id)
+
+
+def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
+    """The variant's stock at every active location, by code: ``location`` (its code),
+    ``on_hand``, ``committed`` and ``available``, all 0 where it has no level. One query.
+
+    Every active location, not only those with a level, so that the answer does not depend on
+    whether an empty level happens to exist (one is left behind when a location sells out), and
+    so that it agrees with a read at that location (``?location=``), which shows 0 there."""
+    here = FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id=variant_id))
+    rows = (
+        locations.location_model()
+        ._default_manager.filter(is_active=True)
+        .annotate(level=here)
+        .order_by("code", "id")
+        .values_list("code", Coalesce(F("level__on_hand"), 0), Coalesce(F("level__committed"), 0))
+    )
+    return [
+        {
+            "location": code,
+            "on_hand": on_hand,
+            "committed": committed,
+            "available": on_hand - committed,
+        }
+        for code, on_hand, committed in rows
+    ]
 
 
 def issued_skus(skus: Iterable[str]) -> set[str]:

@@ -4,12 +4,13 @@ rule holds whichever door the data comes through; the database constraints back 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog import selectors
+from catalog.locations import Location
 from catalog.models import Category, IssuedSku, Product, Size, Variant
 from catalog.validators import normalize_code
 from core.actors import Actor
@@ -42,6 +43,7 @@ class VariantSpec:
     sku: str | None = None
     barcode: str | None = None
     low_stock_threshold: int = DEFAULT_LOW_STOCK_THRESHOLD
+    location: Location | None = None
 
 
 @transaction.atomic
@@ -76,6 +78,7 @@ def product_create(
             sku=spec.sku,
             barcode=spec.barcode,
             low_stock_threshold=spec.low_stock_threshold,
+            location=spec.location,
             actor=actor,
         )
     return product
@@ -125,10 +128,12 @@ def variant_create(
     sku: str | None = None,
     barcode: str | None = None,
     low_stock_threshold: int = DEFAULT_LOW_STOCK_THRESHOLD,
+    location: Location | None = None,
     actor: Actor,
 ) -> Variant:
-    """Create a variant with its opening quantity, recorded as an ``initial`` movement. Without
-    a SKU, one is generated."""
+    """Create a variant with its opening quantity, on hand at ``location`` (the default one
+    unless given; ``catalog.locations.location_for_stock`` finds one by code) and recorded as an
+    ``initial`` movement there. Without a SKU, one is generated."""
     # Hold the product (foreign keys are checked only at commit): a concurrent delete of the
     # product waits for this variant, then sees its stock and refuses.
     Product.objects.select_for_update(no_key=True, of=("self",)).filter(pk=product.pk).get()
@@ -151,7 +156,9 @@ def variant_create(
         variant.full_clean(exclude=["sku"])
         variant.sku = _sku_issue_generated(product=product, size=size)
     variant.save()
-    stock_open([variant], actor=actor)
+    # The port's location is the stock app's own Location (its resolver made it), which the
+    # catalog may not name: handed back to the stock service as it came.
+    stock_open([variant], actor=actor, location=cast(Any, location))
     return variant
 
 

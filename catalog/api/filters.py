@@ -4,11 +4,13 @@ from typing import Any, ClassVar, cast
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from rest_framework.request import Request
 
 from catalog.models import Category, Product, ProductQuerySet, Size, Variant
 from catalog.validators import MAX_ID, normalize_code
 from core.api.filters import (
     ChoiceFilter,
+    FilterBackend,
     FilterSet,
     MultipleChoiceFilter,
     OrderingFilter,
@@ -76,9 +78,21 @@ SEARCH_MAX_LENGTH = 200
 ACTIVE_CHOICES = [("true", "Active only"), ("false", "Archived only"), ("all", "Both")]
 
 
+LOCATION_HELP = (
+    "A location's code (e.g. STORE-01): each variant's quantity, on_hand, committed, in_stock "
+    "and low_stock are those at that location (all 0 where it has none), and so are the stock "
+    "filters. Without it, totals over every location. An unknown or archived location is a "
+    "validation error."
+)
+
+
 class CatalogFilterSet(FilterSet):
     """Archived products (and their variants) are hidden unless ``active`` asks for them, and
-    every list has a stable order even when ``ordering`` is not given."""
+    every list has a stable order even when ``ordering`` is not given.
+
+    ``location`` is resolved by the view, before the filters (a detail reads at a location too,
+    and the answer's stock follows it), and handed here as ``location_id`` by
+    ``CatalogFilterBackend``: the stock filters read the stock at that location."""
 
     active_field: ClassVar[str]
     default_ordering: ClassVar[tuple[str, ...]]
@@ -89,6 +103,15 @@ class CatalogFilterSet(FilterSet):
         empty_label=None,
         help_text="Archived products are hidden unless asked for (default: true).",
     )
+    location = django_filters.CharFilter(method="filter_location", help_text=LOCATION_HELP)
+
+    def __init__(self, *args: Any, location_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.location_id = location_id
+
+    def filter_location(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        # Not a filter of its own: it changes what the stock filters (and the answer) count.
+        return queryset
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if not self.form.cleaned_data.get("active"):
@@ -117,7 +140,8 @@ class ProductFilter(CatalogFilterSet):
     )
     in_stock = BooleanFilter(
         method="filter_variant",
-        help_text="true: some variant (or the variant of `size`) is in stock; false: none is.",
+        help_text="true: some variant (or the variant of `size`) is in stock; false: none is. "
+        "With `location`, in stock there.",
     )
     price_min = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
     price_max = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
@@ -145,7 +169,7 @@ class ProductFilter(CatalogFilterSet):
             return queryset
         size = self.form.cleaned_data.get("size") or None
         in_stock = self.form.cleaned_data.get("in_stock")
-        return queryset.with_variant(size=size, in_stock=in_stock)
+        return queryset.with_variant(size=size, in_stock=in_stock, location_id=self.location_id)
 
     def filter_search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         value = value.strip()
@@ -164,13 +188,15 @@ class VariantFilter(CatalogFilterSet):
     )
     barcode = django_filters.CharFilter(max_length=14)
     size = ChoiceFilter(choices=Size.choices)
-    in_stock = BooleanFilter()
-    low_stock = BooleanFilter()
+    # The stock as the view's queryset counts it (VariantQuerySet.with_stock): over every
+    # location, or at ``location``.
+    in_stock = BooleanFilter(field_name="stock_in_stock")
+    low_stock = BooleanFilter(field_name="stock_low_stock")
     search = django_filters.CharFilter(
         method="filter_search", max_length=SEARCH_MAX_LENGTH, help_text="SKU or product name."
     )
     ordering = OrderingFilter(
-        fields=(("sku", "sku"), ("quantity", "quantity"), ("created_at", "created")),
+        fields=(("sku", "sku"), ("stock_quantity", "quantity"), ("created_at", "created")),
         help_text="sku, quantity or created; prefix with - for descending (default: id).",
     )
 
@@ -189,3 +215,14 @@ class VariantFilter(CatalogFilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(sku__icontains=value) | Q(product__name__icontains=value))
+
+
+class CatalogFilterBackend(FilterBackend):
+    """The API's filter backend, handing the catalog's filters the location the view resolved
+    (``location_id``, None for totals over every location)."""
+
+    def get_filterset_kwargs(
+        self, request: Request, queryset: QuerySet[Any], view: Any
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_filterset_kwargs(request, queryset, view)
+        return {**kwargs, "location_id": view.location_id}

@@ -24,6 +24,7 @@ from django.db.models.query import BaseIterable
 from django.http import Http404
 from django.utils import timezone
 
+from catalog import locations, selectors
 from catalog.models import Product, Size, Variant
 from core import shortcuts
 
@@ -38,7 +39,18 @@ PRODUCT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-VARIANT_SUMMARY_COLUMNS = ("id", "size", "sku", "barcode", "quantity", "in_stock", "low_stock")
+# A variant's stock is read from ``VariantQuerySet.with_stock``'s annotations: its totals over
+# every location, or its level at one, under the same names. On hand is available + committed.
+VARIANT_SUMMARY_COLUMNS = (
+    "id",
+    "size",
+    "sku",
+    "barcode",
+    "stock_quantity",
+    "stock_in_stock",
+    "stock_low_stock",
+    "stock_committed",
+)
 VARIANT_COLUMNS = (
     *VARIANT_SUMMARY_COLUMNS,
     "product_id",
@@ -87,7 +99,17 @@ def money(value: Decimal | str) -> str:
 
 
 def _variant_summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {column: row[column] for column in VARIANT_SUMMARY_COLUMNS}
+    return {
+        "id": row["id"],
+        "size": row["size"],
+        "sku": row["sku"],
+        "barcode": row["barcode"],
+        "quantity": row["stock_quantity"],
+        "in_stock": row["stock_in_stock"],
+        "low_stock": row["stock_low_stock"],
+        "on_hand": row["stock_quantity"] + row["stock_committed"],
+        "committed": row["stock_committed"],
+    }
 
 
 def raw_sql() -> bool:
@@ -163,21 +185,36 @@ def _values(queryset: QuerySet[Any], columns: Sequence[str]) -> QuerySet[Any, di
     return rows
 
 
-def variants_by_product(product_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-    """The variants of these products, smallest size first: one query."""
+def variants_by_product(
+    product_ids: Iterable[int], *, location_id: int | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """The variants of these products, smallest size first, with their stock over every
+    location or at ``location_id`` (as ``VariantQuerySet.with_stock`` counts it): one query."""
     ids = list(product_ids)
     rows: Iterable[tuple[Any, ...]]
     if not ids:
         rows = []
-    elif raw_sql():
+    elif raw_sql() and location_id is None:
         rows = _fetch(
-            f"SELECT product_id, {', '.join(VARIANT_SUMMARY_COLUMNS)} "  # noqa: S608 - constant names
+            "SELECT product_id, id, size, sku, barcode, quantity, in_stock, low_stock, committed "  # noqa: S608 - constant names
             f"FROM {Variant._meta.db_table} WHERE product_id = ANY(%s)",
             [ids],
         )
+    elif raw_sql():
+        # with_stock's LEFT JOIN, written out: no level there is nothing there.
+        available = "COALESCE(l.on_hand - l.committed, 0)"
+        rows = _fetch(
+            f"SELECT v.product_id, v.id, v.size, v.sku, v.barcode, {available}, {available} > 0, "  # noqa: S608 - constant names
+            f"{available} <= v.low_stock_threshold, COALESCE(l.committed, 0) "
+            f"FROM {Variant._meta.db_table} v LEFT JOIN {locations.level_model()._meta.db_table} l "
+            "ON l.variant_id = v.id AND l.location_id = %s WHERE v.product_id = ANY(%s)",
+            [location_id, ids],
+        )
     else:
-        rows = Variant.objects.filter(product_id__in=ids).values_list(
-            "product_id", *VARIANT_SUMMARY_COLUMNS
+        rows = (
+            Variant.objects.with_stock(location_id)
+            .filter(product_id__in=ids)
+            .values_list("product_id", *VARIANT_SUMMARY_COLUMNS)
         )
     return _summaries(rows)
 
@@ -188,7 +225,7 @@ def _summaries(rows: Iterable[tuple[Any, ...]]) -> dict[int, list[dict[str, Any]
     rank = _SIZE_RANK
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
     # Tuples in the order of VARIANT_SUMMARY_COLUMNS, each turned into its dict once.
-    for product_id, id_, size, sku, barcode, quantity, in_stock, low_stock in sorted(
+    for product_id, id_, size, sku, barcode, quantity, in_stock, low_stock, committed in sorted(
         rows, key=lambda r: (r[0], rank[r[2]], r[1])
     ):
         grouped[product_id].append(
@@ -200,18 +237,24 @@ def _summaries(rows: Iterable[tuple[Any, ...]]) -> dict[int, list[dict[str, Any]
                 "quantity": quantity,
                 "in_stock": in_stock,
                 "low_stock": low_stock,
+                "on_hand": quantity + committed,
+                "committed": committed,
             }
         )
     return grouped
 
 
 def products(
-    rows: list[dict[str, Any]], *, variants: dict[int, list[dict[str, Any]]] | None = None
+    rows: list[dict[str, Any]],
+    *,
+    variants: dict[int, list[dict[str, Any]]] | None = None,
+    location_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Products (``values(*PRODUCT_COLUMNS)`` rows) with their variants embedded: read in one
-    query, unless given (as ``variants_by_product`` gives them)."""
+    """Products (``values(*PRODUCT_COLUMNS)`` rows) with their variants embedded, their stock
+    over every location or at ``location_id``: read in one query, unless given (as
+    ``variants_by_product`` gives them)."""
     if variants is None:
-        variants = variants_by_product(row["id"] for row in rows)
+        variants = variants_by_product((row["id"] for row in rows), location_id=location_id)
     currency = settings.STORE_CURRENCY
     stamp = timestamp_writer()
     return [
@@ -254,7 +297,8 @@ def one(rows: QuerySet[Any, dict[str, Any]], pk: str) -> dict[str, Any]:
 
 
 def variants(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Variants (``values(*VARIANT_COLUMNS)`` rows) with their product's id and name."""
+    """Variants (``values(*VARIANT_COLUMNS)`` rows of a ``with_stock`` queryset) with their
+    product's id and name."""
     stamp = timestamp_writer()
     return [
         {
@@ -270,12 +314,26 @@ def variants(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def variant_rows(queryset: QuerySet[Variant]) -> QuerySet[Variant, dict[str, Any]]:
+    """The rows of a ``VariantQuerySet.with_stock`` queryset that ``variants`` renders."""
     return _values(queryset, VARIANT_COLUMNS)
 
 
-# The columns of VARIANT_COLUMNS as the plain-SQL lookup reads them (the product's name joined).
+def with_levels(answer: dict[str, Any]) -> dict[str, Any]:
+    """A variant's detail: its answer, and its stock at every active location (one query)."""
+    return {**answer, "levels": selectors.variant_levels(variant_id=answer["id"])}
+
+
+# The columns of VARIANT_COLUMNS as the plain-SQL lookup reads them: the product's name joined,
+# the stock the variant's totals (what with_stock reads without a location).
+_VARIANT_SQL_SOURCES = {
+    "product__name": "p.name",
+    "stock_quantity": "v.quantity",
+    "stock_in_stock": "v.in_stock",
+    "stock_low_stock": "v.low_stock",
+    "stock_committed": "v.committed",
+}
 _VARIANT_SQL_COLUMNS = ", ".join(
-    "p.name" if column == "product__name" else f"v.{column}" for column in VARIANT_COLUMNS
+    _VARIANT_SQL_SOURCES.get(column, f"v.{column}") for column in VARIANT_COLUMNS
 )
 
 
@@ -286,7 +344,7 @@ def variant_rows_by_code(column: str, value: str) -> list[dict[str, Any]]:
     if column not in ("sku", "barcode"):
         raise ValueError(f"Not a unique code of a variant: {column}")
     if not raw_sql():
-        found = Variant.objects.filter(**{column: value}, product__is_active=True)
+        found = Variant.objects.with_stock().filter(**{column: value}, product__is_active=True)
         return list(variant_rows(found))
     rows = _fetch(
         f"SELECT {_VARIANT_SQL_COLUMNS} FROM {Variant._meta.db_table} v "  # noqa: S608 - constant names
@@ -312,7 +370,7 @@ def _summary_row(variant: Variant) -> tuple[Any, ...]:
 
 
 def product(instance: Product) -> dict[str, Any]:
-    """A product, with its variants (prefetched: ``selectors.product_list``)."""
+    """A product, with its variants (prefetched with their stock: ``selectors.product_list``)."""
     summaries = _summaries(_summary_row(variant) for variant in instance.variants.all())
     return products([_row(instance, PRODUCT_COLUMNS)], variants=summaries)[0]
 
@@ -323,5 +381,11 @@ def variant_summary(instance: Variant) -> dict[str, Any]:
 
 
 def variant(instance: Variant) -> dict[str, Any]:
-    """A variant, with its product's name (joined: ``selectors.variant_list``)."""
+    """A variant, with its product's name (joined) and its stock (annotated:
+    ``selectors.variant_list``)."""
     return variants([_row(instance, VARIANT_COLUMNS)])[0]
+
+
+def variant_detail(instance: Variant) -> dict[str, Any]:
+    """A variant's detail: ``variant``, with its stock at every active location."""
+    return with_levels(variant(instance))

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from catalog import selectors
+from catalog import locations, selectors
 from catalog.api import representations
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, Product, Size, Variant
@@ -112,6 +112,11 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         default=0,
         help_text="The opening quantity; read-only afterwards (stock changes go through movements).",
     )
+    location = serializers.CharField(
+        required=False,
+        help_text="The code of the active location that takes the opening quantity on hand "
+        "(default: the default location).",
+    )
 
     def validate_sku(self, value: str | None) -> str | None:
         if not value:
@@ -119,6 +124,12 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         value = normalize_code(value)
         _run_django_validator(validate_sku, value)
         return value
+
+    def validate_location(self, value: str) -> locations.Location:
+        try:
+            return locations.location_for_stock(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["location"]) from error
 
 
 def repeated_codes_errors(rows: list[dict[str, Any]]) -> list[dict[str, list[str]]]:
@@ -237,9 +248,10 @@ class VariantUpdateSerializer(VariantFieldsMixin):
     )
 
     read_only_messages = {
-        "quantity": (
+        **dict.fromkeys(
+            ("quantity", "on_hand", "committed", "levels"),
             "The quantity cannot be set here: use POST /api/v1/variants/{id}/adjust/ (a change "
-            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity)."
+            "with a reason) or POST /api/v1/variants/{id}/count/ (a counted quantity).",
         ),
         "size": "A variant's size cannot change; create a variant of the other size.",
         "sku": "A variant's SKU cannot change.",
@@ -271,15 +283,32 @@ class VariantUpdateSerializer(VariantFieldsMixin):
 # the keys the representations give.
 
 
+STOCK_WHERE = "Over every location, or at `location` when the read names one."
+
+
 @extend_schema_serializer(component_name="ProductVariant")
 class VariantSummarySerializer(serializers.Serializer[Variant]):
     id = serializers.IntegerField(read_only=True)
     size = serializers.ChoiceField(choices=Size.choices, read_only=True)
     sku = serializers.CharField(read_only=True)
     barcode = serializers.CharField(read_only=True, allow_null=True)
-    quantity = serializers.IntegerField(read_only=True)
-    in_stock = serializers.BooleanField(read_only=True)
-    low_stock = serializers.BooleanField(read_only=True)
+    quantity = serializers.IntegerField(
+        read_only=True, help_text=f"Units available to sell: on hand less committed. {STOCK_WHERE}"
+    )
+    in_stock = serializers.BooleanField(
+        read_only=True, help_text=f"Some units are available. {STOCK_WHERE}"
+    )
+    low_stock = serializers.BooleanField(
+        read_only=True,
+        help_text=f"Available units at or below the low-stock threshold. {STOCK_WHERE}",
+    )
+    on_hand = serializers.IntegerField(
+        read_only=True, help_text=f"Units physically there, committed ones included. {STOCK_WHERE}"
+    )
+    committed = serializers.IntegerField(
+        read_only=True,
+        help_text=f"Units committed to open orders, not picked yet. {STOCK_WHERE}",
+    )
 
     def to_representation(self, instance: Variant) -> dict[str, Any]:
         return representations.variant_summary(instance)
@@ -313,3 +342,23 @@ class VariantOutputSerializer(VariantSummarySerializer):
 
     def to_representation(self, instance: Variant) -> dict[str, Any]:
         return representations.variant(instance)
+
+
+@extend_schema_serializer(component_name="StockLevel")
+class VariantLevelSerializer(serializers.Serializer[Any]):
+    location = serializers.CharField(read_only=True, help_text="The location's code.")
+    on_hand = serializers.IntegerField(read_only=True)
+    committed = serializers.IntegerField(read_only=True)
+    available = serializers.IntegerField(read_only=True, help_text="On hand less committed.")
+
+
+@extend_schema_serializer(component_name="VariantDetail")
+class VariantDetailOutputSerializer(VariantOutputSerializer):
+    levels = VariantLevelSerializer(
+        many=True,
+        read_only=True,
+        help_text="The variant's stock at every active location, by code (0 where it has none).",
+    )
+
+    def to_representation(self, instance: Variant) -> dict[str, Any]:
+        return representations.variant_detail(instance)

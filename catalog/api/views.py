@@ -2,20 +2,21 @@ import re
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from catalog import selectors, services, versions
-from catalog.api import representations
+from catalog import locations, selectors, services, versions
+from catalog.api import filters, representations
 from catalog.api.filters import ProductFilter, VariantFilter
 from catalog.api.serializers import (
     ProductCreateSerializer,
     ProductOutputSerializer,
     ProductUpdateSerializer,
     VariantCreateSerializer,
+    VariantDetailOutputSerializer,
     VariantOutputSerializer,
     VariantUpdateSerializer,
 )
@@ -49,13 +50,45 @@ class ReadViewSet(
         return super().filter_queryset(queryset)
 
 
+def _location_id(request: Request) -> int | None:
+    """The id of the location ``?location=`` names, or None for none; an unknown or archived
+    one is a validation error on ``location``. A parameter given empty or twice is left to the
+    checks of every parameter (``StrictRequestMixin``, the filter backend), which refuse it."""
+    codes = request.query_params.getlist("location")
+    if len(codes) != 1 or not codes[0].strip():
+        return None
+    return locations.location_for_stock(codes[0]).pk
+
+
+LOCATION_PARAMETER = OpenApiParameter(
+    "location", str, required=False, description=filters.LOCATION_HELP
+)
+
+
 class CatalogViewSet(
     mixins.UpdateModelMixin,  # for partial_update; each resource's update calls its service
     ReadViewSet,
 ):
-    """Reads come from a selector through an output serializer; writes go through services."""
+    """Reads come from a selector through an output serializer; writes go through services.
+
+    Reads take ``?location=CODE``: the stock they show and filter by is that location's. It is
+    resolved once, before the filters run, into ``location_id`` (None: totals over every
+    location), which the selectors, the filters and the representations take."""
 
     permission_classes = [CatalogPermission]
+    filter_backends = [filters.CatalogFilterBackend]
+    location_id: int | None = None
+
+    @property
+    def query_parameters(self) -> frozenset[str]:  # type: ignore[override]
+        # A detail reads at a location too (a list's parameters are its filters'); writes
+        # take none.
+        return frozenset({"location"}) if self.action == "retrieve" else frozenset()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.action in ("list", "retrieve"):
+            self.location_id = _location_id(request)
 
 
 # ?sku=... or ?barcode=... alone, plainly written: no escapes, nothing a filter would refuse
@@ -71,6 +104,7 @@ catalog_read = versioned_read(versions.VERSION_KEY, versions.current)
 
 
 @extend_schema_view(
+    retrieve=extend_schema(parameters=[LOCATION_PARAMETER]),
     create=extend_schema(
         request=ProductCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -90,25 +124,28 @@ class ProductViewSet(CatalogViewSet):
     serializer_class = ProductOutputSerializer
 
     def get_queryset(self) -> QuerySet[Product]:
-        return selectors.product_list()
+        return selectors.product_list(location_id=self.location_id)
 
     # Reads build their JSON from values() rows rather than instances (see representations,
     # which renders every answer of a product): a fraction of the cost. Four queries for a page
-    # of any size (with the key's): count, products, their variants.
+    # of any size (with the key's): count, products, their variants (at a location, one more:
+    # the location's).
     @catalog_read
     def list(self, request: Request) -> Response:
         if not shortcuts.on("catalog-render"):  # docs/private-internals.md#catalog-render
             return super().list(request)
         queryset = self.filter_queryset(Product.objects.all())
         page = self.paginate_queryset(representations.product_rows(queryset))
-        return self.get_paginated_response(representations.products(page or []))
+        return self.get_paginated_response(
+            representations.products(page or [], location_id=self.location_id)
+        )
 
     @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
         if not shortcuts.on("catalog-render"):
             return super().retrieve(request, pk)
         row = representations.one(representations.product_rows(Product.objects.all()), pk)
-        return Response(representations.products([row])[0])
+        return Response(representations.products([row], location_id=self.location_id)[0])
 
     @idempotent
     def create(self, request: Request) -> Response:
@@ -137,6 +174,9 @@ class ProductViewSet(CatalogViewSet):
 
 
 @extend_schema_view(
+    retrieve=extend_schema(
+        parameters=[LOCATION_PARAMETER], responses=VariantDetailOutputSerializer
+    ),
     create=extend_schema(
         request=VariantCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -156,7 +196,12 @@ class VariantViewSet(CatalogViewSet):
     serializer_class = VariantOutputSerializer
 
     def get_queryset(self) -> QuerySet[Variant]:
-        return selectors.variant_list()
+        return selectors.variant_list(location_id=self.location_id)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Variant]]:
+        if self.action == "retrieve":
+            return VariantDetailOutputSerializer
+        return VariantOutputSerializer
 
     # As for products: values() rows, through the same representations.variants.
     @catalog_read
@@ -184,16 +229,18 @@ class VariantViewSet(CatalogViewSet):
                     "results": representations.variants(rows),
                 }
             )
-        queryset = self.filter_queryset(Variant.objects.all())
+        queryset = self.filter_queryset(Variant.objects.with_stock(self.location_id))
         page = self.paginate_queryset(representations.variant_rows(queryset))
         return self.get_paginated_response(representations.variants(page or []))
 
+    # A variant's detail lists its stock at every location too: one query more.
     @catalog_read
     def retrieve(self, request: Request, pk: str) -> Response:
         if not shortcuts.on("catalog-render"):
             return super().retrieve(request, pk)
-        row = representations.one(representations.variant_rows(Variant.objects.all()), pk)
-        return Response(representations.variants([row])[0])
+        rows = representations.variant_rows(Variant.objects.with_stock(self.location_id))
+        row = representations.one(rows, pk)
+        return Response(representations.with_levels(representations.variants([row])[0]))
 
     @idempotent
     def create(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ import pytest
 
 from catalog.models import IssuedSku, Product, Variant
 from catalog.tests.api_products_support import URL, detail
+from stock.models import Location, LocationKind, StockLevel
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,8 @@ def test_create_a_product_with_its_variants(writer):
                 "quantity": 4,
                 "in_stock": True,
                 "low_stock": False,
+                "on_hand": 4,
+                "committed": 0,
             },
             {
                 "id": large.pk,
@@ -57,6 +60,8 @@ def test_create_a_product_with_its_variants(writer):
                 "quantity": 0,
                 "in_stock": False,
                 "low_stock": True,
+                "on_hand": 0,
+                "committed": 0,
             },
         ],
         "created_at": body["created_at"],
@@ -126,6 +131,61 @@ def test_bad_products_are_refused_with_field_errors_and_nothing_is_stored(writer
     }
     assert not Product.objects.exists()
     assert not Variant.objects.exists()
+
+
+@pytest.fixture
+def store():
+    return Location.objects.create(code="STORE-01", name="The shop", kind=LocationKind.STORE)
+
+
+def _on_hand(variant):
+    """Where the variant's units are: {location code: (on hand, committed)}, and where its
+    opening movement put them."""
+    levels = {
+        level.location.code: (level.on_hand, level.committed)
+        for level in StockLevel.objects.filter(variant=variant).select_related("location")
+    }
+    opened = [m.location.code for m in variant.movements.filter(reason="initial")]
+    return levels, opened
+
+
+def test_variants_open_their_stock_where_each_says(writer, store):
+    body = {
+        **NEW_PRODUCT,
+        "variants": [
+            {"size": "S-M", "quantity": 4, "location": "store-01"},
+            {"size": "L-XL", "quantity": 2},
+        ],
+    }
+    response = writer.post(URL, body, format="json")
+
+    assert response.status_code == 201, response.json()
+    small, large = Product.objects.get().variants.order_by("id")
+    assert _on_hand(small) == ({"STORE-01": (4, 0)}, ["STORE-01"])
+    assert _on_hand(large) == ({"MAIN": (2, 0)}, ["MAIN"])
+    assert [v["on_hand"] for v in response.json()["variants"]] == [4, 2]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("NOPE", "No location with code 'NOPE'."),
+        ("OLD", "OLD is archived and holds no stock."),
+        ("", "This field may not be blank."),
+    ],
+)
+def test_a_variant_s_unknown_or_archived_location_is_refused(writer, code, message):
+    Location.objects.create(code="OLD", name="Closed", kind=LocationKind.STORE, is_active=False)
+    body = {
+        **NEW_PRODUCT,
+        "variants": [{"size": "S-M", "quantity": 4}, {"size": "L-XL", "location": code}],
+    }
+    response = writer.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"variants": [{}, {"location": [message]}]}
+    assert not Product.objects.exists()
+    assert not StockLevel.objects.exists()
 
 
 def test_missing_fields_are_reported_together(writer):

@@ -1,6 +1,7 @@
 import pytest
 
 from catalog.models import Variant
+from stock.models import Location, LocationKind, StockLevel
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +37,57 @@ def test_create_a_variant_with_its_opening_quantity(writer, tee):
         "low_stock_threshold": 2,
         "in_stock": True,
         "low_stock": False,
+        "on_hand": 7,
+        "committed": 0,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
     }
+
+
+@pytest.mark.parametrize("code", ["STORE-01", "store-01"])
+def test_create_a_variant_with_its_opening_quantity_at_a_location(writer, tee, code):
+    Location.objects.create(code="STORE-01", name="The shop", kind=LocationKind.STORE)
+    response = writer.post(
+        URL, {"product": tee.pk, "size": "L-XL", "quantity": 7, "location": code}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    variant = Variant.objects.get(product=tee, size="L-XL")
+    assert StockLevel.objects.filter(variant=variant).get().location.code == "STORE-01"
+    assert variant.stock_levels.get().on_hand == 7
+    assert variant.movements.get().location.code == "STORE-01"
+    body = response.json()
+    assert (body["quantity"], body["on_hand"], body["committed"]) == (7, 7, 0)
+    # Its detail shows where the units are.
+    levels = writer.get(detail(variant.pk)).json()["levels"]
+    assert levels == [
+        {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0},
+        {"location": "STORE-01", "on_hand": 7, "committed": 0, "available": 7},
+    ]
+
+
+def test_without_a_location_the_opening_quantity_is_at_the_default_one(writer, tee):
+    Location.objects.create(code="STORE-01", name="The shop", kind=LocationKind.STORE)
+    response = writer.post(URL, {"product": tee.pk, "size": "L-XL", "quantity": 7}, format="json")
+    assert response.status_code == 201, response.json()
+    level = Variant.objects.get(product=tee, size="L-XL").stock_levels.get()
+    assert (level.location.code, level.on_hand) == ("MAIN", 7)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("NOPE", "No location with code 'NOPE'."),
+        ("old", "OLD is archived and holds no stock."),
+    ],
+)
+def test_an_unknown_or_archived_opening_location_is_refused(writer, tee, code, message):
+    Location.objects.create(code="OLD", name="Closed", kind=LocationKind.STORE, is_active=False)
+    response = writer.post(
+        URL, {"product": tee.pk, "size": "L-XL", "quantity": 7, "location": code}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"location": [message]}
+    assert tee.variants.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -246,7 +295,7 @@ def test_a_lookup_by_sku_is_two_queries(reader, tee, django_assert_num_queries):
 
 def test_variant_detail_queries(reader, tee, django_assert_num_queries):
     url = detail(tee.variants.get().pk)
-    with django_assert_num_queries(2):  # API key, variant with its product
+    with django_assert_num_queries(3):  # API key, variant with its product, its levels
         reader.get(url)
 
 

@@ -15,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from catalog.api import representations
 from catalog.api.serializers import (
     ProductOutputSerializer,
+    VariantDetailOutputSerializer,
     VariantOutputSerializer,
     VariantSummarySerializer,
 )
@@ -56,7 +57,7 @@ def test_products_match_the_serializer(catalog, settings, zone):
 
 
 def test_variants_match_the_serializer(catalog):
-    rows = list(representations.variant_rows(Variant.objects.order_by("id")))
+    rows = list(representations.variant_rows(Variant.objects.with_stock().order_by("id")))
     lean = representations.variants(rows)
     full = VariantOutputSerializer(variant_list().order_by("id"), many=True).data
     assert _json(lean) == _json(full)
@@ -67,7 +68,7 @@ def test_the_schema_documents_every_key(catalog):
     """The answers have the keys (and nested keys), in order, that the schema documents."""
     # The first two products have variants, so their answers show their summaries' keys.
     product_rows = list(representations.product_rows(Product.objects.order_by("id")))
-    variant_rows = list(representations.variant_rows(Variant.objects.order_by("id")))
+    variant_rows = list(representations.variant_rows(Variant.objects.with_stock().order_by("id")))
     instances = product_list().order_by("id")
     shapes = {
         ProductOutputSerializer: [
@@ -79,8 +80,10 @@ def test_the_schema_documents_every_key(catalog):
             *map(answer_shape, VariantOutputSerializer(variant_list(), many=True).data),
         ],
         VariantSummarySerializer: [
-            answer_shape(VariantSummarySerializer(variant).data)
-            for variant in Variant.objects.all()
+            answer_shape(VariantSummarySerializer(variant).data) for variant in variant_list()
+        ],
+        VariantDetailOutputSerializer: [
+            answer_shape(VariantDetailOutputSerializer(variant).data) for variant in variant_list()
         ],
     }
     for serializer, answers in shapes.items():
@@ -167,7 +170,7 @@ def test_rows_are_the_orm_values(catalog):
     assert all(row["created_at"].utcoffset() == datetime.timedelta(0) for row in rows)
     page = list(representations.product_rows(queryset)[1:2])
     assert page == rows[1:2]
-    variants = Variant.objects.filter(product__is_active=True).order_by("-id")
+    variants = Variant.objects.with_stock().filter(product__is_active=True).order_by("-id")
     assert list(representations.variant_rows(variants)) == list(
         variants.values(*representations.VARIANT_COLUMNS)
     )
@@ -189,6 +192,6 @@ def test_one_on_each_path(catalog):
     )
     variant = product.variants.order_by("id").first()
     variant_row = representations.one(
-        representations.variant_rows(Variant.objects.all()), str(variant.pk)
+        representations.variant_rows(Variant.objects.with_stock()), str(variant.pk)
     )
     assert variant_row["sku"] == variant.sku

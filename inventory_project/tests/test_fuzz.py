@@ -75,6 +75,7 @@ def _seed(api_key):
         "variants": variants,
         "orders": [order.pk for order in orders],
         "order_lines": [line.pk for order in orders for line in order.lines.all()],
+        "locations": ["MAIN", "main"],
     }
 
 
@@ -89,26 +90,32 @@ RULES_IN_PROSE = {
     "orders_returns": "each line is a line of this order, given once, not returned beyond sold",
     "variants_adjust": "the sign of delta follows the reason",
     "reports_sales": "date_from is not after date_to, and the range is 366 days at most",
+    **dict.fromkeys(
+        ("products_list", "products_retrieve", "variants_list", "variants_retrieve"),
+        "location names an active location",
+    ),
 }
 # What the data may refuse a valid request with: 404 (no such object), 409 (a conflict with
 # the data), 422 (an Idempotency-Key the fuzzer drew twice for two bodies).
 VALID_REFUSALS = ["2xx", "401", "403", "404", "409", "422", "429"]
 # Existing ids, used for half of the generated ids in paths and most of those in bodies.
 DICTIONARY_PARAMETERS = {
-    "products_retrieve": {"path.id": "products"},
+    "products_list": {"query.location": "locations"},
+    "products_retrieve": {"path.id": "products", "query.location": "locations"},
     "products_update": {"path.id": "products"},
     "products_partial_update": {"path.id": "products"},
     "products_destroy": {"path.id": "products"},
     "variants_create": {"body.product": "products"},
     "orders_create": {"body.lines[*].variant": "variants"},
     "orders_returns": {"path.id": "orders", "body.lines[*].line": "order_lines"},
+    "variants_list": {"query.location": "locations"},
     **{
         f"variants_{name}": {"path.id": "variants"}
         for name in (
-            "retrieve", "update", "partial_update", "destroy", "adjust", "count",
-            "movements_list",
+            "update", "partial_update", "destroy", "adjust", "count", "movements_list",
         )
     },
+    "variants_retrieve": {"path.id": "variants", "query.location": "locations"},
     **{f"orders_{name}": {"path.id": "orders"} for name in ("retrieve", "pay", "fulfil", "cancel")},
 }  # fmt: skip
 

@@ -198,7 +198,7 @@ def test_server_error_is_enveloped_rolled_back_and_logged(writer, monkeypatch, c
 
 
 def test_service_unavailable_when_the_database_is_unreachable(reader, monkeypatch):
-    def unreachable(*args):
+    def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(representations, "variants_by_product", unreachable)

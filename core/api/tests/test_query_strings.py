@@ -74,7 +74,9 @@ def test_an_empty_value_among_others_is_refused_too(client, product):
 def test_a_detail_refuses_unknown_query_parameters(client, product, path):
     url = "/api/v1/" + path.format(product=product.pk, variant=product.variants.first().pk)
     error = assert_invalid(client.get(url, {"fields": "name"}), "fields")
-    assert error["details"]["fields"] == ["Unknown query parameter. This endpoint takes: format."]
+    assert error["details"]["fields"] == [
+        "Unknown query parameter. This endpoint takes: format, location."
+    ]
     assert client.get(url, {"format": "json"}).status_code == 200
 
 
