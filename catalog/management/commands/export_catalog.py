@@ -25,4 +25,4 @@ class Command(BaseCommand):
         else:
             with output.open("w", encoding="utf-8", newline="") as file:
                 count = export_csv(csv.writer(file))
-            self.stderr.write(f"{count} variant(s) written to {output}.")
+            self.stderr.write(f"{count} row(s) written to {output}.")
