@@ -282,7 +282,7 @@ def test_staff_without_the_location_permissions_cannot_add_or_change_one(
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_moves_of_the_default_leave_exactly_one():
     stores = [
         location_create(code=f"STORE-{number}", name=f"Shop {number}", kind="store")
