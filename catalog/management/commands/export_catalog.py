@@ -9,7 +9,7 @@ from catalog.exports import export_csv
 
 class Command(BaseCommand):
     help = (
-        "Write the catalog and its stock as CSV, one row per variant, in the columns "
+        "Write the catalog and its stock as CSV, one row per variant and location, in the columns "
         "import_catalog reads (on_hand is the quantity now; received and counted are empty)."
     )
 
