@@ -62,7 +62,7 @@ CATALOG_PERMISSIONS = {
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=f"UTF-8, one row per variant, at most {MAX_ROWS:,} rows and "
+        help_text=f"UTF-8, one row per variant and location, at most {MAX_ROWS:,} rows and "
         f"{MAX_BYTES // (1024 * 1024)} MB.",
     )
 

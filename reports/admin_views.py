@@ -1,9 +1,11 @@
 """The staff's stock dashboard: an admin page beside the model pages."""
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -12,11 +14,48 @@ from django.utils import timezone
 
 from reports import selectors
 from reports.selectors import SalesDay, sales_by_day, sales_sum
+from stock.models import Location
+from stock.selectors import location_list
 
 DASHBOARD_DAYS = 30
 SALES_PERIODS = ((1, "Today"), (7, "Last 7 days"), (DASHBOARD_DAYS, f"Last {DASHBOARD_DAYS} days"))
 LOW_STOCK_ROWS = 15
 LATEST_MOVEMENTS = 12
+
+
+class LocationFilterForm(forms.Form):
+    """The dashboard's location: every one (empty), or one, archived ones too (their history)."""
+
+    location = forms.ChoiceField(required=False, label="Location")
+
+    def __init__(self, *args: Any, locations: Sequence[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.locations = {location.code: location for location in locations}
+        self.fields["location"].choices = [  # type: ignore[attr-defined]
+            ("", "All locations"),
+            *(
+                (code, f"{location}{'' if location.is_active else ' (archived)'}")
+                for code, location in self.locations.items()
+            ),
+        ]
+
+    def clean_location(self) -> Location | None:
+        code = self.cleaned_data["location"]
+        return self.locations[code] if code else None
+
+
+def _low_stock(location: Location | None) -> list[dict[str, Any]]:
+    """The rows of "Running low": over every location, each variant's total available; at a
+    location, its level there."""
+    if location is None:
+        return [
+            {"variant": variant, "available": variant.quantity, "location": None}
+            for variant in selectors.low_stock_list(limit=LOW_STOCK_ROWS)
+        ]
+    return [
+        {"variant": level.variant, "available": level.available, "location": location.code}
+        for level in selectors.low_stock_at(location, limit=LOW_STOCK_ROWS)
+    ]
 
 
 def _bars(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -45,12 +84,17 @@ def _columns(days: list[SalesDay], key: str, height: int = 120) -> dict[str, Any
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Stock and sales at a glance. A constant number of queries, whatever the catalog's size."""
+    """Stock and sales at a glance; the stock (value, running low, movements) at one location
+    if the page asks (``?location=CODE``). A constant number of queries, whatever the catalog's
+    size."""
     if not request.user.has_perm("catalog.view_variant"):
         raise PermissionDenied
-    by_category = selectors.stock_value_by("category")
-    by_collection = selectors.stock_value_by("collection")
-    low_stock = list(selectors.low_stock_list(limit=LOW_STOCK_ROWS))
+    where = LocationFilterForm(request.GET, locations=list(location_list()))
+    # A code that names no location shows its error, and every location's figures.
+    location = where.cleaned_data["location"] if where.is_valid() else None
+    by_category = selectors.stock_value_by("category", location=location)
+    by_collection = selectors.stock_value_by("collection", location=location)
+    low_stock = _low_stock(location)
     today = timezone.localdate()
     may_see_sales = request.user.has_perm("orders.view_order")
     days = (
@@ -67,6 +111,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Stock dashboard",
+        "where": where,
+        "location": location,
         "currency": _currency(),
         "units": sum(row["units"] for row in by_category),
         "value": sum((row["value"] for row in by_category), Decimal("0.00")),
@@ -82,7 +128,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "sales": sales_sum(days),
         "sales_periods": sales_periods,
         # The ledger only for those who may read it (as over the API).
-        "movements": list(selectors.movement_latest(limit=LATEST_MOVEMENTS))
+        "movements": list(selectors.movement_latest(limit=LATEST_MOVEMENTS, location=location))
         if request.user.has_perm("stock.view_stockmovement")
         else [],
     }

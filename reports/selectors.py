@@ -1,5 +1,6 @@
-"""Reads for the reports: stock value over the catalog, sales per day over the orders. Each is
-one aggregate query (or one bounded list), whatever the catalog's or the orders' size."""
+"""Reads for the reports: stock value over the catalog (at one location or all), sales per day
+over the orders. Each is one aggregate query (or one bounded list), whatever the catalog's or
+the orders' size."""
 
 import datetime
 from collections.abc import Iterable
@@ -7,35 +8,59 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, IntegerField, QuerySet, Sum, Value
+from django.core.exceptions import ValidationError
+from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from catalog.models import Variant
 from catalog.selectors import SIZE_ORDER
+from catalog.validators import normalize_code
 from orders.models import Order, OrderReturn, OrderStatus
-from stock.models import StockMovement
+from stock.models import Location, StockLevel, StockMovement
+from stock.selectors import location_list, low_stock_levels, stock_movement_list
 
 # Sums of money over a whole store's stock, a day or a whole report: wider than any one order.
 MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=16, decimal_places=2)
 NO_MONEY = Decimal("0.00")
 
 
-def stock_value_by(field: str) -> list[dict[str, Any]]:
-    """Units on hand and their value at today's prices, grouped by the product's ``field``
-    (``category`` or ``collection``), largest value first. One aggregate query."""
+def location_for_report(code: str) -> Location:
+    """The location with ``code`` (in any case), archived ones too (their history is theirs);
+    a code that names none is a ``ValidationError`` on ``location``."""
+    location = location_list().filter(code=normalize_code(code)).first()
+    if location is None:
+        raise ValidationError({"location": f"No location with code {normalize_code(code)!r}."})
+    return location
+
+
+def stock_value_by(field: str, *, location: Location | None = None) -> list[dict[str, Any]]:
+    """Units on hand and their value at today's prices, at ``location`` or over every one,
+    grouped by the product's ``field`` (``category`` or ``collection``), largest value first;
+    ``variants`` counts every variant of the group, stocked there or not. One aggregate query.
+
+    The units are those on hand, committed ones included: until an order is fulfilled its
+    units are still the store's goods on its shelves (they leave at fulfilment), so they are
+    in the stock's value; what is available to sell is a question for the catalog, not of
+    what the stock is worth."""
     if field not in ("category", "collection"):
         raise ValueError(f"cannot group stock by {field!r}")
+    there = None if location is None else Q(stock_levels__location=location)
     rows = (
+        # Each variant joined to its levels (to none: one row of NULLs, summed as nothing).
         Variant.objects.values(group=F(f"product__{field}"))
         .annotate(
-            units=Coalesce(Sum("quantity"), 0),
+            units=Coalesce(Sum("stock_levels__on_hand", filter=there), 0),
             value=Coalesce(
-                Sum(F("quantity") * F("product__price"), output_field=MONEY),
+                Sum(
+                    F("stock_levels__on_hand") * F("product__price"),
+                    filter=there,
+                    output_field=MONEY,
+                ),
                 Value(Decimal("0.00")),
                 output_field=MONEY,
             ),
-            variants=Count("id"),
+            variants=Count("id", distinct=True),
         )
         .order_by("-value", "group")
     )
@@ -44,7 +69,7 @@ def stock_value_by(field: str) -> list[dict[str, Any]]:
 
 def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
     """Variants at or under their threshold (sold out included) of active products, emptiest
-    first."""
+    first: over every location (what is available in total)."""
     return (
         Variant.objects.filter(low_stock=True, product__is_active=True)
         .select_related("product")
@@ -52,8 +77,18 @@ def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
     )
 
 
-def movement_latest(*, limit: int = 10) -> QuerySet[StockMovement]:
-    return StockMovement.objects.select_related("variant__product").order_by("-id")[:limit]
+def low_stock_at(location: Location, *, limit: int = 50) -> QuerySet[StockLevel]:
+    """The levels at ``location`` at or under their variant's threshold, emptiest first."""
+    return low_stock_levels(location=location)[:limit]
+
+
+def movement_latest(
+    *, limit: int = 10, location: Location | None = None
+) -> QuerySet[StockMovement]:
+    movements = stock_movement_list().select_related("variant__product")
+    if location is not None:
+        movements = movements.filter(location=location)
+    return movements[:limit]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,14 +1,121 @@
-"""The ledger's admin: every stock movement, read-only."""
+"""The stock's admin: the locations, and the ledger of every stock movement, read-only."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
 
+from catalog.admin.common import ServiceErrorsAsMessages
 from stock import selectors
-from stock.models import StockMovement
+from stock.locations import (
+    LOCATION_UPDATABLE_FIELDS,
+    location_change_errors,
+    location_create,
+    location_update,
+)
+from stock.models import Location, StockMovement
+
+
+class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A location's fields. The two flags are the form's own, not the model form's (see
+    ``LocationAdmin.get_form``): the model's validation would refuse a new default before the
+    service takes it from the old one, in the same transaction. The form checks the flags'
+    rules as the service does (``location_change_errors``)."""
+
+    is_active = forms.BooleanField(
+        label="Active",
+        required=False,
+        initial=True,
+        help_text="Archived locations hold no stock and take none; one holding stock cannot be "
+        "archived.",
+    )
+    is_default = forms.BooleanField(
+        label="Default",
+        required=False,
+        help_text="Where a change or an order that names no location happens. Making this one "
+        "the default takes that from the current one.",
+    )
+
+    class Meta:
+        model = Location
+        fields = ("code", "name", "kind")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("is_active", self.instance.is_active)
+            self.initial.setdefault("is_default", self.instance.is_default)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        errors = location_change_errors(
+            self.instance if self.instance.pk else None,
+            is_active=data.get("is_active", False),
+            is_default=data.get("is_default", False),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return data
+
+
+@admin.register(Location)
+class LocationAdmin(ServiceErrorsAsMessages):
+    """Locations, created and changed through the same services as the API, so the same rules
+    hold (one default, nothing archived while it holds stock). Never deleted: archived."""
+
+    form = LocationForm
+    list_display = ["code", "name", "kind", "is_active", "is_default"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
+        return selectors.location_list()
+
+    def get_form(
+        self, request: HttpRequest, obj: Location | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # The model form gets the model's own fields only; the admin would otherwise hand it
+        # every field on the page, the flags included.
+        kwargs["fields"] = LocationForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Location | None = None) -> Any:
+        # Files, orders and clients name a location by its code.
+        return ("code",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Location, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = location_update(
+                location=obj,
+                data={
+                    name: data[name]
+                    for name in form.changed_data
+                    if name in LOCATION_UPDATABLE_FIELDS
+                },
+            )
+        else:
+            saved = location_create(
+                code=data["code"],
+                name=data["name"],
+                kind=data["kind"],
+                is_active=data["is_active"],
+                is_default=data["is_default"],
+            )
+        # The admin goes on with ``obj`` (log entry, redirect): make it the saved row.
+        obj.pk, obj.code, obj.is_active, obj.is_default = (
+            saved.pk,
+            saved.code,
+            saved.is_active,
+            saved.is_default,
+        )
+        obj._state.adding = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(StockMovement)
@@ -19,26 +126,37 @@ class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = [
         "created_at",
         "variant",
+        "location_code",
         "reason",
         "signed_delta",
         "quantity_after",
+        "signed_committed_delta",
+        "committed_after",
         "actor",
         "reference",
         "short_note",
     ]
-    list_filter = ["reason", "actor_kind", "created_at"]
+    list_filter = ["location", "reason", "actor_kind", "created_at"]
     search_fields = ["variant__sku", "actor", "reference", "note"]
     date_hierarchy = "created_at"
-    list_select_related = ["variant"]
+    list_select_related = ["variant", "location"]
     list_per_page = 100
     show_full_result_count = False  # no COUNT(*) over millions of rows on every page
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StockMovement]:
         return selectors.stock_movement_list()
 
+    @admin.display(description="Location", ordering="location__code")
+    def location_code(self, movement: StockMovement) -> str:
+        return str(movement.location.code)
+
     @admin.display(description="Change", ordering="delta")
     def signed_delta(self, movement: StockMovement) -> str:
         return f"{movement.delta:+d}"
+
+    @admin.display(description="Committed", ordering="committed_delta")
+    def signed_committed_delta(self, movement: StockMovement) -> str:
+        return f"{movement.committed_delta:+d}" if movement.committed_delta else "0"
 
     @admin.display(description="Note")
     def short_note(self, movement: StockMovement) -> str:

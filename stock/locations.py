@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.validators import normalize_code
@@ -148,3 +148,31 @@ def _refuse_archiving_stock(locked: Location) -> None:
                 "committed": held["committed"],
             },
         )
+
+
+def location_change_errors(
+    location: Location | None, *, is_active: bool, is_default: bool
+) -> dict[str, str]:
+    """What is wrong with giving ``location`` (``None``: a new one) these flags, field by field.
+    The services check it under their locks; the admin's form asks first, to show the errors
+    on its fields."""
+    if is_default and not is_active:
+        return {"is_active": "The default location takes stock: it cannot be archived."}
+    if location is None or location.pk is None:
+        return {}
+    if location.is_default and not is_default:
+        return {
+            "is_default": f"{location.code} is the default location: make another location "
+            "the default instead."
+        }
+    if location.is_active and not is_active:
+        held = StockLevel.objects.filter(
+            Q(on_hand__gt=0) | Q(committed__gt=0), location=location
+        ).aggregate(on_hand=Sum("on_hand"), committed=Sum("committed"))
+        if held["on_hand"]:
+            return {
+                "is_active": f"{location.code} still holds {held['on_hand']} unit(s) on hand, "
+                f"{held['committed'] or 0} of them committed to open orders: move or count them "
+                "out (and fulfil or cancel those orders) before archiving it."
+            }
+    return {}

@@ -11,7 +11,7 @@ from catalog.validators import MAX_QUANTITY
 from core.actors import Actor
 from stock import services as stock_services
 from stock.ledger import StockChange
-from stock.models import MovementReason, StockMovement
+from stock.models import Location, MovementReason, StockMovement
 
 # What a delivery may give as its reason: stock coming in, or a correction upwards.
 RECEIVE_REASONS = (MovementReason.RECEIVED, MovementReason.RETURNED, MovementReason.CORRECTION)
@@ -44,10 +44,12 @@ def stock_receive(
     lines: Sequence[ReceiveLine],
     *,
     actor: Actor,
+    location: Location | None = None,
     note: str = RECEIVE_NOTE,
     reference: str = "",
 ) -> ReceiveResult:
-    """Add each line's quantity to its variant, one movement per line with the line's reason.
+    """Add each line's quantity to its variant's units on hand at ``location`` (the default one
+    unless given), one movement per line with the line's reason.
 
     Bad input (no lines, a quantity that is not positive, a reason that does not add stock, a
     variant named twice, a variant that does not exist) raises ``ValidationError`` and changes
@@ -73,7 +75,12 @@ def stock_receive(
             )
         for reason, changes in by_reason.items():
             movements += stock_services.stock_apply(
-                changes=changes, reason=reason, actor=actor, note=note, reference=reference
+                changes=changes,
+                reason=reason,
+                actor=actor,
+                location=location,
+                note=note,
+                reference=reference,
             )
     return ReceiveResult(movements=tuple(movements))
 

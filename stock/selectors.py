@@ -66,12 +66,31 @@ def stock_movement_list() -> QuerySet[StockMovement]:
     return StockMovement.objects.select_related("variant", "location").order_by("-id")
 
 
-def low_stock_variants() -> QuerySet[Variant]:
-    """Variants of active products at or below their low-stock threshold, emptiest first."""
+def low_stock_levels(*, location: Location | None = None) -> QuerySet[StockLevel]:
+    """The levels (at ``location``, or at every active location) of active products' variants
+    whose units available there are at or below the variant's low-stock threshold: what to
+    reorder or move where, emptiest first. A variant with no level anywhere is not among them
+    (see ``unstocked_variants``)."""
+    levels = stock_level_list().filter(
+        # available (on hand - committed) <= threshold, without a subtraction on the column
+        on_hand__lte=F("committed") + F("variant__low_stock_threshold"),
+        location__is_active=True,
+        variant__product__is_active=True,
+    )
+    if location is not None:
+        levels = levels.filter(location=location)
+    return levels.order_by(
+        F("on_hand") - F("committed"), "variant__product__name", "variant_id", "location__code"
+    )
+
+
+def unstocked_variants() -> QuerySet[Variant]:
+    """Active products' variants that have never had stock anywhere (no level at all): sold
+    out everywhere, each as if at the default location."""
     return (
         variant_list()
-        .filter(low_stock=True, product__is_active=True)
-        .order_by("quantity", "product__name", "id")
+        .filter(product__is_active=True, stock_levels__isnull=True)
+        .order_by("product__name", "id")
     )
 
 

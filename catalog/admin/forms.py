@@ -1,5 +1,7 @@
-"""The variant's admin form: its fields, and its stock change or count (see VariantForm)."""
+"""The variant's admin form: its fields, and its stock change or count at a location (see
+VariantForm)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -10,22 +12,65 @@ from catalog.admin.common import STOCK_PERMISSION
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
+from stock import selectors as stock_selectors
 from stock import services as stock_services
-from stock.models import NOTE_MAX_LENGTH
+from stock.models import NOTE_MAX_LENGTH, Location, StockLevel
 
 VARIANT_FORM_FIELDS = ("size", "sku", "barcode", "quantity", "low_stock_threshold")
 # Set when a variant is created, never changed afterwards.
 VARIANT_FIXED_FIELDS = ("size", "sku", "quantity")
 
-STOCK_FORM_FIELDS = ("stock_change", "stock_reason", "counted_quantity", "stock_note")
+STOCK_FORM_FIELDS = (
+    "stock_location",
+    "stock_change",
+    "stock_reason",
+    "counted_quantity",
+    "stock_note",
+)
+
+
+def active_locations() -> tuple[Location, ...]:
+    """The locations stock may change at, the default first (one query, once per page)."""
+    return tuple(
+        sorted(
+            stock_selectors.location_list().filter(is_active=True),
+            key=lambda location: not location.is_default,
+        )
+    )
+
+
+class LocationChoiceField(forms.ChoiceField):
+    """A select of the given active locations by code, the default preselected; its value is
+    the ``Location`` (``None`` when there is none to choose: the service's default then)."""
+
+    def __init__(self, locations: Sequence[Location] = (), **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+        self.set_locations(locations)
+
+    def set_locations(self, locations: Sequence[Location]) -> None:
+        self.locations = {location.code: location for location in locations}
+        self.choices = [(location.code, str(location)) for location in locations]
+        default = next((location for location in locations if location.is_default), None)
+        self.initial = default.code if default else None
+
+    def clean(self, value: Any) -> Location | None:
+        # None given (a form posted without the select) means the default, as everywhere.
+        code = super().clean(value) or self.initial
+        return self.locations.get(code) if code else None
 
 
 class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
-    """A variant; once it exists, its stock changes by a signed change with a reason, or by a
-    counted quantity, both recorded as movements by the stock service. ``can_change_stock`` is
-    set per user by the admin (the ``catalog.change_stock`` permission)."""
+    """A variant; once it exists, its stock changes at a location by a signed change with a
+    reason, or by a counted quantity, both recorded as movements by the stock service.
+    ``can_change_stock`` (the ``catalog.change_stock`` permission) and ``locations`` (the
+    active ones) are set per request by ``stock_form``."""
 
     can_change_stock = False
+    locations: tuple[Location, ...] = ()
+
+    stock_location = LocationChoiceField(
+        label="Location", help_text="Where the change or the count happens"
+    )
 
     stock_change = forms.IntegerField(
         required=False,
@@ -47,9 +92,9 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
         help_text="Or the quantity counted on the shelf",
     )
     stock_note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
-    # The quantity shown when the page was drawn: a count against it is refused if a sale or
-    # another change came in meanwhile.
-    quantity_seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # The units on hand at each location when the page was drawn ({code: units}): a count
+    # at a location is refused if a sale or another change came in there meanwhile.
+    on_hand_seen = forms.JSONField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Variant
@@ -63,20 +108,43 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
                 if field in self.fields:
                     self.fields[field].disabled = True
             if "quantity" in self.fields:
-                self.fields["quantity"].help_text = "Changed through stock movements."
-            self.fields["quantity_seen"].initial = self.instance.quantity
+                help_text = "Available over every location; changed through stock movements."
+                self.fields["quantity"].help_text = help_text
         elif "sku" in self.fields:
             self.fields["sku"].required = False
             self.fields["sku"].help_text = "Leave empty to generate one."
             # The product page's variant cards show no help texts (they would repeat on every
             # card): the box itself says it.
             self.fields["sku"].widget.attrs["placeholder"] = "generated if empty"
-        if not (existing and self.can_change_stock):
+        if existing and self.can_change_stock:
+            self.fields["stock_location"].set_locations(self.locations)  # type: ignore[attr-defined]
+            codes = {location.pk: location.code for location in self.locations}
+            self.fields["on_hand_seen"].initial = {
+                codes[level.location_id]: level.on_hand
+                for level in self._levels().values()
+                if level.location_id in codes
+            }
+        else:
             # A new variant starts with its opening quantity, and users without the stock
             # permission see no stock columns that work (they stay, disabled, so that an
             # inline's columns line up).
-            for field in (*STOCK_FORM_FIELDS, "quantity_seen"):
+            for field in (*STOCK_FORM_FIELDS, "on_hand_seen"):
                 self.fields[field].disabled = True
+
+    def _levels(self) -> dict[int, StockLevel]:
+        """The variant's levels by location id (prefetched by the admins: no query then)."""
+        if not hasattr(self, "_levels_by_location"):
+            self._levels_by_location = {
+                level.location_id: level for level in self.instance.stock_levels.all()
+            }
+        return self._levels_by_location
+
+    def _level(self, location: Location | None) -> StockLevel | None:
+        if location is None:
+            return None
+        level = self._levels().get(location.pk) or StockLevel(variant=self.instance)
+        level.location = location  # the one chosen: no query for its code
+        return level
 
     def clean_sku(self) -> str | None:
         sku = normalize_code(self.cleaned_data.get("sku") or "")
@@ -94,54 +162,82 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
             return data
         change, count = data.get("stock_change"), data.get("counted_quantity")
         reason, note = data.get("stock_reason") or "", data.get("stock_note") or ""
+        level = self._level(data.get("stock_location"))
         if change is not None and count is not None:
             raise forms.ValidationError("Give either a change or a counted quantity, not both.")
         if change is not None:
-            self._check_change(change, reason)
+            self._check_change(change, reason, level)
+        elif count is not None:
+            self._check_count(count, level)
         elif reason:
             self.add_error("stock_change", "Give the change that goes with the reason.")
         elif note and count is None:
             self.add_error("stock_note", "A note goes with a change or a count.")
         return data
 
-    def _check_change(self, change: int, reason: str) -> None:
+    def _check_change(self, change: int, reason: str, level: StockLevel | None) -> None:
+        """What the stock service would refuse, told on the field; it checks again under its
+        lock. Without a level (no location to choose) the service alone decides."""
         errors = stock_services.stock_reason_errors(reason=reason, delta=change)
         for field, message in errors.items():
             self.add_error("stock_reason" if field == "reason" else "stock_change", message)
-        if errors:
+        if errors or level is None:
             return
-        after = self.instance.quantity + change
-        if after < 0:
+        if -change > level.available:
+            # Units committed to open orders are on the shelf but not this change's to take.
             self.add_error(
-                "stock_change", f"Only {self.instance.quantity} in stock; nothing was changed."
+                "stock_change",
+                f"Only {level.available} available at {level.location.code}; nothing was changed.",
             )
-        elif after > MAX_QUANTITY:
+        elif level.on_hand + change > MAX_QUANTITY:
             self.add_error("stock_change", f"A quantity cannot exceed {MAX_QUANTITY}.")
+
+    def _check_count(self, count: int, level: StockLevel | None) -> None:
+        if level is not None and count < level.committed:
+            self.add_error(
+                "counted_quantity",
+                f"{level.committed} units at {level.location.code} are committed to open "
+                "orders: a count below that needs some of them cancelled first.",
+            )
 
     def apply_stock(self, actor: Actor) -> None:
         """Record the stock change or count given in the form, if any."""
         if not self.can_change_stock:
             return
         data = self.cleaned_data
+        location = data.get("stock_location")
         if data.get("stock_change") is not None:
             stock_services.stock_adjust(
                 variant_id=self.instance.pk,
                 delta=data["stock_change"],
                 reason=data["stock_reason"],
                 actor=actor,
+                location=location,
                 note=data.get("stock_note", ""),
             )
         elif data.get("counted_quantity") is not None:
             stock_services.stock_count(
                 variant_id=self.instance.pk,
                 quantity=data["counted_quantity"],
-                expected_quantity=data.get("quantity_seen"),
+                expected_quantity=self._on_hand_seen(location),
                 actor=actor,
+                location=location,
                 note=data.get("stock_note", ""),
             )
 
+    def _on_hand_seen(self, location: Location | None) -> int | None:
+        """What was on hand at ``location`` when the page was drawn (none there: 0), if the
+        page said; a count is compared against it."""
+        seen = self.cleaned_data.get("on_hand_seen")
+        if location is None or not isinstance(seen, dict):
+            return None
+        units = seen.get(location.code, 0)
+        return units if isinstance(units, int) else None
+
 
 def stock_form(request: HttpRequest, form: type[VariantForm]) -> type[VariantForm]:
-    """The variant form for this user: stock fields work with the stock permission only."""
+    """The variant form for this user: stock fields work with the stock permission only, at
+    the active locations (read once for every form of the page)."""
     allowed = request.user.has_perm(STOCK_PERMISSION)
-    return type(form.__name__, (form,), {"can_change_stock": allowed})
+    locations = active_locations() if allowed else ()
+    return type(form.__name__, (form,), {"can_change_stock": allowed, "locations": locations})

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -35,7 +36,7 @@ class VariantInline(StockOrModelChange, admin.TabularInline):  # type: ignore[ty
     # Each variant laid out as a card with a label per field (see catalog/admin.css), so the
     # page fits a laptop's width and a phone's.
     template = "admin/catalog/product/variant_inline.html"
-    fields = (*VARIANT_FORM_FIELDS, "stock", *STOCK_FORM_FIELDS, "quantity_seen")
+    fields = (*VARIANT_FORM_FIELDS, "stock", *STOCK_FORM_FIELDS, "on_hand_seen")
     readonly_fields = ["stock"]
     extra = 0
     max_num = 3
@@ -43,6 +44,10 @@ class VariantInline(StockOrModelChange, admin.TabularInline):  # type: ignore[ty
     @admin.display(description="Stock")
     def stock(self, variant: Variant) -> SafeString | str:
         return stock_badge(variant) if variant.pk else "-"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
+        # Each row's form checks a change against its level at the location chosen.
+        return super().get_queryset(request).prefetch_related("stock_levels")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # On a new product, variants start with their opening quantity; no stock changes yet.

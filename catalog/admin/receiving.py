@@ -1,5 +1,8 @@
-"""The variants' list's "Receive stock" action: a delivery for several variants at once, applied
-by the stock service's ``stock_receive``."""
+"""The variants' list's "Receive stock" action: a delivery for several variants at once, at one
+location, applied by the stock service's ``stock_receive``."""
+
+from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,15 +13,26 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from catalog.admin.common import STOCK_PERMISSION
+from catalog.admin.forms import LocationChoiceField, active_locations
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY
 from core.actors import user_actor
 from core.exceptions import ApplicationError
-from stock.models import MovementReason
+from stock.models import Location, MovementReason
 from stock.receiving import RECEIVE_REASONS, ReceiveLine, stock_receive
 
 RECEIVE_MAX_VARIANTS = 200
 RECEIVE_REASON_CHOICES = [(reason.value, reason.label) for reason in RECEIVE_REASONS]
+
+
+class ReceiveLocationForm(forms.Form):
+    """Where the delivery arrived: one location for all its lines."""
+
+    location = LocationChoiceField(label="Received at")
+
+    def __init__(self, *args: Any, locations: Sequence[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].set_locations(locations)  # type: ignore[attr-defined]
 
 
 class ReceiveForm(forms.Form):
@@ -86,9 +100,9 @@ class ReceiveStockAction(admin.ModelAdmin):  # type: ignore[type-arg]
             )
             return None
         initial = [{"variant": variant.pk} for variant in variants]
-        formset = ReceiveFormSet(
-            request.POST if "apply" in request.POST else None, initial=initial, prefix="receive"
-        )
+        posted = request.POST if "apply" in request.POST else None
+        where = ReceiveLocationForm(posted, locations=active_locations(), prefix="receive")
+        formset = ReceiveFormSet(posted, initial=initial, prefix="receive")
         if "apply" in request.POST and not _rows_match(formset, variants):
             # The selection changed since the form was shown (a variant left the list's filter)
             # or the form was tampered with: show the current selection again, unchanged.
@@ -99,11 +113,12 @@ class ReceiveStockAction(admin.ModelAdmin):  # type: ignore[type-arg]
                 messages.WARNING,
             )
             formset = ReceiveFormSet(initial=initial, prefix="receive")
-        elif "apply" in request.POST and formset.is_valid():
+        elif "apply" in request.POST and all([where.is_valid(), formset.is_valid()]):
             try:
                 result = stock_receive(
                     receive_lines(formset=formset, variants=variants),
                     actor=user_actor(request.user),
+                    location=where.cleaned_data["location"],
                 )
             except ApplicationError as error:
                 self.message_user(request, error.message, messages.ERROR)
@@ -112,7 +127,8 @@ class ReceiveStockAction(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 self.message_user(
                     request,
-                    f"Received {result.units} units for {result.variant_count} variants.",
+                    f"Received {result.units} units for {result.variant_count} variants at "
+                    f"{result.movements[0].location.code}.",
                     messages.SUCCESS,
                 )
                 return None
@@ -124,6 +140,7 @@ class ReceiveStockAction(admin.ModelAdmin):  # type: ignore[type-arg]
             # Each variant with its own row (the posted rows match the selection, see above).
             "rows": [(variant, rows[str(variant.pk)]) for variant in variants],
             "formset": formset,
+            "where": where,
             "selected": [variant.pk for variant in variants],
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }

@@ -1,9 +1,10 @@
-"""The variant admin: a variant's fields, its stock change or count, its latest movements."""
+"""The variant admin: a variant's fields, its stock at each location, its stock change or count
+at one, its latest movements."""
 
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -46,12 +47,14 @@ class VariantAdmin(ReceiveStockAction, StockOrModelChange, ServiceErrorsAsMessag
             return [(None, {"fields": ("product", *VARIANT_FORM_FIELDS)})]
         return [
             (None, {"fields": ("product", *VARIANT_FORM_FIELDS)}),
+            ("Stock by location", {"fields": ("levels",)}),
             (
                 "Change the stock",
                 {
-                    "fields": (*STOCK_FORM_FIELDS, "quantity_seen"),
-                    "description": "A change with its reason, or the quantity counted on the "
-                    "shelf. Either is recorded as a stock movement with you as its actor.",
+                    "fields": (*STOCK_FORM_FIELDS, "on_hand_seen"),
+                    "description": "At a location: a change with its reason, or the quantity "
+                    "counted on the shelf there. Either is recorded as a stock movement with "
+                    "you as its actor.",
                 },
             ),
             ("Stock history", {"fields": ("recent_movements",)}),
@@ -61,23 +64,54 @@ class VariantAdmin(ReceiveStockAction, StockOrModelChange, ServiceErrorsAsMessag
         if obj is None:
             return ()
         if not may_edit(request, Variant):
-            return ("product", *VARIANT_FORM_FIELDS, "recent_movements")
-        return ("product", "recent_movements")
+            return ("product", *VARIANT_FORM_FIELDS, "levels", "recent_movements")
+        return ("product", "levels", "recent_movements")
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Variant | None:
+        variant = super().get_object(request, object_id, from_field)
+        if variant is not None:
+            # Read once for the levels' table and the form's checks.
+            prefetch_related_objects(
+                [variant], Prefetch("stock_levels", queryset=stock_selectors.stock_level_list())
+            )
+        return variant
 
     def get_form(
         self, request: HttpRequest, obj: Variant | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         return super().get_form(request, obj, change, form=stock_form(request, self.form), **kwargs)
 
+    @admin.display(description="Levels")
+    def levels(self, variant: Variant) -> SafeString:
+        levels = variant.stock_levels.all()
+        if not levels:
+            return format_html("<p>{}</p>", "No stock at any location yet.")
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td>'
+            '<td class="num">{}</td></tr>',
+            ((level.location, level.on_hand, level.committed, level.available) for level in levels),
+        )
+        return format_html(
+            '<table class="stock-levels"><thead><tr><th>Location</th><th class="num">On hand'
+            '</th><th class="num">Committed</th><th class="num">Available</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
     @admin.display(description="Latest movements")
     def recent_movements(self, variant: Variant) -> SafeString:
         movements = stock_selectors.stock_movement_list().filter(variant=variant)[:RECENT_MOVEMENTS]
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "</tr>",
             (
                 (
                     m.created_at.strftime("%Y-%m-%d %H:%M"),
+                    m.location.code,
                     m.get_reason_display(),
                     f"{m.delta:+d}",
                     m.quantity_after,
@@ -89,8 +123,9 @@ class VariantAdmin(ReceiveStockAction, StockOrModelChange, ServiceErrorsAsMessag
         )
         url = reverse("admin:stock_stockmovement_changelist") + f"?variant__id__exact={variant.pk}"
         return format_html(
-            '<table class="stock-history"><thead><tr><th>When</th><th>Reason</th><th>Change</th>'
-            "<th>After</th><th>By</th><th>Note</th></tr></thead><tbody>{}</tbody></table>"
+            '<table class="stock-history"><thead><tr><th>When</th><th>Location</th><th>Reason'
+            "</th><th>Change</th><th>After</th><th>By</th><th>Note</th></tr></thead><tbody>{}"
+            "</tbody></table>"
             '<p><a href="{}">All movements of {}</a></p>',
             rows,
             url,

@@ -1,12 +1,13 @@
 """Bulk CSV import of products, variants and stock: parse, preview, then apply all or nothing.
 
-The file has one row per variant (the columns are in ``columns.COLUMNS`` and the README). A row
-finds its variant by SKU. A known SKU's row changes what it gives (empty cells keep the current
-value) and moves its stock; a new SKU's row creates the variant, and its product unless one
-exists with the same name, color and collection (in the file, or else in the catalog). Stock
-comes in two kinds of column that never share a row: ``received`` adds units (a ``received``
-movement) and ``counted`` sets the quantity counted on the shelf (a ``count_correction``
-movement).
+The file has one row per variant and location (the columns are in ``columns.COLUMNS`` and the
+README). A row finds its variant by SKU, and its location by code (the default location when it
+names none). A known SKU's row changes what it gives (empty cells keep the current value) and
+moves its stock at that location; a new SKU's row (one only) creates the variant, and its
+product unless one exists with the same name, color and collection (in the file, or else in the
+catalog). Stock comes in two kinds of column that never share a row: ``received`` adds units (a
+``received`` movement) and ``counted`` sets the units counted on the shelf there (a
+``count_correction`` movement).
 
 ``import_preview`` parses and validates a file against the current catalog without writing
 anything and returns what each row will do and every error of the file, each with its row (as a
@@ -26,6 +27,7 @@ One job per module, each using only those before it:
 - ``dialects``: bytes to CSV records, whatever encoding and separator a spreadsheet app chose;
 - ``parsing``: records to rows of typed values, and every error that shows without the catalog;
 - ``plan``: the plan, typed and frozen, and its stored (JSON) form;
+- ``locations``: the locations a file may name and the stock levels there (from the stock app);
 - ``report``: counts and words for the plan, the errors and earlier imports;
 - ``planning``: the plan of the rows against the catalog, and every error against it;
 - ``exceptions``: why an import is refused;

@@ -4,7 +4,8 @@ It claims the batch, locks the products and variants it touches in primary-key o
 first, as ``product_delete`` does), plans the rows again against the locked data and refuses,
 changing nothing, unless the plan is exactly the one the preview showed. Then it writes products
 and variants in bulk (a fixed number of statements per chunk of rows) and every stock change
-through the stock service (``stock_apply``, ``stock_open``), with the staff user as the actor.
+through the stock service (``stock_apply``, ``stock_open``) at each row's location, with the
+staff user as the actor.
 """
 
 from collections import defaultdict
@@ -19,13 +20,13 @@ from django.utils import timezone
 from catalog.imports.columns import STOCK_CHUNK, chunks
 from catalog.imports.exceptions import ImportAppliedBefore, ImportRefused
 from catalog.imports.plan import (
-    Counted,
     KnownProduct,
     KnownVariant,
     NewProduct,
     NewVariant,
     Received,
     RowPlan,
+    at_default,
     plan_from_json,
 )
 from catalog.imports.planning import State, known_product_ids, load_state, plan_rows
@@ -74,8 +75,9 @@ def import_apply(
         raise ImportRefused("This import has errors; fix the file and preview it again.")
     if earlier and not allow_reimport:
         raise ImportAppliedBefore(earlier)  # the claim is rolled back with the transaction
-    rows, preview_plan = batch.rows, plan_from_json(batch.plan)
-    state = load_state(rows, lock_products=known_product_ids(preview_plan))
+    rows, stored_plan = batch.rows, plan_from_json(batch.plan)
+    state = load_state(rows, lock_products=known_product_ids(stored_plan))
+    preview_plan = at_default(stored_plan, state.locations.default)
     plan, errors = plan_rows(rows, state)
     if errors or plan != preview_plan:
         raise ImportRefused(
@@ -91,7 +93,7 @@ def import_apply(
             "A SKU or barcode of this file was taken by another change just now; nothing was "
             "changed. Preview the file again.",
         ) from error
-    _write_stock(plan, variant_ids, batch=batch, actor=actor)
+    _write_stock(plan, variant_ids, state, batch=batch, actor=actor)
     return summary(plan, len(rows), 0)
 
 
@@ -131,31 +133,39 @@ def _write_catalog(
     _update_grouped(Product, changes_of_product, now=now)
 
     new_variants: list[Variant] = []
+    opening_at: dict[str, list[Variant]] = defaultdict(list)
     for entry in plan:
         if not isinstance(entry.variant, NewVariant):
             continue
         product = entry.product
-        new_variants.append(
-            Variant(
-                product_id=(
-                    new_products[product.number].pk
-                    if isinstance(product, NewProduct)
-                    else product.id
-                ),
-                sku=entry.sku,
-                size=entry.variant.size,
-                quantity=entry.opening_quantity,
-                created_at=now,
-                updated_at=now,
-                barcode=entry.variant.barcode,
-                low_stock_threshold=entry.variant.low_stock_threshold,
-            )
+        variant = Variant(
+            product_id=(
+                new_products[product.number].pk if isinstance(product, NewProduct) else product.id
+            ),
+            sku=entry.sku,
+            size=entry.variant.size,
+            quantity=entry.opening_quantity,
+            created_at=now,
+            updated_at=now,
+            barcode=entry.variant.barcode,
+            low_stock_threshold=entry.variant.low_stock_threshold,
         )
+        new_variants.append(variant)
+        if entry.stock is not None:
+            opening_at[entry.stock.location or state.locations.default].append(variant)
     # The claim on each SKU for good (see catalog.services._sku_issue); a concurrent claim
     # fails here.
     IssuedSku.objects.bulk_create([IssuedSku(sku=variant.sku) for variant in new_variants])
     Variant.objects.bulk_create(new_variants)
-    stock_open(new_variants, actor=actor, note=_note(batch), reference=_reference(batch), at=now)
+    for code, opening in sorted(opening_at.items()):
+        stock_open(
+            opening,
+            actor=actor,
+            location=state.locations.by_code[code],
+            note=_note(batch),
+            reference=_reference(batch),
+            at=now,
+        )
 
     # Barcodes are unique, so each is its own value: bulk_update. Thresholds repeat: grouped.
     changed = [
@@ -209,31 +219,38 @@ def _reference(batch: ImportBatch) -> str:
 
 
 def _write_stock(
-    plan: Sequence[RowPlan], variant_ids: Mapping[str, int], *, batch: ImportBatch, actor: Actor
+    plan: Sequence[RowPlan],
+    variant_ids: Mapping[str, int],
+    state: State,
+    *,
+    batch: ImportBatch,
+    actor: Actor,
 ) -> None:
-    """The stock of the variants that existed: through the stock service, in chunks (each in
-    primary-key order, the chunks too, so the one global lock order holds across calls)."""
-    existing = [e for e in plan if isinstance(e.variant, KnownVariant)]
-    received = [
-        StockChange(variant_id=variant_ids[e.sku], delta=e.stock.units)
-        for e in existing
-        if isinstance(e.stock, Received)
-    ]
-    counted = [
-        StockChange(variant_id=variant_ids[e.sku], delta=e.stock.delta)
-        for e in existing
-        if isinstance(e.stock, Counted)
-    ]
-    for reason, changes in (
-        (MovementReason.RECEIVED, received),
-        (MovementReason.COUNT_CORRECTION, counted),
+    """The stock of the variants that existed: through the stock service, per reason and
+    location, in chunks (each in primary-key order; the file's variants are all locked
+    already, so the calls' order cannot deadlock)."""
+    changes: dict[tuple[str, str], list[StockChange]] = defaultdict(list)
+    for entry in plan:
+        if not isinstance(entry.variant, KnownVariant) or entry.stock is None:
+            continue
+        where = entry.stock.location or state.locations.default
+        if isinstance(entry.stock, Received):
+            key, delta = (MovementReason.RECEIVED, where), entry.stock.units
+        else:
+            key, delta = (MovementReason.COUNT_CORRECTION, where), entry.stock.delta
+        changes[key].append(StockChange(variant_id=variant_ids[entry.sku], delta=delta))
+    # Deliveries first, then counts (as before there were locations), each by location.
+    order = (MovementReason.RECEIVED, MovementReason.COUNT_CORRECTION)
+    for (reason, where), at_location in sorted(
+        changes.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
     ):
-        ordered = sorted(changes, key=lambda change: change.variant_id)
+        ordered = sorted(at_location, key=lambda change: change.variant_id)
         for chunk in chunks(ordered, STOCK_CHUNK):
             stock_apply(
                 changes=chunk,
                 reason=reason,
                 actor=actor,
+                location=state.locations.by_code[where],
                 note=_note(batch),
                 reference=_reference(batch),
             )

@@ -2,6 +2,8 @@
 that keep the queries a fixed number per chunk), and the shape of an error.
 
 The export writes the same columns (``catalog.exports``), so an export imports again as is.
+A row's quantities (``on_hand``, ``received``, ``counted``) are at its ``location`` (a code; the
+default location when the column or the cell is empty).
 """
 
 from collections.abc import Iterator, Sequence
@@ -18,6 +20,7 @@ COLUMNS = (
     "barcode",
     "low_stock_threshold",
     "active",
+    "location",
     "on_hand",
     "received",
     "counted",

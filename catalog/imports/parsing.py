@@ -252,6 +252,11 @@ def _price(value: str) -> str:
     return str(price.quantize(Decimal("0.01")))
 
 
+def _location(value: str) -> str:
+    # Whether a location has this code (and takes stock) is the planning's to say.
+    return normalize_code(value)
+
+
 def _barcode(value: str) -> str:
     validate_gtin(value)
     return value
@@ -295,6 +300,7 @@ _PARSERS: dict[str, Any] = {
     "barcode": _barcode,
     "low_stock_threshold": _whole_number("the low-stock threshold", minimum=0),
     "active": _flag,
+    "location": _location,
     "received": _whole_number("received", minimum=0),
     "counted": _whole_number("counted", minimum=0),
 }

@@ -13,11 +13,15 @@ shape is unchanged (batches previewed before still apply):
                  "fields": {"barcode": ..., "low_stock_threshold": ...}}
                 | {"action": "change" | "none", "id": 9, "size": "...",
                    "changes": {name: [old, new]}},
-     "stock": null | {"received": 4} | {"counted": 15, "from": 16}}
+     "stock": null | {"received": 4, "location": "MAIN"}
+              | {"counted": 15, "from": 16, "location": "STORE-01"}}
+
+A stock plan stored before there were locations has no ``"location"``: it happens at the
+default location (``at_default`` says which that is, when the plan is applied).
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 # A field's value as a row gives it and the plan keeps it: text (a price as "29.90"), a whole
@@ -141,30 +145,39 @@ class KnownVariant:
         }
 
 
+def _location_to_json(location: str | None) -> StoredRow:
+    return {} if location is None else {"location": location}
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
-    """Units received: a ``received`` movement (or a new variant's opening quantity)."""
+    """Units received at a location: a ``received`` movement (or a new variant's opening
+    quantity). ``location`` is a code; ``None`` only in plans stored before there were
+    locations (see ``at_default``)."""
 
     units: int
+    location: str | None = None
 
     def to_json(self) -> StoredRow:
-        return {"received": self.units}
+        return {"received": self.units, **_location_to_json(self.location)}
 
 
 @dataclass(frozen=True, slots=True)
 class Counted:
-    """The quantity counted on the shelf, and the quantity it corrects (``was``): a
-    ``count_correction`` movement of the difference (or a new variant's opening quantity)."""
+    """The units counted on the shelf at a location, and the units on hand there it corrects
+    (``was``): a ``count_correction`` movement of the difference (or a new variant's opening
+    quantity)."""
 
     counted: int
     was: int
+    location: str | None = None
 
     @property
     def delta(self) -> int:
         return self.counted - self.was
 
     def to_json(self) -> StoredRow:
-        return {"counted": self.counted, "from": self.was}
+        return {"counted": self.counted, "from": self.was, **_location_to_json(self.location)}
 
 
 ProductPlan = NewProduct | KnownProduct
@@ -232,9 +245,21 @@ def _variant_from_json(stored: Mapping[str, Any]) -> VariantPlan:
 def _stock_from_json(stored: Mapping[str, Any] | None) -> StockPlan | None:
     if stored is None:
         return None
+    location = stored.get("location")
     if "received" in stored:
-        return Received(units=stored["received"])
-    return Counted(counted=stored["counted"], was=stored["from"])
+        return Received(units=stored["received"], location=location)
+    return Counted(counted=stored["counted"], was=stored["from"], location=location)
+
+
+def at_default(plan: Sequence[RowPlan], default: str) -> list[RowPlan]:
+    """The plan with the default location's code in each stock plan that names none (stored
+    before there were locations, when all stock was at what is now the default)."""
+    return [
+        replace(entry, stock=replace(entry.stock, location=default))
+        if entry.stock is not None and entry.stock.location is None
+        else entry
+        for entry in plan
+    ]
 
 
 def plan_to_json(plan: Sequence[RowPlan]) -> list[StoredRow]:

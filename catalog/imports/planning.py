@@ -1,14 +1,19 @@
 """Planning: what each row does to the catalog as it is now, and what is wrong with it.
 
-It reads the part of the catalog the file touches in a fixed number of queries per chunk of
-rows (``CHUNK``), not per row, and checks every row against it: the file's own rows (a SKU or
-barcode twice, rows of one product that disagree) and the catalog (a size the product has, a
-SKU a deleted variant used, a barcode another variant has). The preview plans against the
-catalog as it is; the apply plans again against the rows it has locked.
+It reads the part of the catalog the file touches, and its variants' stock levels, in a fixed
+number of queries per chunk of rows (``CHUNK``), not per row, and checks every row against it:
+the file's own rows (a SKU twice at one location or a barcode on two SKUs, rows of one product
+or one variant that disagree) and the catalog (a size the product has, a SKU a deleted variant
+used, a barcode another variant has, a location that takes no stock). The preview plans against
+the catalog as it is; the apply plans again against the rows it has locked.
+
+A row's quantities are at its location (the default one when it names none). A known SKU may
+have a row per location; its field changes may be on any of them, and they must agree. A new
+SKU is created by one row, with its opening stock at that row's location.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +29,7 @@ from catalog.imports.columns import (
     chunks,
     error,
 )
+from catalog.imports.locations import FileLocations, Levels, file_levels, file_locations
 from catalog.imports.plan import (
     Counted,
     FieldChange,
@@ -57,6 +63,13 @@ class State:
     sizes: dict[int, dict[str, str]]  # product id -> size -> SKU
     issued: set[str]  # new SKUs of the file that were issued before
     barcodes: dict[str, str]  # barcode -> SKU of the variant that has it
+    locations: FileLocations
+    levels: Levels  # the known variants' units (on hand, committed) at each location
+
+    def level(self, variant_id: int, code: str) -> tuple[int, int]:
+        """A variant's units on hand and committed at the location with ``code`` (a known,
+        active one): none there yet is (0, 0)."""
+        return self.levels.get((variant_id, self.locations.by_code[code].pk), (0, 0))
 
 
 _PRODUCT_VALUES = ("name", "category", "color", "collection", "price", "is_active")
@@ -95,7 +108,7 @@ def load_state(rows: Sequence[Row], *, lock_products: Sequence[int] | None = Non
         queryset = Variant.objects.filter(sku__in=chunk).order_by("pk")
         if locking:
             queryset = queryset.select_for_update(of=("self",))
-        for values in queryset.values(*variant_fields, "quantity", *product_fields):
+        for values in queryset.values(*variant_fields, *product_fields):
             variants[values["sku"]] = values
             products[values["product_id"]] = _product_values(values, "product__")
     collections = sorted({row["collection"] for row in rows if row["collection"]})
@@ -121,6 +134,8 @@ def load_state(rows: Sequence[Row], *, lock_products: Sequence[int] | None = Non
         sizes={},
         issued=issued,
         barcodes=barcodes,
+        locations=file_locations(),
+        levels=file_levels([values["id"] for values in variants.values()]),
     )
 
 
@@ -144,49 +159,74 @@ def plan_rows(
     """
     errors: list[Error] = []
     first_row_of_sku: dict[str, int] = {}
-    first_row_of_barcode: dict[str, int] = {}
+    first_row_at: dict[tuple[str, str], int] = {}  # by SKU and location
+    first_row_of_barcode: dict[str, tuple[int, str]] = {}  # its row and SKU
     # Products and the values the file gives them: by id, or by key for new products.
     wanted: dict[ProductRef, dict[str, tuple[Any, int]]] = defaultdict(dict)
+    # The known variants and the values the file gives them, by SKU.
+    wanted_of_variant: dict[str, dict[str, tuple[Any, int]]] = defaultdict(dict)
     bad_rows = {row["row"] for row in rows if "invalid" in row}
 
     def fail(row: Row, column: str, message: str) -> None:
         errors.append(error(row["row"], column, message))
         bad_rows.add(row["row"])
 
-    def want(ref: ProductRef, row: Row) -> None:
-        for column, name in PRODUCT_COLUMNS.items():
+    def agree(
+        wanted_values: dict[str, tuple[Any, int]],
+        row: Row,
+        fields: Mapping[str, str],
+        what: str,
+    ) -> None:
+        for column, name in fields.items():
             value = row[column]
             if value is None:
                 continue
-            first = wanted[ref].get(name)
+            first = wanted_values.get(name)
             if first is None:
-                wanted[ref][name] = (value, row["row"])
+                wanted_values[name] = (value, row["row"])
             elif first[0] != value:
                 fail(
                     row,
                     column,
-                    f"Row {first[1]} gives this product the {FIELD_LABELS[name]} "
+                    f"Row {first[1]} gives {what} the {FIELD_LABELS[name]} "
                     f"{show(first[0])}; this row gives {show(value)}.",
                 )
+
+    def want(ref: ProductRef, row: Row) -> None:
+        agree(wanted[ref], row, PRODUCT_COLUMNS, "this product")
 
     # Pass 1: within the file, and the rows of SKUs the catalog has.
     for row in rows:
         sku = row["sku"]
         if sku is None:
             continue  # its own error says it has no SKU; nothing else can be checked
-        if sku in first_row_of_sku:
-            fail(row, "sku", f"SKU {sku} is on row {first_row_of_sku[sku]} already.")
+        where = location_of(row, state)
+        problem = state.locations.error(where)
+        if problem is not None:
+            fail(row, "location", problem)
+        if (sku, where) in first_row_at:
+            at = "" if row.get("location") is None else f", at {where}"
+            fail(row, "sku", f"SKU {sku} is on row {first_row_at[sku, where]} already{at}.")
             continue
-        first_row_of_sku[sku] = row["row"]
+        first_row_at[sku, where] = row["row"]
+        first = first_row_of_sku.setdefault(sku, row["row"])
+        variant = state.variants.get(sku)
+        if variant is None and first != row["row"]:
+            fail(
+                row,
+                "sku",
+                f"SKU {sku} is new: row {first} creates it, with its stock there. Stock at "
+                "other locations can follow in another file, once it exists.",
+            )
+            continue
         barcode = row["barcode"]
         if barcode:
-            if barcode in first_row_of_barcode:
-                fail(row, "barcode", f"Row {first_row_of_barcode[barcode]} has this barcode too.")
-            first_row_of_barcode[barcode] = row["row"]
+            seen = first_row_of_barcode.setdefault(barcode, (row["row"], sku))
+            if seen[1] != sku:
+                fail(row, "barcode", f"Row {seen[0]} has this barcode too.")
             owner = state.barcodes.get(barcode)
             if owner is not None and owner != sku:
                 fail(row, "barcode", f"Barcode {barcode} belongs to SKU {owner} already.")
-        variant = state.variants.get(sku)
         if variant is not None:
             if row["size"] is not None and row["size"] != variant["size"]:
                 fail(
@@ -195,9 +235,9 @@ def plan_rows(
                     f"SKU {sku} is size {variant['size']}; a variant's size never changes.",
                 )
             want(variant["product_id"], row)
-            received = row["received"] or 0
-            if variant["quantity"] + received > MAX_QUANTITY:
-                fail(row, "received", f"A quantity cannot exceed {MAX_QUANTITY:,}.")
+            agree(wanted_of_variant[sku], row, VARIANT_COLUMNS, f"SKU {sku}")
+            if problem is None:
+                _check_level(row, where, state.level(variant["id"], where), fail)
             continue
         if sku in state.issued:
             fail(row, "sku", f"SKU {sku} was used by a deleted variant; SKUs are never reused.")
@@ -277,8 +317,39 @@ def plan_rows(
             continue
         variant = state.variants.get(row["sku"])
         ref = variant["product_id"] if variant is not None else product_of_row[row["row"]]
-        plan.append(_row_plan(row, variant, ref, state, wanted, new_product_numbers))
+        # The variant's changes go with the first row of its SKU; its other rows (other
+        # locations) agree with them.
+        variant_wanted = (
+            wanted_of_variant[row["sku"]] if first_row_of_sku[row["sku"]] == row["row"] else {}
+        )
+        plan.append(
+            _row_plan(row, variant, ref, state, wanted, variant_wanted, new_product_numbers)
+        )
     return plan, errors
+
+
+def location_of(row: Row, state: State) -> str:
+    """The code of the row's location: the one it names, or the default. (Rows kept before
+    there was a location column have none.)"""
+    code: str | None = row.get("location")
+    return code or state.locations.default
+
+
+def _check_level(
+    row: Row, where: str, level: tuple[int, int], fail: Callable[[Row, str, str], None]
+) -> None:
+    """What the stock service would refuse for a known variant's row at ``where``."""
+    on_hand, committed = level
+    if on_hand + (row["received"] or 0) > MAX_QUANTITY:
+        fail(row, "received", f"A quantity cannot exceed {MAX_QUANTITY:,}.")
+    counted = row["counted"]
+    if counted is not None and counted < committed:
+        fail(
+            row,
+            "counted",
+            f"{committed} units at {where} are committed to open orders: a count below that "
+            "needs some of them cancelled first.",
+        )
 
 
 def _final(current: Mapping[str, Any], given: Mapping[str, tuple[Any, int]]) -> dict[str, Any]:
@@ -291,6 +362,7 @@ def _row_plan(
     ref: ProductRef,
     state: State,
     wanted: Mapping[ProductRef, Mapping[str, tuple[Any, int]]],
+    variant_wanted: Mapping[str, tuple[Any, int]],
     new_product_numbers: dict[tuple[str, str, str], int],
 ) -> RowPlan:
     product: ProductPlan
@@ -319,23 +391,24 @@ def _row_plan(
             barcode=row["barcode"],
             low_stock_threshold=DEFAULT_LOW_STOCK_THRESHOLD if threshold is None else threshold,
         )
-        quantity = 0
     else:
         variant_plan = KnownVariant(
             id=variant["id"],
             size=variant["size"],
             changes=tuple(
-                FieldChange(name, variant[name], row[column])
-                for column, name in VARIANT_COLUMNS.items()
-                if row[column] is not None and row[column] != variant[name]
+                FieldChange(name, variant[name], variant_wanted[name][0])
+                for name in VARIANT_COLUMNS.values()
+                if name in variant_wanted and variant_wanted[name][0] != variant[name]
             ),
         )
-        quantity = variant["quantity"]
+    where = location_of(row, state)
     stock: StockPlan | None = None
     if row["received"]:
-        stock = Received(units=row["received"])
+        stock = Received(units=row["received"], location=where)
     elif row["counted"] is not None:
-        stock = Counted(counted=row["counted"], was=quantity)
+        # A count sets the units on hand there (committed units are on the shelf too).
+        on_hand = 0 if variant is None else state.level(variant["id"], where)[0]
+        stock = Counted(counted=row["counted"], was=on_hand, location=where)
     return RowPlan(
         row=row["row"], sku=row["sku"], product=product, variant=variant_plan, stock=stock
     )

@@ -58,11 +58,18 @@ def content_hash(rows: Sequence[Row]) -> str:
     columns or rows in another order, and it is still the same delivery, which applying again
     would receive twice. So the same content means the same values in the columns the import
     reads, normalised as the import reads them (``on_hand`` is ignored on import, so an export's
-    quantities at the time do not count), row by row in SKU order.
+    quantities at the time do not count), row by row in SKU order (then location).
+
+    A row's location counts only when the row names one, so that a file keeps the fingerprint
+    it had before there was a location column (a delivery note applied then is still known).
     """
     canonical = sorted(
-        ([row.get(column) for column in COLUMNS] for row in rows),
-        key=lambda values: values[0] or "",
+        (
+            [row.get(column) for column in COLUMNS if column != "location"]
+            + ([row["location"]] if row.get("location") else [])
+            for row in rows
+        ),
+        key=lambda values: (values[0] or "", values[len(COLUMNS) - 1 :]),
     )
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 

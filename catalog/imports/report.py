@@ -65,13 +65,14 @@ def describe(entry: RowPlan | Mapping[str, Any]) -> list[str]:
         parts.append(f"variant created ({variant.size})")
     elif variant.changes:
         parts.append(f"variant changed: {_changes(variant.changes)}")
+    at = "" if stock is None or stock.location is None else f" at {stock.location}"
     if stock is not None and isinstance(variant, NewVariant):
         how = "received" if isinstance(stock, Received) else "counted"
-        parts.append(f"opening stock {entry.opening_quantity} ({how})")
+        parts.append(f"opening stock {entry.opening_quantity}{at} ({how})")
     elif isinstance(stock, Received):
-        parts.append(f"stock +{stock.units} received")
+        parts.append(f"stock +{stock.units} received{at}")
     elif isinstance(stock, Counted):
-        parts.append(f"stock counted to {stock.counted} (was {stock.was}, {stock.delta:+d})")
+        parts.append(f"stock counted to {stock.counted}{at} (was {stock.was}, {stock.delta:+d})")
     return parts or ["no change"]
 
 

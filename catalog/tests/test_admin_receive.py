@@ -7,7 +7,8 @@ from django.urls import reverse
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY
 from conftest import TEST_ACTOR
-from stock.models import StockMovement
+from stock.locations import location_create
+from stock.models import StockLevel, StockMovement
 from stock.services import stock_adjust
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,9 @@ def _choose(client, variants):
     )
 
 
-def _apply(client, variants, rows):
+def _apply(client, variants, rows, location=None):
     data = {
+        **({"receive-location": location} if location is not None else {}),
         "action": "receive_stock",
         "_selected_action": [v.pk for v in variants],
         "apply": "Receive stock",
@@ -73,7 +75,7 @@ def test_a_delivery_is_applied_with_a_reason_per_variant_as_the_staff_user(clerk
         variants,
         [(sm.pk, 6, "received"), (lxl.pk, 0, "received"), (one.pk, 2, "returned")],
     )
-    assert "Received 8 units for 2 variants." in response.content.decode()
+    assert "Received 8 units for 2 variants at MAIN." in response.content.decode()
     assert _quantities() == {sm.sku: 7, lxl.sku: 0, one.sku: 6}
     movements = list(StockMovement.objects.order_by("id")[before:])
     assert [(m.variant_id, m.delta, m.reason, m.quantity_after) for m in movements] == [
@@ -110,6 +112,77 @@ def test_a_bad_delivery_changes_nothing(clerk_web, variants, rows, error):
     response = _apply(clerk_web, variants[:2], rows(variants))
     assert error in response.content.decode()
     assert (_quantities(), StockMovement.objects.count()) == before
+
+
+@pytest.fixture
+def store():
+    return location_create(code="STORE-01", name="High Street", kind="store")
+
+
+def _levels():
+    return {
+        (sku, code): on_hand
+        for sku, code, on_hand in StockLevel.objects.values_list(
+            "variant__sku", "location__code", "on_hand"
+        )
+    }
+
+
+def test_the_form_asks_where_the_delivery_arrived_the_default_preselected(
+    clerk_web, variants, store
+):
+    location_create(code="OLD", name="Old shop", kind="store", is_active=False)
+
+    response = _choose(clerk_web, variants[:1])
+
+    where = response.context["where"]
+    assert where.fields["location"].choices == [
+        ("MAIN", "MAIN (Main stock)"),
+        ("STORE-01", "STORE-01 (High Street)"),
+    ]
+    assert where["location"].value() == "MAIN"
+    assert 'name="receive-location"' in response.content.decode()
+
+
+def test_a_delivery_is_received_at_the_location_chosen(clerk_web, variants, store):
+    sm, lxl, one = variants
+    before = StockMovement.objects.count()
+
+    response = _apply(
+        clerk_web,
+        variants,
+        [(sm.pk, 6, "received"), (lxl.pk, 1, "received"), (one.pk, 0, "received")],
+        location="STORE-01",
+    )
+
+    assert "Received 7 units for 2 variants at STORE-01." in response.content.decode()
+    assert _levels() == {
+        (sm.sku, "MAIN"): 1,
+        (sm.sku, "STORE-01"): 6,
+        (lxl.sku, "STORE-01"): 1,
+        (one.sku, "MAIN"): 4,
+    }
+    assert _quantities() == {sm.sku: 7, lxl.sku: 1, one.sku: 4}
+    movements = StockMovement.objects.order_by("id")[before:]
+    assert [(m.variant_id, m.location.code, m.delta, m.quantity_after) for m in movements] == [
+        (sm.pk, "STORE-01", 6, 6),
+        (lxl.pk, "STORE-01", 1, 1),
+    ]
+
+
+@pytest.mark.parametrize("code", ["NOWHERE", "OLD"])
+def test_a_delivery_to_an_unknown_or_archived_location_changes_nothing(
+    clerk_web, variants, store, code
+):
+    location_create(code="OLD", name="Old shop", kind="store", is_active=False)
+    before = (_levels(), StockMovement.objects.count())
+
+    response = _apply(clerk_web, variants[:1], [(variants[0].pk, 2, "received")], location=code)
+
+    assert f"Select a valid choice. {code} is not one of the available choices." in (
+        response.content.decode()
+    )
+    assert (_levels(), StockMovement.objects.count()) == before
 
 
 def test_staff_without_the_stock_permission_do_not_get_the_action(login, variants):
@@ -151,7 +224,7 @@ def test_a_post_without_its_management_form_changes_nothing(clerk_web, variants)
 def test_rows_posted_in_another_order_stay_with_their_variants(clerk_web, variants):
     sm, lxl, _ = variants
     response = _apply(clerk_web, [sm, lxl], [(lxl.pk, 2, "received"), (sm.pk, 5, "received")])
-    assert "Received 7 units for 2 variants." in response.content.decode()
+    assert "Received 7 units for 2 variants at MAIN." in response.content.decode()
     assert _quantities()[sm.sku] == 1 + 5
     assert _quantities()[lxl.sku] == 0 + 2
 

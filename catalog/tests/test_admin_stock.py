@@ -147,7 +147,9 @@ def test_the_size_and_sku_do_not_claim_to_change_through_stock_movements(
 ):
     fields = manager_web.get(admin_url("change", small)).context["adminform"].form.fields
 
-    assert fields["quantity"].help_text == "Changed through stock movements."
+    assert fields["quantity"].help_text == (
+        "Available over every location; changed through stock movements."
+    )
     assert "stock movements" not in fields["size"].help_text
     assert "stock movements" not in fields["sku"].help_text
 
@@ -184,7 +186,7 @@ def test_the_size_and_sku_do_not_claim_to_change_through_stock_movements(
         pytest.param(
             {"stock_change": "-6", "stock_reason": "lost"},
             "stock_change",
-            "Only 5 in stock",
+            "Only 5 available at MAIN",
             id="below zero",
         ),
         pytest.param(

@@ -33,7 +33,7 @@ def _history_rows(html: str) -> list[tuple[str, ...]]:
         row[1:]
         for row in re.findall(
             r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>"
-            r"<td>([^<]*)</td><td>([^<]*)</td></tr>",
+            r"<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>",
             table,
         )
     ]
@@ -80,8 +80,8 @@ def test_the_variant_page_shows_the_latest_movements_and_links_to_all(
     rows = _history_rows(html)
     # The newest ten of its eleven movements, newest first; the opening one is beyond them.
     assert len(rows) == RECENT_MOVEMENTS
-    assert rows[0] == ("Received (delivery)", "+10", "60", "test", "Delivery 10")
-    assert rows[-1] == ("Received (delivery)", "+1", "6", "test", "Delivery 1")
+    assert rows[0] == ("MAIN", "Received (delivery)", "+10", "60", "test", "Delivery 10")
+    assert rows[-1] == ("MAIN", "Received (delivery)", "+1", "6", "test", "Delivery 1")
     assert f'href="{MOVEMENTS}?variant__id__exact={busy.pk}"' in html
     assert f"All movements of {busy.sku}" in html
 

@@ -58,11 +58,12 @@ def test_store_staff_open_a_variants_page(
     # Only the stock fields are editable; the variant's own fields are read-only.
     editable = set(response.context["adminform"].form.fields)
     assert editable == {
+        "stock_location",
         "stock_change",
         "stock_reason",
         "counted_quantity",
         "stock_note",
-        "quantity_seen",
+        "on_hand_seen",
     }
 
 

@@ -72,8 +72,8 @@ def test_a_count_refused_when_the_quantity_moved_since_the_preview(make_product)
 
     assert snapshot() == before
     assert refused.value.details["rows"] == [
-        f"row 2 (SKU {variant.sku}): the preview said stock counted to 4 (was 5, -1), now it "
-        "would be stock counted to 4 (was 4, +0)."
+        f"row 2 (SKU {variant.sku}): the preview said stock counted to 4 at MAIN (was 5, -1), "
+        "now it would be stock counted to 4 at MAIN (was 4, +0)."
     ]
 
 
@@ -141,14 +141,13 @@ def test_queries_do_not_grow_with_rows(make_product):
 
 def test_the_numbers_of_queries_are_pinned(django_assert_num_queries):
     # Preview: the file's variants by SKU, the products of its collections, the SKUs issued
-    # before, and the batch's INSERT.
-    with django_assert_num_queries(4):
+    # before, the locations, and the batch's INSERT. (New SKUs only: no levels to read.)
+    with django_assert_num_queries(5):
         batch = import_batch_create(preview=import_preview(data=_rows(6)))
     batch = ImportBatch.objects.get(pk=batch.pk)
     # Apply: savepoint, the imports of the same content applied before, savepoint, the claim,
-    # release, the same three reads (locking), savepoint, products, SKUs and variants inserted,
-    # the default location read, opening levels and movements inserted, both savepoints
-    # released.
+    # release, the same four reads (locking), savepoint, products, SKUs, variants, opening
+    # levels and opening movements inserted, both savepoints released.
     with django_assert_num_queries(17):
         import_apply(batch=batch, actor=ACTOR)
 

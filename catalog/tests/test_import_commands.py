@@ -97,7 +97,7 @@ def test_export_writes_what_import_reads_back_unchanged(tmp_path):
     assert len(out.splitlines()) == variants + 1
     path = tmp_path / "export.csv"
     _, err = run("export_catalog", "--output", str(path))
-    assert err == f"{variants} variant(s) written to {path}.\n"
+    assert err == f"{variants} row(s) written to {path}.\n"
     assert path.read_text().splitlines() == out.splitlines()
 
     out, _ = run("import_catalog", str(path), "--dry-run")

@@ -57,11 +57,11 @@ def test_the_sample_file_applies_to_the_readme_walkthrough_catalog(admin_user):
         "rows_counted": 2,
     }
     assert [imports.describe(entry) for entry in preview.plan[:5]] == [
-        ["stock +12 received"],
-        ["stock +6 received"],
-        ["stock +4 received"],
-        [f"stock counted to 15 (was {quantities['DEMO-010-SM']}, -1)"],
-        [f"stock counted to 4 (was {quantities['DEMO-007-OS']}, +0)"],
+        ["stock +12 received at MAIN"],
+        ["stock +6 received at MAIN"],
+        ["stock +4 received at MAIN"],
+        [f"stock counted to 15 at MAIN (was {quantities['DEMO-010-SM']}, -1)"],
+        [f"stock counted to 4 at MAIN (was {quantities['DEMO-007-OS']}, +0)"],
     ]
 
     # And when it is applied
@@ -122,8 +122,8 @@ def test_stock_of_known_skus_goes_through_the_stock_service(make_product, manage
     data = csv_bytes(f"{small.sku},,,,,,,,12,", f"{large.sku},,,,,,,,,1", header=HEADER)
     batch = preview_and_store(data)
     assert [imports.describe(entry) for entry in batch.plan] == [
-        ["stock +12 received"],
-        ["stock counted to 1 (was 3, -2)"],
+        ["stock +12 received at MAIN"],
+        ["stock counted to 1 at MAIN (was 3, -2)"],
     ]
 
     import_apply(batch=batch, actor=user_actor(manager))

@@ -3,9 +3,13 @@
 import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from reports.selectors import location_for_report
+from stock.models import Location
 
 MAX_SALES_DAYS = 366
 EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(9998, 12, 31)
@@ -27,8 +31,25 @@ class CollectionValueSerializer(TotalsSerializer):
     variants = serializers.IntegerField()
 
 
+class StockValueQuerySerializer(serializers.Serializer[Any]):
+    location = serializers.CharField(
+        required=False,
+        help_text="A location's code (in any case): the stock there only. Every location's "
+        "by default.",
+    )
+
+    def validate_location(self, code: str) -> Location:
+        try:
+            return location_for_report(code)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["location"]) from error
+
+
 class StockValueSerializer(serializers.Serializer[Any]):
     currency = serializers.CharField()
+    location = serializers.CharField(
+        allow_null=True, help_text="The location's code; null for every location."
+    )
     total = TotalsSerializer()
     by_category = CategoryValueSerializer(many=True)
     by_collection = CollectionValueSerializer(many=True)

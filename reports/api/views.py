@@ -12,7 +12,12 @@ from core.api.mixins import StrictRequestMixin
 from core.api.models import ApiKey, Scope
 from core.api.permissions import ScopeOrPermission
 from reports import selectors
-from reports.api.serializers import SalesQuerySerializer, SalesSerializer, StockValueSerializer
+from reports.api.serializers import (
+    SalesQuerySerializer,
+    SalesSerializer,
+    StockValueQuerySerializer,
+    StockValueSerializer,
+)
 
 
 class StockValuePermission(ScopeOrPermission):
@@ -36,25 +41,32 @@ class SalesPermission(ScopeOrPermission):
 
 class StockValueView(StrictRequestMixin, APIView):
     permission_classes = [StockValuePermission]
+    query_parameters = frozenset(StockValueQuerySerializer().fields)
 
     @extend_schema(
         operation_id="reports_stock_value",
         tags=["reports"],
+        parameters=[StockValueQuerySerializer],
         responses={200: StockValueSerializer},
-        description="Units on hand and their value at current prices, by category and by "
-        "collection, largest value first.",
+        description="Units on hand (those committed to open orders included: they are still "
+        "on the shelf) and their value at current prices, at one location or over every one, "
+        "by category and by collection, largest value first. An unknown location is 400.",
     )
     def get(self, request: Request) -> Response:
-        by_category = selectors.stock_value_by("category")
+        query = StockValueQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        location = query.validated_data.get("location")
+        by_category = selectors.stock_value_by("category", location=location)
         total = {
             "units": sum(row["units"] for row in by_category),
             "value": sum(row["value"] for row in by_category),
         }
         report = {
             "currency": settings.STORE_CURRENCY,
+            "location": location.code if location else None,
             "total": total,
             "by_category": by_category,
-            "by_collection": selectors.stock_value_by("collection"),
+            "by_collection": selectors.stock_value_by("collection", location=location),
         }
         return Response(StockValueSerializer(report).data)
 

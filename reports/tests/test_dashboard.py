@@ -14,7 +14,8 @@ from conftest import TEST_ACTOR
 from orders.models import Order
 from orders.services import ReturnRequest, order_return, order_transition
 from stock.ledger import StockChange
-from stock.services import stock_apply
+from stock.locations import location_create
+from stock.services import stock_adjust, stock_apply
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +67,9 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
     response = manager_web.get(DASHBOARD)
     assert response.status_code == 200
     html = response.content.decode()
-    assert _kpi(html, "units") == "8"  # available: 10 - 3 committed + 1
-    assert _kpi(html, "value") == "160.00 EUR"
+    # 10 + 1 on hand: the 3 the order committed are still on the shelf, and in the value.
+    assert _kpi(html, "units") == "11"
+    assert _kpi(html, "value") == "220.00 EUR"
     assert _kpi(html, "low") == "2"  # L-XL at 1, the sweater sold out
     # The order is placed, not paid: no sale yet, one unpaid order.
     assert _kpi(html, "orders") == "0"
@@ -85,15 +87,9 @@ def test_the_dashboard_shows_stock_sales_low_stock_and_movements(manager_web, sh
         reverse("admin:catalog_variant_change", args=[sold_out.pk])
         in html.split('id="low-stock"')[1]
     )
-    movements = html.split('id="latest-movements"')[1].split("</table>")[0]
-    latest = movements.split("<tr>")[2].split("</tr>")[0]
-    # The order committed its 3 units; they are still on the shelf (on hand 10, unchanged).
-    assert re.findall(r"<td[^>]*>([^<]+)</td>", latest)[1:] == [
-        "Order placed (committed)",
-        "0",
-        "10",
-        "web-shop",
-    ]
+    movements = html.split('id="latest-movements"')[1]
+    assert "Order placed (committed)" in movements
+    assert "(+3 committed)" in movements
 
 
 def _sales_row(html, period):
@@ -207,9 +203,9 @@ def test_the_dashboard_costs_the_same_queries_for_a_large_catalog(
         assert manager_web.get(DASHBOARD).status_code == 200
 
 
-# The session, the user, its permissions (2), two groupings of stock value, the low-stock list,
-# the sales per day, the latest movements.
-QUERIES = 9
+# The session, the user, its permissions (2), the locations, two groupings of stock value, the
+# low-stock list, the sales per day, the latest movements.
+QUERIES = 10
 
 
 def test_staff_who_may_not_see_orders_see_stock_only(login, shop):
@@ -236,3 +232,60 @@ def test_the_index_links_the_dashboard_and_every_admin_page_has_the_finder(manag
     assert 'class="sku-finder"' in index
     products = manager_web.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert f'action="{FIND}"' in products
+
+
+@pytest.fixture
+def two_places(shop):
+    """MAIN as the shop has it (the tee's S-M: 10 on hand, 3 committed; L-XL: 1), and
+    STORE-01 with 2 of the S-M, one since lost."""
+    store = location_create(code="STORE-01", name="High Street", kind="store")
+    small = shop.variants.get(size="S-M")
+    stock_adjust(variant_id=small.pk, delta=2, reason="received", actor=TEST_ACTOR, location=store)
+    stock_adjust(variant_id=small.pk, delta=-1, reason="lost", actor=TEST_ACTOR, location=store)
+    return store
+
+
+def test_the_dashboard_shows_the_stock_at_the_location_chosen(
+    manager_web, two_places, django_assert_num_queries
+):
+    small = two_places.stock_levels.get().variant
+
+    with django_assert_num_queries(QUERIES):
+        response = manager_web.get(DASHBOARD, {"location": "STORE-01"})
+
+    html = response.content.decode()
+    assert response.context["where"]["location"].value() == "STORE-01"
+    assert '<option value="STORE-01" selected>STORE-01 (High Street)</option>' in html
+    assert _kpi(html, "units") == "1"
+    assert _kpi(html, "value") == "20.00 EUR"
+    # Running low there: the S-M's one unit (its threshold is 2); nothing else is there.
+    low = html.split('id="low-stock"')[1].split("</table>")[0]
+    assert re.findall(r'data-available="([^"]+)">(-?\d+)<', low) == [(small.sku, "1")]
+    movements = html.split('id="latest-movements"')[1].split("</table>")[0]
+    assert re.findall(r'<td class="location">([^<]*)</td>', movements) == ["STORE-01"] * 2
+    assert f"?location__id__exact={two_places.pk}" in html
+
+
+def test_the_dashboard_over_every_location_adds_them_up(manager_web, two_places):
+    html = manager_web.get(DASHBOARD).content.decode()
+
+    assert _kpi(html, "units") == "12"  # 10 + 1 at MAIN, 1 at STORE-01
+    assert _kpi(html, "value") == "240.00 EUR"
+    movements = html.split('id="latest-movements"')[1].split("</table>")[0]
+    assert re.findall(r'<td class="location">([^<]*)</td>', movements) == [
+        "STORE-01",
+        "STORE-01",
+        "MAIN",
+        "MAIN",
+        "MAIN",
+    ]
+
+
+def test_an_unknown_location_shows_its_error_and_every_location(manager_web, two_places):
+    response = manager_web.get(DASHBOARD, {"location": "NOWHERE"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Select a valid choice. NOWHERE is not one of the available choices." in html
+    assert "Showing every location." in html
+    assert _kpi(html, "units") == "12"

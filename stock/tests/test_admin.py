@@ -1,5 +1,6 @@
 """The ledger in the admin: visible, never writable, for everyone (superusers included)."""
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -10,8 +11,10 @@ from django.urls import reverse
 from catalog.models import Variant
 from catalog.tests.admin_stock_support import MOVEMENTS, _everything
 from catalog.tests.support import admin_url
+from conftest import TEST_ACTOR, PlaceOrder
 from core.actors import user_actor
 from stock import services as stock_services
+from stock.locations import location_create
 from stock.models import MovementReason, StockMovement
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +114,44 @@ def test_the_ledger_offers_no_delete_action(
     assert "delete_selected" not in changelist.content.decode()
     assert forced.status_code == 200
     assert _everything() == before
+
+
+def test_the_ledger_shows_and_filters_by_location_and_shows_committed_units(
+    manager_web: Client, small: Variant, place_order: PlaceOrder
+):
+    store = location_create(code="STORE-01", name="High Street", kind="store")
+    received = stock_services.stock_adjust(
+        variant_id=small.pk, delta=2, reason="received", actor=TEST_ACTOR, location=store
+    )
+    order = place_order((small, 3))  # at MAIN: commits 3 of its 5
+
+    everything = manager_web.get(MOVEMENTS)
+    at_store = manager_web.get(MOVEMENTS, {"location__id__exact": store.pk})
+
+    placed = StockMovement.objects.get(reason="order_placed")
+    assert list(everything.context["cl"].result_list) == [
+        placed,
+        received,
+        StockMovement.objects.get(variant=small, reason="initial"),
+    ]
+    assert list(at_store.context["cl"].result_list) == [received]
+    html = everything.content.decode()
+    row = html.split(admin_url("change", placed), 1)[1].split("</tr>", 1)[0]
+    cells = re.findall(r'<td class="field-([a-z_]+)[^"]*">([^<]*)</td>', row)
+    assert cells == [
+        ("variant", small.sku + " (S-M)"),
+        ("location_code", "MAIN"),
+        ("reason", "Order placed (committed)"),
+        ("signed_delta", "+0"),
+        ("quantity_after", "5"),
+        ("signed_committed_delta", "+3"),
+        ("committed_after", "3"),
+        ("actor", "web-shop"),
+        ("reference", order.number),
+        ("short_note", "-"),
+    ]
+    # The location filter lists every location.
+    assert [
+        choice["display"]
+        for choice in everything.context["cl"].filter_specs[0].choices(everything.context["cl"])
+    ] == ["All", "MAIN (Main stock)", "STORE-01 (High Street)"]

@@ -9,7 +9,7 @@ from catalog.exports import export_csv
 
 class Command(BaseCommand):
     help = (
-        "Write the catalog and its stock as CSV, one row per variant, in the columns "
+        "Write the catalog and its stock as CSV, one row per variant and location, in the columns "
         "import_catalog reads (on_hand is the quantity now; received and counted are empty)."
     )
 
@@ -25,4 +25,4 @@ class Command(BaseCommand):
         else:
             with output.open("w", encoding="utf-8", newline="") as file:
                 count = export_csv(csv.writer(file))
-            self.stderr.write(f"{count} variant(s) written to {output}.")
+            self.stderr.write(f"{count} row(s) written to {output}.")
