@@ -344,7 +344,7 @@ class VariantOutputSerializer(VariantSummarySerializer):
         return representations.variant(instance)
 
 
-@extend_schema_serializer(component_name="StockLevel")
+@extend_schema_serializer(component_name="VariantStockLevel")
 class VariantLevelSerializer(serializers.Serializer[Any]):
     location = serializers.CharField(read_only=True, help_text="The location's code.")
     on_hand = serializers.IntegerField(read_only=True)

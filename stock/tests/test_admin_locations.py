@@ -14,6 +14,7 @@ from django.urls import reverse
 from catalog.models import Variant
 from catalog.tests.support import admin_url, race
 from conftest import TEST_ACTOR, PlaceOrder
+from core.exceptions import Protected
 from stock import services as stock_services
 from stock.locations import location_create, location_update
 from stock.models import Location
@@ -205,17 +206,12 @@ def test_committed_units_are_counted_too(
     # MAIN holds the S-M's 5 units, 2 of them committed; then the default moves away (the
     # default is never archived, whatever it holds).
     place_order((small, 2))
-    location_update(location_id=store.pk, is_default=True)
+    location_update(location=store, data={"is_default": True})
 
-    with pytest.raises(ValidationError) as refused:
-        location_update(location_id=main.pk, is_active=False)
+    with pytest.raises(Protected) as refused:
+        location_update(location=main, data={"is_active": False})
 
-    assert refused.value.message_dict == {
-        "is_active": [
-            "MAIN still holds 5 unit(s) on hand, 2 of them committed to open orders: move or "
-            "count them out (and fulfil or cancel those orders) before archiving it."
-        ]
-    }
+    assert refused.value.details == {"location": "MAIN", "on_hand": 5, "committed": 2}
     main.refresh_from_db()
     assert main.is_active is True
 
@@ -235,8 +231,8 @@ def test_a_refusal_the_form_could_not_foresee_comes_back_as_a_message(
         )
 
     assert [str(message) for message in response.context["messages"]] == [
-        "Nothing was saved: STORE-01 still holds 1 unit(s) on hand, 0 of them committed to open "
-        "orders: move or count them out (and fulfil or cancel those orders) before archiving it."
+        "Nothing was saved: STORE-01 still holds stock (1 units on hand, 0 of them committed to "
+        "open orders); an archived location holds none. Sell, move or write them off first."
     ]
     assert _locations() == before
 
@@ -252,8 +248,8 @@ def test_the_code_never_changes(superuser_web: Client, store: Location):
     store.refresh_from_db()
     assert (store.code, store.name) == ("STORE-01", "High Street 1")
     with pytest.raises(ValidationError) as refused:
-        location_update(location_id=store.pk, code="STORE-02")
-    assert refused.value.message_dict == {"code": ["A location's code never changes."]}
+        location_update(location=store, data={"code": "STORE-02"})
+    assert refused.value.message_dict == {"code": ["This field cannot be changed."]}
 
 
 def test_nobody_deletes_a_location(superuser_web: Client, store: Location):

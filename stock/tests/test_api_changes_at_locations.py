@@ -184,7 +184,7 @@ def test_naming_a_location_costs_no_query_more(
     body = {"delta": 1, "reason": "received"}
     # Found by its code instead of as the default: one query either way.
     for named in ({}, {"location": "STORE-01"}):
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(14):
             assert stock_client.post(adjust_url(variant), {**body, **named}).status_code == 201
 
 

@@ -50,11 +50,15 @@ def test_reconcile_stock_reports_a_level_that_drifted_from_its_movements(make_pr
     drifted = product.variants.get(size="L-XL")
     StockLevel.objects.filter(variant=drifted).update(on_hand=5, committed=1)
     err = StringIO()
-    with pytest.raises(CommandError, match=r"^1 drift\(s\) from the ledger\.$"):
+    with pytest.raises(
+        CommandError,
+        match=r"^1 drift\(s\) from the ledger; 1 level\(s\) whose committed units are not the open orders'\.$",
+    ):
         call_command("reconcile_stock", stdout=StringIO(), stderr=err)
     assert err.getvalue() == (
         f"DRIFT {drifted.sku} at MAIN: on hand 5, movements add up to 2; "
         "committed 1, movements add up to 0\n"
+        f"MISMATCH {drifted.sku} at MAIN: committed 1, open orders hold 0\n"
     )
 
 
