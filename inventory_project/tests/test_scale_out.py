@@ -95,7 +95,8 @@ def test_two_instances_never_sell_more_than_the_shelf_holds(instances):
     assert Variant.objects.get(pk=variant.pk).quantity == 0
     assert Order.objects.count() == UNITS
     assert (
-        StockMovement.objects.filter(variant=variant, reason=MovementReason.SALE).count() == UNITS
+        StockMovement.objects.filter(variant=variant, reason=MovementReason.ORDER_PLACED).count()
+        == UNITS
     )
 
 

@@ -114,7 +114,7 @@ def main(base_url: str, key: str) -> None:
     mine = [m.reason for m in movements if m.variant == large.id]
     assert mine == [
         MovementReason.ORDER_CANCELLED,
-        MovementReason.SALE,
+        MovementReason.ORDER_PLACED,
         MovementReason.RECEIVED,
         MovementReason.INITIAL,
     ], mine
