@@ -151,6 +151,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path, database_url):
         "200", "200", "200", "200", "201", "200",  # Try the API
         "201", "201", "201", "200",  # Stock
         "201", "200", "200", "409",  # Orders
+        "201", "201", "201", "201", "200",  # Stores and stock
     ], report  # fmt: skip
     got = {n: _answer(answers / str(n)) for n in range(1, len(statuses) + 1)}
 
@@ -186,6 +187,21 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path, database_url):
         "insufficient_stock",
         "DEMO-001-LXL",
     )
+
+    store = got[15][1]
+    assert (store["code"], store["kind"], store["is_default"]) == ("STORE-01", "store", False)
+    delivered = got[16][1]
+    assert delivered["variant"]["sku"] == "DEMO-001-LXL"
+    assert (delivered["movement"]["location"], delivered["movement"]["on_hand_after"]) == (
+        "STORE-01",
+        6,
+    )
+    till_sale, web_order = got[17][1], got[18][1]
+    assert (till_sale["status"], till_sale["location"]) == ("fulfilled", "STORE-01")
+    assert (web_order["status"], web_order["location"]) == ("placed", "MAIN")
+    levels = {row["location"]: row for row in got[19][1]["results"]}
+    assert (levels["STORE-01"]["on_hand"], levels["STORE-01"]["committed"]) == (5, 0)
+    assert levels["MAIN"]["committed"] == 1
 
     # The commands of the walkthrough said what the README says they say.
     assert "refused: applied already" in run.stdout
