@@ -120,3 +120,40 @@ def test_an_unbound_key_acts_at_any_location(make_product, store):
     assert sorted(
         StockLevel.objects.filter(variant=variant).values_list("location__code", "on_hand")
     ) == [("MAIN", 4), ("STORE-01", 3)]
+
+
+def test_over_the_api_a_bound_key_gets_403_naming_the_location_elsewhere(make_product, store):
+    from rest_framework.test import APIClient
+
+    variant = make_product(stock={"S-M": 5}).variants.get()
+    out = io.StringIO()
+    call_command(
+        "create_api_key", "till-1", "--scope", "orders:write", "--scope", "stock:write",
+        "--location", "STORE-01", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    till = APIClient()
+    till.credentials(HTTP_AUTHORIZATION=f"Api-Key {out.getvalue().strip()}")
+
+    placed = till.post(
+        "/api/v1/orders/",
+        {"lines": [{"variant": variant.pk, "quantity": 1}], "location": "MAIN"},
+        format="json",
+    )
+    adjusted = till.post(
+        f"/api/v1/variants/{variant.pk}/adjust/",
+        {"delta": 1, "reason": "received", "location": "main"},
+        format="json",
+    )
+    read = till.get(f"/api/v1/stock-levels/?sku={variant.sku}")
+
+    for refused in (placed, adjusted):
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "permission_denied"
+        assert refused.json()["error"]["details"] == {
+            "location": "MAIN",
+            "allowed_locations": ["STORE-01"],
+        }
+    assert read.status_code == 200
+    assert [row["location"] for row in read.json()["results"]] == ["MAIN"]
+    assert not Order.objects.exists()
+    assert StockMovement.objects.filter(variant=variant).count() == 1
