@@ -27,6 +27,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.validators import normalize_code
+from catalog.versions import catalog_changed
 from core.exceptions import Conflict, Protected
 from stock.models import Location, StockLevel
 from stock.selectors import location_default
@@ -72,6 +73,8 @@ def location_create(
                 details={"code": [CODE_TAKEN]},
             ) from None
         raise
+    # The catalog's cached reads list a variant's levels at every active location.
+    catalog_changed()
     return location
 
 
@@ -110,6 +113,7 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
     if old_default is not None and old_default.pk != locked.pk:
         _take_default(old_default)
     locked.save(update_fields=[*changed, "updated_at"])
+    catalog_changed()  # as for a new location: the catalog's cached reads show them
     return locked
 
 

@@ -278,3 +278,15 @@ def test_with_redis_reading_the_version_is_one_command(redis_cache, monkeypatch)
     assert sent == ["GET"]
     redis_cache.delete(versions.VERSION_KEY)  # Redis restarted, or evicted the key
     assert versions.current() > before
+
+
+def test_a_new_or_changed_location_bumps_the_version_its_levels_are_read_at(committed):
+    # A variant's detail lists its levels at every active location (cached by this version).
+    from stock.locations import location_create, location_update
+
+    created: list[Any] = []
+    assert (
+        committed(lambda: created.append(location_create(code="S1", name="Shop", kind="store")))
+        == 1
+    )
+    assert committed(lambda: location_update(location=created[0], data={"name": "High St"})) == 1
