@@ -69,7 +69,9 @@ def test_a_clerks_day_in_the_admin(live_server, store_staff: User, make_product,
         lxl_row.locator("select").select_option("returned")
         screenshot(page, "02-receive-form")
         page.get_by_role("button", name="Receive stock").click()
-        expect(page.locator(".messagelist")).to_contain_text("Received 13 units for 2 variants.")
+        expect(page.locator(".messagelist")).to_contain_text(
+            "Received 13 units for 2 variants at MAIN."
+        )
         screenshot(page, "03-received")
 
         # The movement is on the variant's page.

@@ -86,9 +86,16 @@ def _seed(api_key):
 RULES_IN_PROSE = {
     "products_create": "one variant per size within the body",
     "variants_create": "the product named must exist",
-    "orders_create": "each line's variant exists, is for sale and appears once",
-    "orders_returns": "each line is a line of this order, given once, not returned beyond sold",
-    "variants_adjust": "the sign of delta follows the reason",
+    "orders_create": "each line's variant exists, is for sale and appears once; location "
+    "names an active location",
+    "orders_returns": "each line is a line of this order, given once, not returned beyond sold; "
+    "location names an active location",
+    "variants_adjust": "the sign of delta follows the reason; location names an active location",
+    "variants_count": "location names an active location",
+    "reports_stock_value": "location names a location",
+    "locations_create": "an archived location is not the default",
+    "locations_partial_update": "the default stays active, and stays the default until another "
+    "location takes it",
     "reports_sales": "date_from is not after date_to, and the range is 366 days at most",
     **dict.fromkeys(
         ("products_list", "products_retrieve", "variants_list", "variants_retrieve"),
@@ -109,6 +116,7 @@ DICTIONARY_PARAMETERS = {
     "orders_create": {"body.lines[*].variant": "variants"},
     "orders_returns": {"path.id": "orders", "body.lines[*].line": "order_lines"},
     "variants_list": {"query.location": "locations"},
+    "reports_stock_value": {"query.location": "locations"},
     **{
         f"variants_{name}": {"path.id": "variants"}
         for name in (

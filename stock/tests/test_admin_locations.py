@@ -286,7 +286,10 @@ def test_concurrent_moves_of_the_default_leave_exactly_one():
     ]
 
     outcomes = race(
-        [lambda pk=store.pk: location_update(location_id=pk, is_default=True) for store in stores]
+        [
+            lambda store=store: location_update(location=store, data={"is_default": True})
+            for store in stores
+        ]
     )
 
     assert [type(outcome) for outcome in outcomes] == [Location] * len(stores)
