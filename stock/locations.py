@@ -7,11 +7,11 @@ Two rules hold across rows, so each write locks the rows it reads them from:
   would be none) nor be archived (the default takes stock). Whoever moves the default locks
   the current default's row first, then the location it changes: one lock order for every
   write here, and two moves queue instead of both finding the same old default.
-- An archived location holds no stock. Archiving locks the location's row, then sums its
-  levels, so that it waits for a stock change that has written there (its movement's foreign
-  key holds a share of the row's lock until it commits) and sees its units. A change checks
-  that its location is active when it starts, without a lock (``stock.services``): one that
-  starts before the archive and writes after it is not refused yet.
+- An archived location holds no stock. Archiving locks the location's row for update, then
+  sums its levels. Every stock change takes a key-share lock on its location's row when it
+  starts and holds it until it commits (``stock.services._where``), and reads there whether the
+  location is active. So an archive waits for a change under way and then sees its units, and a
+  change that starts during an archive waits for it and then finds the location archived.
 
 A code names a location on labels, orders and the ledger: it never changes, and a taken one is
 a conflict with the data (409 ``conflict`` naming ``code``), as a taken SKU is in the catalog,

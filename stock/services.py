@@ -16,10 +16,10 @@ where committed units still are.
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from catalog.models import Variant
@@ -86,23 +86,65 @@ def _where(location: Location | None, actor: Actor) -> Location:
     """The location a change happens at: the one given, or else the default one (for a key
     bound to a single location, that location: a shop's till names none). Never an archived
     one, and for a key bound to locations (``Location.api_keys``), only one of those:
-    ``LocationNotAllowed`` (403) otherwise."""
-    bound = (
-        list(Location.objects.filter(api_keys=actor.api_key_id))
-        if actor.api_key_id is not None
-        else []
+    ``LocationNotAllowed`` (403) otherwise.
+
+    The location's row is read again with a key-share lock (PostgreSQL) that holds until the
+    change commits: archiving a location locks its row for update before it sums the stock
+    there (``stock.locations``), so a change that starts while an archive is under way waits
+    for it and then sees the location archived, and an archive that starts later waits for the
+    change and then sees its units. Without the lock, a change that read the location as
+    active could write there after an archive had found it empty. One query reads the target
+    (or the default), the key's own locations and locks them."""
+    rows = _locations_locked(
+        location_id=location.pk if location is not None else None, api_key_id=actor.api_key_id
     )
-    if location is None:
-        location = bound[0] if len(bound) == 1 else location_default()
-    if not location.is_active:
-        raise ValidationError({"location": f"{location.code} is archived and holds no stock."})
-    if bound and location.pk not in {own.pk for own in bound}:
+    bound = [row for row, key_bound in rows.items() if key_bound]
+    if location is None and len(bound) == 1:
+        found = bound[0]
+    elif location is None:
+        found = next((row for row in rows if row.is_default), None) or _lock(location_default())
+    else:
+        found = next((row for row in rows if row.pk == location.pk), None) or _lock(location)
+    if not found.is_active:
+        raise ValidationError({"location": f"{found.code} is archived and holds no stock."})
+    if bound and found.pk not in {own.pk for own in bound}:
         own = sorted(own.code for own in bound)
         raise LocationNotAllowed(
-            f"This API key acts only at {', '.join(own)}; not at {location.code}.",
-            details={"location": location.code, "allowed_locations": own},
+            f"This API key acts only at {', '.join(own)}; not at {found.code}.",
+            details={"location": found.code, "allowed_locations": own},
         )
-    return location
+    return found
+
+
+def _lock(location: Location) -> Location:
+    """``location``, read again under a key-share lock; only when the combined read in
+    ``_where`` missed it (a default made just now, in a database emptied since migrating)."""
+    [locked] = _locations_locked(location_id=location.pk, api_key_id=None)
+    return locked
+
+
+def _locations_locked(*, location_id: int | None, api_key_id: int | None) -> dict[Location, bool]:
+    """The location ``location_id`` (``None``: the default one) and those ``api_key_id`` is
+    bound to, each with whether the key is bound to it, their rows under a key-share lock on
+    PostgreSQL.
+
+    Raw SQL because Django's ``select_for_update`` offers FOR UPDATE and FOR NO KEY UPDATE only:
+    either would queue every change at a location behind the one before, where FOR KEY SHARE
+    lets them run side by side and conflicts only with the archive's FOR UPDATE. It is the lock
+    the movement's foreign key takes anyway, taken at the start instead of at the end."""
+    location, bindings = Location._meta.db_table, Location.api_keys.through._meta.db_table
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT l.*, EXISTS (SELECT 1 FROM {quote(bindings)} b WHERE b.location_id = l.id "  # noqa: S608  # table names from the models
+        f"AND b.apikey_id = %s) AS key_bound FROM {quote(location)} l "
+        "WHERE (l.id = %s OR (%s AND l.is_default) OR l.id IN "
+        f"(SELECT b.location_id FROM {quote(bindings)} b WHERE b.apikey_id = %s)) ORDER BY l.id"
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR KEY SHARE OF l"
+    params = [api_key_id, location_id, location_id is None, api_key_id]
+    # ``key_bound`` is the query's own column, which Django sets on each row it makes.
+    return {row: bool(cast(Any, row).key_bound) for row in Location.objects.raw(sql, params)}
 
 
 @transaction.atomic
