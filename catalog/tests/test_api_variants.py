@@ -1,7 +1,10 @@
 import pytest
 
 from catalog.models import Variant
+from catalog.validators import MAX_QUANTITY
+from conftest import TEST_ACTOR
 from stock.models import Location, LocationKind, StockLevel
+from stock.services import stock_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -235,6 +238,24 @@ def test_update_barcode_and_threshold(writer, tee):
     assert (response.json()["barcode"], response.json()["low_stock"]) == ("4006381333931", True)
     response = writer.patch(detail(variant.pk), {"barcode": ""}, format="json")
     assert response.json()["barcode"] is None
+
+
+def test_a_variant_holding_more_than_the_ceiling_over_all_locations_is_still_edited(
+    writer, make_product
+):
+    # The ceiling on quantities holds per location: a variant at its ceiling in the warehouse
+    # with units in a shop besides holds more in all, and its barcode still changes.
+    variant = make_product(stock={"S-M": MAX_QUANTITY}).variants.get()
+    shop = Location.objects.create(code="STORE-01", name="Shop", kind=LocationKind.STORE)
+    stock_adjust(variant_id=variant.pk, delta=5, reason="received", actor=TEST_ACTOR, location=shop)
+
+    response = writer.patch(detail(variant.pk), {"barcode": "4006381333931"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["quantity"], response.json()["barcode"]) == (
+        MAX_QUANTITY + 5,
+        "4006381333931",
+    )
 
 
 @pytest.mark.parametrize(
