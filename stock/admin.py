@@ -9,7 +9,10 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from catalog.admin.common import ServiceErrorsAsMessages
+from core.api.models import ApiKey
+from core.api.permissions import LocationPermission
 from stock import selectors
+from stock.api_keys import location_bind_api_keys
 from stock.locations import (
     LOCATION_UPDATABLE_FIELDS,
     location_change_errors,
@@ -41,7 +44,7 @@ class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Location
-        fields = ("code", "name", "kind")
+        fields = ("code", "name", "kind", "api_keys")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +59,8 @@ class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
             is_active=data.get("is_active", False),
             is_default=data.get("is_default", False),
         )
+        if data.get("api_keys") and not data.get("is_active", False):
+            errors.setdefault("api_keys", "An archived location takes no stock: bind no key to it.")
         for field, message in errors.items():
             self.add_error(field, message)
         return data
@@ -67,12 +72,27 @@ class LocationAdmin(ServiceErrorsAsMessages):
     hold (one default, nothing archived while it holds stock). Never deleted: archived."""
 
     form = LocationForm
-    list_display = ["code", "name", "kind", "is_active", "is_default"]
+    list_display = ["code", "name", "kind", "is_active", "is_default", "bound_keys"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name"]
+    filter_horizontal = ["api_keys"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Location]:
-        return selectors.location_list()
+        return selectors.location_list().prefetch_related("api_keys")
+
+    @admin.display(description="Bound API keys")
+    def bound_keys(self, location: Location) -> str:
+        return ", ".join(sorted(key.name for key in location.api_keys.all())) or "-"
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "api_keys":
+            # A revoked or expired key cannot act anywhere: nothing to bind.
+            kwargs["queryset"] = ApiKey.objects.usable().order_by("name")
+            kwargs["help_text"] = (
+                "A key bound to locations (a shop's till) places orders and changes stock only "
+                "at them; a key bound to none acts anywhere. Every key reads stock everywhere."
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_form(
         self, request: HttpRequest, obj: Location | None = None, change: bool = False, **kwargs: Any
@@ -113,6 +133,35 @@ class LocationAdmin(ServiceErrorsAsMessages):
             saved.is_default,
         )
         obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The keys are bound through the service, as ``create_api_key --location`` binds them,
+        # not by the form's own many-to-many save; keys the form did not offer (revoked or
+        # expired ones) stay as they were.
+        offered = form.fields["api_keys"].queryset
+        location_bind_api_keys(
+            location=form.instance, api_keys=list(form.cleaned_data["api_keys"]), among=offered
+        )
+
+    # Who manages locations is who manages the catalog, as over the API
+    # (``LocationPermission``): staff who may see the catalog see them, staff who may change
+    # products (the Manager group) create and change them. No group holds the location
+    # model's own permissions.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._staff_may(
+            request, LocationPermission.permission
+        ) or self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._staff_may(request, LocationPermission.write_permission)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._staff_may(request, LocationPermission.write_permission)
+
+    @staticmethod
+    def _staff_may(request: HttpRequest, permission: str) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm(permission))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

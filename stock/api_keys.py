@@ -2,11 +2,13 @@
 places orders and changes stock only at its locations (``stock.services``); reading stock
 stays open everywhere (click and collect needs it)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandParser
+from django.db import transaction
+from django.db.models import QuerySet
 
 from catalog.validators import normalize_code
 from core.api.key_options import KeyOption
@@ -38,6 +40,22 @@ def api_key_bind_locations(api_key: ApiKey, codes: list[str]) -> list[Location]:
         raise ValidationError({"location": f"{', '.join(archived)} is archived."})
     api_key.locations.add(*found.values())
     return [found[code] for code in wanted]
+
+
+@transaction.atomic
+def location_bind_api_keys(
+    *, location: Location, api_keys: Collection[ApiKey], among: QuerySet[ApiKey]
+) -> None:
+    """Make ``api_keys`` the keys bound to ``location``, out of those ``among`` (the keys a
+    form offered): an offered key left out is unbound, a key not offered keeps its binding.
+    Keys are bound only to an active location."""
+    wanted = {key.pk for key in api_keys}
+    if wanted and not location.is_active:
+        raise ValidationError({"api_keys": f"{location.code} is archived: bind no key to it."})
+    current = set(location.api_keys.values_list("pk", flat=True))
+    offered = set(among.values_list("pk", flat=True))
+    location.api_keys.remove(*((current & offered) - wanted))
+    location.api_keys.add(*(wanted - current))
 
 
 def _apply(api_key: ApiKey, options: Mapping[str, Any]) -> str | None:

@@ -14,8 +14,12 @@ from django.urls import reverse
 from catalog.models import Variant
 from catalog.tests.support import admin_url, race
 from conftest import TEST_ACTOR, PlaceOrder
+from core.api.authentication import api_key_actor
+from core.api.models import ApiKey
+from core.api.services import api_key_create, api_key_revoke
 from core.exceptions import Protected
 from stock import services as stock_services
+from stock.exceptions import LocationNotAllowed
 from stock.locations import location_create, location_update
 from stock.models import Location
 
@@ -73,6 +77,7 @@ def test_the_list_shows_code_name_kind_and_the_flags(superuser_web: Client, stor
         "kind",
         "is_active",
         "is_default",
+        "bound_keys",
     ]
     assert [location.code for location in changelist.result_list] == ["MAIN", "STORE-01"]
 
@@ -260,21 +265,107 @@ def test_nobody_deletes_a_location(superuser_web: Client, store: Location):
     assert Location.objects.filter(pk=store.pk).exists()
 
 
-@pytest.mark.parametrize("user", ["manager", "store_staff"])
-def test_staff_without_the_location_permissions_cannot_add_or_change_one(
-    request: pytest.FixtureRequest,
-    login: Callable[[User], Client],
-    main: Location,
-    user,
+def test_store_staff_see_the_locations_and_cannot_add_or_change_one(
+    login: Callable[[User], Client], store_staff: User, main: Location
 ):
-    client = login(request.getfixturevalue(user))
+    client = login(store_staff)
     before = _locations()
 
+    listed = client.get(LOCATIONS)
     add = client.post(LOCATION_ADD, _form(code="WEB", name="Web", kind="online"))
     change = client.post(admin_url("change", main), _form(main, name="Renamed"))
 
+    assert listed.status_code == 200
+    assert [location.code for location in listed.context["cl"].result_list] == ["MAIN"]
     assert (add.status_code, change.status_code) == (403, 403)
     assert _locations() == before
+
+
+def test_a_manager_sets_up_locations_as_over_the_api(
+    login: Callable[[User], Client], manager: User, main: Location
+):
+    # The API lets a manager (who may change products) manage locations: so does the admin.
+    client = login(manager)
+
+    add = client.post(LOCATION_ADD, _form(code="WEB", name="Web", kind="online"))
+    change = client.post(admin_url("change", main), _form(main, name="Warehouse"))
+
+    assert (add.status_code, change.status_code) == (302, 302)
+    assert _locations() == [
+        ("MAIN", "Warehouse", "warehouse", True, True),
+        ("WEB", "Web", "online", True, False),
+    ]
+
+
+def _key(name: str, **fields) -> ApiKey:
+    api_key, _ = api_key_create(name=name, scopes=["orders:write", "stock:write"], **fields)
+    return api_key
+
+
+def test_keys_are_bound_to_a_location_in_its_form_and_act_only_there(
+    superuser_web: Client, store: Location, main: Location, make_product
+):
+    till, web = _key("Till 1"), _key("Web shop")
+    variant = make_product(stock={"S-M": 3}).variants.get()
+
+    # When the shop's till key is bound to the shop in the admin
+    response = superuser_web.post(admin_url("change", store), _form(store, api_keys=str(till.pk)))
+
+    # Then the key is bound there (the list shows it) and the other key stays free
+    assert response.status_code == 302
+    assert list(till.locations.values_list("code", flat=True)) == ["STORE-01"]
+    assert not web.locations.exists()
+    listed = superuser_web.get(LOCATIONS).context["cl"]
+    shown = {
+        location.code: listed.model_admin.bound_keys(location) for location in listed.result_list
+    }
+    assert shown == {"MAIN": "-", "STORE-01": "Till 1"}
+    # and the till may no longer change stock at MAIN
+    with pytest.raises(LocationNotAllowed):
+        stock_services.stock_adjust(
+            variant_id=variant.pk,
+            delta=1,
+            reason="received",
+            actor=api_key_actor(till),
+            location=main,
+        )
+
+    # When the key is taken off again, it acts anywhere
+    superuser_web.post(admin_url("change", store), _form(store))
+    assert not till.locations.exists()
+    stock_services.stock_adjust(
+        variant_id=variant.pk, delta=1, reason="received", actor=api_key_actor(till), location=main
+    )
+
+
+def test_the_form_offers_only_usable_keys_and_keeps_a_revoked_keys_binding(
+    superuser_web: Client, store: Location
+):
+    till, old = _key("Till 1"), _key("Old till")
+    store.api_keys.add(old)
+    api_key_revoke(api_key=old)
+
+    form = superuser_web.get(admin_url("change", store)).context["adminform"].form
+    offered = [key.name for key in form.fields["api_keys"].queryset]
+    superuser_web.post(admin_url("change", store), _form(store, api_keys=str(till.pk)))
+
+    assert offered == ["Till 1"]
+    assert sorted(store.api_keys.values_list("name", flat=True)) == ["Old till", "Till 1"]
+
+
+def test_no_key_is_bound_to_an_archived_location(superuser_web: Client, store: Location):
+    till = _key("Till 1")
+
+    response = superuser_web.post(
+        admin_url("change", store), _form(store, is_active="off", api_keys=str(till.pk))
+    )
+
+    assert response.status_code == 200
+    assert _errors(response) == {
+        "api_keys": ["An archived location takes no stock: bind no key to it."]
+    }
+    assert Location.objects.get(pk=store.pk).is_active
+    assert not till.locations.exists()
 
 
 @pytest.mark.postgres
