@@ -105,17 +105,17 @@ def variant_full(row: TupleRow) -> JSON:
     return data
 
 
-_default_location: int | None = None
+_default_location: tuple[int, str] | None = None
 
 
-def default_location() -> int:
-    """The id of the location where a change that names none happens (as the API's)."""
+def default_location() -> tuple[int, str]:
+    """The id and code of the location where a change that names none happens (as the API's)."""
     global _default_location  # one per process: the default does not move during a run
     if _default_location is None:
-        row = db().execute("SELECT id FROM stock_location WHERE is_default").fetchone()
+        row = db().execute("SELECT id, code FROM stock_location WHERE is_default").fetchone()
         if row is None:
             raise HttpError("500 Internal Server Error", "server_error")
-        _default_location = int(row[0])
+        _default_location = (int(row[0]), str(row[1]))
     return _default_location
 
 

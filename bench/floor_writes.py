@@ -29,7 +29,7 @@ def order_place(body: JSON) -> JSON:
     )
     key_id, key_name = int(os.environ["FLOOR_API_KEY_ID"]), os.environ["FLOOR_API_KEY_NAME"]
     number = "SO-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(10))
-    location = default_location()
+    location, code = default_location()
     conn = db()
     with conn.transaction():
         found = {
@@ -112,6 +112,7 @@ def order_place(body: JSON) -> JSON:
         "id": order[0],
         "number": number,
         "status": "placed",
+        "location": code,
         "lines": order_lines,
         "total": money(total),
         "currency": CURRENCY,
@@ -128,7 +129,7 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
     delta, reason = int(body["delta"]), str(body["reason"])
     note, reference = str(body.get("note", "")), str(body.get("reference", ""))
     key_id, key_name = int(os.environ["FLOOR_API_KEY_ID"]), os.environ["FLOOR_API_KEY_NAME"]
-    location = default_location()
+    location, code = default_location()
     conn = db()
     with conn.transaction():
         level = conn.execute(
@@ -171,8 +172,13 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
             "id": movement[0],
             "variant": variant_id,
             "sku": row[2],
+            "location": code,
             "delta": delta,
             "quantity_after": level[0],
+            "on_hand_delta": delta,
+            "on_hand_after": level[0],
+            "committed_delta": 0,
+            "committed_after": level[1],
             "reason": reason,
             "actor": key_name,
             "note": note,
