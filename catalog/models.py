@@ -185,11 +185,10 @@ class Variant(models.Model):
     )
     # The sums of the variant's stock levels over every location (an archived location holds
     # none), kept by the stock service with each change: the catalog's reads and filters use
-    # them without a join. ``reconcile_stock`` proves them against the levels. The ceiling on
-    # quantities (``MAX_QUANTITY``) holds per level: a sum over locations may pass it.
+    # them without a join. ``reconcile_stock`` proves them against the levels.
     quantity = models.IntegerField(
         default=0,
-        validators=[MinValueValidator(0)],
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)],
         help_text="Units available to sell (on hand, less those committed to open orders), "
         "over every location. Changed only through stock movements.",
     )

@@ -200,7 +200,11 @@ def _update(instance: _Model, data: Mapping[str, Any], *, allowed: tuple[str, ..
     if changed:
         for field in changed:
             setattr(instance, field, data[field])
-        instance.full_clean()
+        # The fields written are checked, not the others: a variant's quantity is its sum over
+        # every location, which may pass the ceiling that holds per location.
+        instance.full_clean(
+            exclude=[f.name for f in instance._meta.fields if f.name not in changed]
+        )
         instance.save(update_fields=[*changed, "updated_at"])
     return instance
 

@@ -147,7 +147,6 @@ def _locations_locked(*, location_id: int | None, api_key_id: int | None) -> dic
     return {row: bool(cast(Any, row).key_bound) for row in Location.objects.raw(sql, params)}
 
 
-@transaction.atomic
 def stock_adjust(
     *,
     variant_id: int,
@@ -160,7 +159,8 @@ def stock_adjust(
 ) -> StockMovement:
     """A manual change of one variant's units on hand at a location (the default one unless
     given): a delivery, a damaged item, a correction. It never takes units committed to open
-    orders: a decrease is limited to what is available there."""
+    orders: a decrease is limited to what is available there. Atomic as ``stock_apply`` is
+    (a transaction of its own here would make that one a savepoint: two round trips more)."""
     errors = stock_reason_errors(reason=reason, delta=delta)
     if errors:
         raise ValidationError(errors)

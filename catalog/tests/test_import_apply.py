@@ -146,9 +146,10 @@ def test_the_numbers_of_queries_are_pinned(django_assert_num_queries):
         batch = import_batch_create(preview=import_preview(data=_rows(6)))
     batch = ImportBatch.objects.get(pk=batch.pk)
     # Apply: savepoint, the imports of the same content applied before, savepoint, the claim,
-    # release, the same four reads (locking), savepoint, products, SKUs, variants, opening
-    # levels and opening movements inserted, both savepoints released.
-    with django_assert_num_queries(17):
+    # release, the same four reads (locking), savepoint, products, SKUs, variants, the opening
+    # location read and key-share locked, opening levels and opening movements inserted, both
+    # savepoints released.
+    with django_assert_num_queries(18):
         import_apply(batch=batch, actor=ACTOR)
 
 
