@@ -40,11 +40,11 @@ from catalog.imports import (
 )
 from catalog.models import ImportBatch, ImportBatchStatus
 from core.actors import user_actor
+from stock.admin.common import STOCK_PERMISSION
 
 if TYPE_CHECKING:
     from django.template.response import _TemplateForResponseT
 
-STOCK_PERMISSION = "catalog.change_stock"
 ROWS_PER_PAGE = 100
 # Every error is listed, a page at a time: a file can have more than a page can hold.
 ERRORS_PER_PAGE = 500

@@ -12,12 +12,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from catalog.admin.common import STOCK_PERMISSION
-from catalog.admin.forms import LocationChoiceField, active_locations
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY
 from core.actors import user_actor
 from core.exceptions import ApplicationError
+from stock.admin.common import STOCK_PERMISSION
+from stock.admin.forms import LocationChoiceField, active_locations
 from stock.models import Location, MovementReason
 from stock.receiving import RECEIVE_REASONS, ReceiveLine, stock_receive
 
