@@ -1,5 +1,5 @@
-"""The admin's "Import CSV" and "Export CSV" pages of the product list (``catalog.imports``,
-``catalog.exports``): upload, then a preview of what every row will do and every error, then one
+"""The admin's "Import CSV" and "Export CSV" pages of the product list (``stock.imports``,
+``stock.exports``): upload, then a preview of what every row will do and every error, then one
 "Apply import" that changes everything or nothing. A file whose content was applied before is
 shown as such, and applying it again takes a ticked confirmation.
 
@@ -26,8 +26,11 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from catalog.exports import export_rows
-from catalog.imports import (
+from catalog.models import ImportBatch, ImportBatchStatus
+from core.actors import user_actor
+from stock.admin.common import STOCK_PERMISSION
+from stock.exports import export_rows
+from stock.imports import (
     COLUMNS,
     MAX_BYTES,
     MAX_ROWS,
@@ -38,9 +41,6 @@ from catalog.imports import (
     import_batches_applied,
     import_preview,
 )
-from catalog.models import ImportBatch, ImportBatchStatus
-from core.actors import user_actor
-from stock.admin.common import STOCK_PERMISSION
 
 if TYPE_CHECKING:
     from django.template.response import _TemplateForResponseT

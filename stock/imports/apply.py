@@ -17,9 +17,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.imports.columns import STOCK_CHUNK, chunks
-from catalog.imports.exceptions import ImportAppliedBefore, ImportRefused
-from catalog.imports.plan import (
+from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
+from catalog.versions import catalog_changed
+from core.actors import Actor
+from stock.imports.columns import STOCK_CHUNK, chunks
+from stock.imports.exceptions import ImportAppliedBefore, ImportRefused
+from stock.imports.plan import (
     KnownProduct,
     KnownVariant,
     NewProduct,
@@ -29,12 +32,9 @@ from catalog.imports.plan import (
     at_default,
     plan_from_json,
 )
-from catalog.imports.planning import State, known_product_ids, load_state, plan_rows
-from catalog.imports.preview import import_batches_applied
-from catalog.imports.report import differences, summary
-from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
-from catalog.versions import catalog_changed
-from core.actors import Actor
+from stock.imports.planning import State, known_product_ids, load_state, plan_rows
+from stock.imports.preview import import_batches_applied
+from stock.imports.report import differences, summary
 from stock.ledger import StockChange
 from stock.models import MovementReason
 from stock.services import stock_apply, stock_open

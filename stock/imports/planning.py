@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from catalog.imports.columns import (
+from catalog.models import IssuedSku, Product, Variant
+from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD
+from catalog.validators import MAX_QUANTITY
+from stock.imports.columns import (
     COLUMNS,
     FIELD_LABELS,
     NEW_SKU_REQUIRED,
@@ -29,8 +32,8 @@ from catalog.imports.columns import (
     chunks,
     error,
 )
-from catalog.imports.locations import FileLocations, Levels, file_levels, file_locations
-from catalog.imports.plan import (
+from stock.imports.locations import FileLocations, Levels, file_levels, file_locations
+from stock.imports.plan import (
     Counted,
     FieldChange,
     KnownProduct,
@@ -44,10 +47,7 @@ from catalog.imports.plan import (
     StockPlan,
     VariantPlan,
 )
-from catalog.imports.report import show
-from catalog.models import IssuedSku, Product, Variant
-from catalog.services import DEFAULT_LOW_STOCK_THRESHOLD
-from catalog.validators import MAX_QUANTITY
+from stock.imports.report import show
 
 # A product of the file: by id if the catalog has it, else by its key (name, color, collection).
 ProductRef = int | tuple[str, str, str]

@@ -12,15 +12,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 
-import catalog
-from catalog.imports import import_batch_create, import_preview
-from catalog.imports.columns import Error
+import stock
 from catalog.models import ImportBatch, IssuedSku, Product, Variant
 from catalog.services import VariantSpec, product_create
 from core.actors import system_actor
+from stock.imports import import_batch_create, import_preview
+from stock.imports.columns import Error
 from stock.models import StockMovement
 
-SAMPLE = Path(catalog.__file__).parent / "samples" / "catalog_import.csv"
+SAMPLE = Path(stock.__file__).parent / "samples" / "catalog_import.csv"
 # The Quick start's product, created through the API: the payload of its curl example.
 _README_PRODUCT = re.compile(r"-d '(\{[^']*\"name\": \"Linen Tee\"[^']*\})'")
 

@@ -21,13 +21,17 @@ staff user as the actor. A file whose content was applied before (``content_hash
 unless the caller confirms it (``allow_reimport``): a delivery note imported twice receives its
 goods twice.
 
+It belongs to the stock app, which sits above the catalog: its rows carry quantities at
+locations, which only the stock app may read and write. It reads and writes the catalog's
+products, variants and batches (``ImportBatch``) as any app above the catalog may.
+
 One job per module, each using only those before it:
 
 - ``columns``: the file's columns, what they set, its limits, the shape of an error;
 - ``dialects``: bytes to CSV records, whatever encoding and separator a spreadsheet app chose;
 - ``parsing``: records to rows of typed values, and every error that shows without the catalog;
 - ``plan``: the plan, typed and frozen, and its stored (JSON) form;
-- ``locations``: the locations a file may name and the stock levels there (from the stock app);
+- ``locations``: the locations a file may name and the stock levels there;
 - ``report``: counts and words for the plan, the errors and earlier imports;
 - ``planning``: the plan of the rows against the catalog, and every error against it;
 - ``exceptions``: why an import is refused;
@@ -41,16 +45,16 @@ cost hundreds of thousands of queries. Here the queries are a fixed number per c
 (``columns.CHUNK``), not per row, and stock goes through the one stock service.
 """
 
-from catalog.imports.apply import import_apply
-from catalog.imports.columns import COLUMNS, MAX_BYTES, MAX_ROWS
-from catalog.imports.exceptions import ImportAppliedBefore, ImportRefused
-from catalog.imports.preview import (
+from stock.imports.apply import import_apply
+from stock.imports.columns import COLUMNS, MAX_BYTES, MAX_ROWS
+from stock.imports.exceptions import ImportAppliedBefore, ImportRefused
+from stock.imports.preview import (
     content_hash,
     import_batch_create,
     import_batches_applied,
     import_preview,
 )
-from catalog.imports.report import applied_before, describe, format_errors
+from stock.imports.report import applied_before, describe, format_errors
 
 __all__ = [
     "COLUMNS",

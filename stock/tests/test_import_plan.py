@@ -8,11 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from catalog import imports
-from catalog.exports import export_rows
-from catalog.imports import import_apply, import_batch_create, import_preview
 from catalog.models import ImportBatchStatus, IssuedSku, Product, Variant
-from catalog.tests.import_support import (
+from core.actors import user_actor
+from stock import imports
+from stock.exports import export_rows
+from stock.imports import import_apply, import_batch_create, import_preview
+from stock.models import StockMovement
+from stock.tests.import_support import (
     ACTOR,
     EAN13,
     HEADER,
@@ -24,8 +26,6 @@ from catalog.tests.import_support import (
     snapshot,
     walkthrough_catalog,
 )
-from core.actors import user_actor
-from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db
 

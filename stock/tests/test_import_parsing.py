@@ -5,9 +5,9 @@ import codecs
 
 import pytest
 
-from catalog import imports
-from catalog.imports import import_preview
-from catalog.tests.import_support import (
+from stock import imports
+from stock.imports import import_preview
+from stock.tests.import_support import (
     EAN13_WRONG_CHECK_DIGIT,
     HEADER,
     csv_bytes,

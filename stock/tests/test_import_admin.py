@@ -8,11 +8,11 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalog import imports
 from catalog.groups import STORE_STAFF_GROUP
 from catalog.models import ImportBatch, ImportBatchStatus, Product, Variant
-from catalog.tests.import_support import SAMPLE, walkthrough_catalog
+from stock import imports
 from stock.models import StockMovement
+from stock.tests.import_support import SAMPLE, walkthrough_catalog
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = reverse("admin:catalog_product_changelist")

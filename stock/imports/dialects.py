@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from catalog.imports.columns import MAX_BYTES
+from stock.imports.columns import MAX_BYTES
 
 
 class FileError(Exception):

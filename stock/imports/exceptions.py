@@ -2,9 +2,9 @@
 
 from collections.abc import Sequence
 
-from catalog.imports.report import applied_before
 from catalog.models import ImportBatch
 from core.exceptions import ApplicationError
+from stock.imports.report import applied_before
 
 
 class ImportRefused(ApplicationError):

@@ -14,8 +14,11 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import imports
-from catalog.imports import (
+from catalog.models import ImportBatch, ImportBatchStatus, Variant
+from catalog.tests.support import race
+from core.actors import system_actor, user_actor
+from stock import imports
+from stock.imports import (
     ImportAppliedBefore,
     apply,
     content_hash,
@@ -23,9 +26,6 @@ from catalog.imports import (
     import_batch_create,
     import_preview,
 )
-from catalog.models import ImportBatch, ImportBatchStatus, Variant
-from catalog.tests.support import race
-from core.actors import system_actor, user_actor
 from stock.models import StockMovement
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from catalog.imports.columns import COLUMNS, FORMULA_STARTS, MAX_ROWS, Error, Row, error
-from catalog.imports.dialects import BadRecord, FileError, Records, decode, records
 from catalog.models import Category, Size
 from catalog.validators import (
     MAX_QUANTITY,
@@ -22,6 +20,8 @@ from catalog.validators import (
     validate_season_code,
     validate_sku,
 )
+from stock.imports.columns import COLUMNS, FORMULA_STARTS, MAX_ROWS, Error, Row, error
+from stock.imports.dialects import BadRecord, FileError, Records, decode, records
 
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"no", "n", "false", "0"}

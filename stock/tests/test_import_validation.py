@@ -4,9 +4,9 @@ its row and column, and a batch with errors is not applied."""
 import pytest
 
 from catalog import services
-from catalog.imports import ImportRefused, import_apply, import_batch_create, import_preview
 from catalog.models import ImportBatchStatus
-from catalog.tests.import_support import (
+from stock.imports import ImportRefused, import_apply, import_batch_create, import_preview
+from stock.tests.import_support import (
     ACTOR,
     EAN13,
     csv_bytes,

@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from catalog import imports
 from catalog.models import ImportBatch, Product, Variant
-from catalog.tests.import_support import SAMPLE, walkthrough_catalog
+from stock import imports
 from stock.models import StockMovement
+from stock.tests.import_support import SAMPLE, walkthrough_catalog
 
 pytestmark = pytest.mark.django_db
 

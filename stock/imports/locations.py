@@ -1,13 +1,12 @@
 """The file's ``location`` column: the locations a file may name, and the stock levels of its
-variants there. The import's planning and the export read the stock app through this module
-only (it is listed among the import-linter's known exceptions): quantities live in the stock
-levels now, and these files carry them.
+variants there. The import's planning and the export read locations and levels through this
+module only.
 """
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from catalog.imports.columns import chunks
+from stock.imports.columns import chunks
 from stock.models import Location
 from stock.selectors import location_default, location_list, stock_level_list
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from catalog.exports import export_csv
+from stock.exports import export_csv
 
 
 class Command(BaseCommand):

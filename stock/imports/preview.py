@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from catalog.imports.columns import COLUMNS, Error, Row
-from catalog.imports.parsing import parse_csv
-from catalog.imports.plan import RowPlan, StoredRow, plan_to_json
-from catalog.imports.planning import load_state, plan_rows
-from catalog.imports.report import error_order, summary
 from catalog.models import ImportBatch, ImportBatchStatus
+from stock.imports.columns import COLUMNS, Error, Row
+from stock.imports.parsing import parse_csv
+from stock.imports.plan import RowPlan, StoredRow, plan_to_json
+from stock.imports.planning import load_state, plan_rows
+from stock.imports.report import error_order, summary
 
 
 @dataclass(slots=True)

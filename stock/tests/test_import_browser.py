@@ -12,9 +12,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from catalog.models import ImportBatch, Product, Variant
-from catalog.tests.import_support import SAMPLE, walkthrough_catalog
 from catalog.tests.support import BROWSER_TEST_MARKS, admin_log_in, chromium_page, screenshot_taker
 from stock.models import StockMovement
+from stock.tests.import_support import SAMPLE, walkthrough_catalog
 
 pytestmark = BROWSER_TEST_MARKS
 

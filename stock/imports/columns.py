@@ -1,7 +1,7 @@
 """The import file's format: its columns, what they set, its limits (and the chunks of rows
 that keep the queries a fixed number per chunk), and the shape of an error.
 
-The export writes the same columns (``catalog.exports``), so an export imports again as is.
+The export writes the same columns (``stock.exports``), so an export imports again as is.
 A row's quantities (``on_hand``, ``received``, ``counted``) are at its ``location`` (a code; the
 default location when the column or the cell is empty).
 """

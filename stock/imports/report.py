@@ -6,9 +6,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from catalog.imports.columns import COLUMNS, FIELD_LABELS, Error
-from catalog.imports.plan import Changes, Counted, NewProduct, NewVariant, Received, RowPlan
 from catalog.models import ImportBatch
+from stock.imports.columns import COLUMNS, FIELD_LABELS, Error
+from stock.imports.plan import Changes, Counted, NewProduct, NewVariant, Received, RowPlan
 
 
 def error_order(labels: Sequence[str]) -> Callable[[Error], tuple[int, int]]:

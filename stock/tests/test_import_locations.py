@@ -9,22 +9,22 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from catalog import imports
-from catalog.exports import export_rows
-from catalog.imports import import_apply, import_batch_create, import_preview
-from catalog.imports.preview import content_hash
 from catalog.models import ImportBatchStatus, Product, Variant
-from catalog.tests.import_support import (
+from conftest import TEST_ACTOR, PlaceOrder
+from stock import imports
+from stock import services as stock_services
+from stock.exports import export_rows
+from stock.imports import import_apply, import_batch_create, import_preview
+from stock.imports.preview import content_hash
+from stock.locations import location_create
+from stock.models import Location, StockLevel, StockMovement
+from stock.tests.import_support import (
     ACTOR,
     csv_bytes,
     new_row,
     preview_and_store,
     snapshot,
 )
-from conftest import TEST_ACTOR, PlaceOrder
-from stock import services as stock_services
-from stock.locations import location_create
-from stock.models import Location, StockLevel, StockMovement
 
 pytestmark = pytest.mark.django_db
 

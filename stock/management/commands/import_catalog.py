@@ -4,7 +4,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.imports import (
+from core.actors import Actor, system_actor, user_actor
+from stock.imports import (
     ImportRefused,
     applied_before,
     format_errors,
@@ -13,7 +14,6 @@ from catalog.imports import (
     import_batches_applied,
     import_preview,
 )
-from core.actors import Actor, system_actor, user_actor
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
 """The catalog and its stock as CSV, in the import's columns, so that an export can be edited in
-a spreadsheet and imported again (``catalog.imports``).
+a spreadsheet and imported again (``stock.imports``).
 
 One row per variant and active location where it has a stock level (it has had stock there),
 with its units on hand there; a variant with none (never stocked, or only at archived
@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from django.db.models import FilteredRelation, Q, QuerySet
 
-from catalog.imports.columns import COLUMNS, FORMULA_STARTS
-from catalog.imports.locations import file_locations
 from catalog.models import Product, Variant
 from catalog.selectors import SIZE_ORDER
+from stock.imports.columns import COLUMNS, FORMULA_STARTS
+from stock.imports.locations import file_locations
 
 _BATCH = 2_000
 

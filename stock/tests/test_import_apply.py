@@ -10,9 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog import services
-from catalog.imports import ImportRefused, apply, import_apply, import_batch_create, import_preview
 from catalog.models import ImportBatch, ImportBatchStatus, Variant
-from catalog.tests.import_support import (
+from catalog.tests.support import race
+from core.actors import user_actor
+from stock.imports import ImportRefused, apply, import_apply, import_batch_create, import_preview
+from stock.ledger import StockChange
+from stock.models import StockMovement
+from stock.services import stock_apply
+from stock.tests.import_support import (
     ACTOR,
     HEADER,
     csv_bytes,
@@ -20,11 +25,6 @@ from catalog.tests.import_support import (
     preview_and_store,
     snapshot,
 )
-from catalog.tests.support import race
-from core.actors import user_actor
-from stock.ledger import StockChange
-from stock.models import StockMovement
-from stock.services import stock_apply
 
 pytestmark = pytest.mark.django_db
 
