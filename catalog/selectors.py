@@ -17,7 +17,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from catalog import locations
+from catalog import stock_port
 from catalog.models import IssuedSku, Product, Size, Variant
 
 # Sizes read smallest first, as on a shop's size picker.
@@ -60,7 +60,7 @@ def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
     so that it agrees with a read at that location (``?location=``), which shows 0 there."""
     here = FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id=variant_id))
     rows = (
-        locations.location_model()
+        stock_port.location_model()
         ._default_manager.filter(is_active=True)
         .annotate(level=here)
         .order_by("code", "id")

@@ -4,18 +4,17 @@ rule holds whichever door the data comes through; the database constraints back 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from catalog import selectors
-from catalog.locations import Location
+from catalog import selectors, stock_port
 from catalog.models import Category, IssuedSku, Product, Size, Variant
+from catalog.stock_port import Location
 from catalog.validators import normalize_code
 from core.actors import Actor
 from core.exceptions import Conflict, Protected
-from stock.services import stock_open
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")
@@ -132,8 +131,9 @@ def variant_create(
     actor: Actor,
 ) -> Variant:
     """Create a variant with its opening quantity, on hand at ``location`` (the default one
-    unless given; ``catalog.locations.location_for_stock`` finds one by code) and recorded as an
-    ``initial`` movement there. Without a SKU, one is generated."""
+    unless given; ``stock_port.location_for_stock`` finds one by code) and recorded as an
+    ``initial`` movement there, by the stock app (``stock_port.stock_open``). Without a SKU, one
+    is generated."""
     # Hold the product (foreign keys are checked only at commit): a concurrent delete of the
     # product waits for this variant, then sees its stock and refuses.
     Product.objects.select_for_update(no_key=True, of=("self",)).filter(pk=product.pk).get()
@@ -156,9 +156,7 @@ def variant_create(
         variant.full_clean(exclude=["sku"])
         variant.sku = _sku_issue_generated(product=product, size=size)
     variant.save()
-    # The port's location is the stock app's own Location (its resolver made it), which the
-    # catalog may not name: handed back to the stock service as it came.
-    stock_open([variant], actor=actor, location=cast(Any, location))
+    stock_port.stock_open([variant], actor=actor, location=location)
     return variant
 
 

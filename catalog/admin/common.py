@@ -1,6 +1,5 @@
-"""What the catalog's admin pages share: the stock permission, the stock badge, and the mixins
-that let store staff change stock without editing the catalog and turn service errors into
-messages."""
+"""What the catalog's admin pages share: the stock badge, the edit permission, and the mixin
+that turns service errors into messages."""
 
 from typing import Any
 
@@ -13,8 +12,6 @@ from django.utils.safestring import SafeString
 
 from catalog.models import Product, Variant
 from core.exceptions import ApplicationError
-
-STOCK_PERMISSION = "catalog.change_stock"
 
 
 def stock_badge(variant: Variant) -> SafeString:
@@ -35,17 +32,6 @@ def stock_badge(variant: Variant) -> SafeString:
 
 def may_edit(request: HttpRequest, model: type[Product | Variant]) -> bool:
     return request.user.has_perm(f"catalog.change_{model._meta.model_name}")
-
-
-class StockOrModelChange:
-    """Staff with the stock permission (store staff) may open an existing variant, or a product
-    with its variants, to change stock even without the permission to edit it; the page's
-    model fields are then read-only (see each admin's ``get_readonly_fields``)."""
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) or (  # type: ignore[misc]
-            obj is not None and request.user.has_perm(STOCK_PERMISSION)
-        )
 
 
 class ServiceErrorsAsMessages(admin.ModelAdmin):  # type: ignore[type-arg]

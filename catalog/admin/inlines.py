@@ -1,17 +1,16 @@
 """A product's variants, edited on the product's page."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from catalog import selectors
-from catalog.admin.common import StockOrModelChange, may_edit, stock_badge
-from catalog.admin.forms import STOCK_FORM_FIELDS, VARIANT_FORM_FIELDS, VariantForm, stock_form
+from catalog.admin.common import may_edit, stock_badge
+from catalog.admin.forms import VARIANT_FORM_FIELDS, VariantForm
 from catalog.models import Variant
 
 
@@ -29,14 +28,14 @@ class VariantInlineFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             )
 
 
-class VariantInline(StockOrModelChange, admin.TabularInline):  # type: ignore[type-arg]
+class VariantInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Variant
     form = VariantForm
     formset = VariantInlineFormSet
     # Each variant laid out as a card with a label per field (see catalog/admin.css), so the
     # page fits a laptop's width and a phone's.
     template = "admin/catalog/product/variant_inline.html"
-    fields = (*VARIANT_FORM_FIELDS, "stock", *STOCK_FORM_FIELDS, "on_hand_seen")
+    fields: ClassVar[tuple[str, ...]] = (*VARIANT_FORM_FIELDS, "stock")
     readonly_fields = ["stock"]
     extra = 0
     max_num = 3
@@ -45,20 +44,7 @@ class VariantInline(StockOrModelChange, admin.TabularInline):  # type: ignore[ty
     def stock(self, variant: Variant) -> SafeString | str:
         return stock_badge(variant) if variant.pk else "-"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Variant]:
-        # Each row's form checks a change against its level at the location chosen.
-        return super().get_queryset(request).prefetch_related("stock_levels")
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        # On a new product, variants start with their opening quantity; no stock changes yet.
-        if obj is None:
-            return (*VARIANT_FORM_FIELDS, "stock")
-        return self.fields
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and not may_edit(request, Variant):
             return ("stock", *VARIANT_FORM_FIELDS)
         return ("stock",)
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        return super().get_formset(request, obj, form=stock_form(request, self.form), **kwargs)

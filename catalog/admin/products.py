@@ -1,4 +1,6 @@
-"""The product admin: a product with its variants, archived rather than deleted."""
+"""The product admin: a product with its variants, archived rather than deleted. The stock
+app's admin adds the variants' stock changes and the CSV import and export
+(``stock/admin/products.py``)."""
 
 from typing import Any
 
@@ -9,23 +11,16 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from catalog import selectors, services
-from catalog.admin.common import (
-    ServiceErrorsAsMessages,
-    StockOrModelChange,
-    changed_values,
-    may_edit,
-    stock_badge,
-)
+from catalog.admin.common import ServiceErrorsAsMessages, changed_values, may_edit, stock_badge
 from catalog.admin.filters import StockStateFilter
 from catalog.admin.inlines import VariantInline
-from catalog.admin_imports import ImportExportAdminMixin
 from catalog.models import Product, Variant
 from catalog.services import PRODUCT_FIELDS, VARIANT_UPDATABLE_FIELDS
-from core.actors import user_actor
+from core.actors import Actor, user_actor
 
 
 @admin.register(Product)
-class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMessages):
+class ProductAdmin(ServiceErrorsAsMessages):
     fields = PRODUCT_FIELDS
     inlines = [VariantInline]
     list_display = ["name", "category", "collection", "color", "price", "stock", "is_active"]
@@ -77,12 +72,7 @@ class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMe
             services.variant_delete(variant=variant)
         actor = user_actor(request.user)
         for variant, _fields in formset.changed_objects:
-            variant_form = next(f for f in formset.forms if f.instance is variant)
-            services.variant_update(
-                variant=Variant.objects.get(pk=variant.pk),
-                data=changed_values(variant_form, VARIANT_UPDATABLE_FIELDS),
-            )
-            variant_form.apply_stock(actor)
+            self.save_variant_change(next(f for f in formset.forms if f.instance is variant), actor)
         for variant in formset.new_objects:
             services.variant_create(
                 product=form.instance,
@@ -93,6 +83,13 @@ class ProductAdmin(ImportExportAdminMixin, StockOrModelChange, ServiceErrorsAsMe
                 low_stock_threshold=variant.low_stock_threshold,
                 actor=actor,
             )
+
+    def save_variant_change(self, form: Any, actor: Actor) -> None:
+        """Write what one existing variant's row changed (the stock admin adds its stock)."""
+        services.variant_update(
+            variant=Variant.objects.get(pk=form.instance.pk),
+            data=changed_values(form, VARIANT_UPDATABLE_FIELDS),
+        )
 
     def delete_model(self, request: HttpRequest, obj: Product) -> None:
         services.product_delete(product=obj)

@@ -24,7 +24,7 @@ from django.db.models.query import BaseIterable
 from django.http import Http404
 from django.utils import timezone
 
-from catalog import locations, selectors
+from catalog import selectors, stock_port
 from catalog.models import Product, Size, Variant
 from core import shortcuts
 
@@ -206,7 +206,7 @@ def variants_by_product(
         rows = _fetch(
             f"SELECT v.product_id, v.id, v.size, v.sku, v.barcode, {available}, {available} > 0, "  # noqa: S608 - constant names
             f"{available} <= v.low_stock_threshold, COALESCE(l.committed, 0) "
-            f"FROM {Variant._meta.db_table} v LEFT JOIN {locations.level_model()._meta.db_table} l "
+            f"FROM {Variant._meta.db_table} v LEFT JOIN {stock_port.level_model()._meta.db_table} l "
             "ON l.variant_id = v.id AND l.location_id = %s WHERE v.product_id = ANY(%s)",
             [location_id, ids],
         )

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from catalog import locations, selectors
+from catalog import selectors, stock_port
 from catalog.api import representations
 from catalog.api.fields import BarcodeField, PriceField, SeasonCodeField, SkuField
 from catalog.models import Category, Product, Size, Variant
@@ -125,9 +125,9 @@ class VariantCreateFieldsSerializer(VariantFieldsMixin):
         _run_django_validator(validate_sku, value)
         return value
 
-    def validate_location(self, value: str) -> locations.Location:
+    def validate_location(self, value: str) -> stock_port.Location:
         try:
-            return locations.location_for_stock(value)
+            return stock_port.location_for_stock(value)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict["location"]) from error
 

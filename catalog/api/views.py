@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from catalog import locations, selectors, services, versions
+from catalog import selectors, services, stock_port, versions
 from catalog.api import filters, representations
 from catalog.api.filters import ProductFilter, VariantFilter
 from catalog.api.serializers import (
@@ -57,7 +57,7 @@ def _location_id(request: Request) -> int | None:
     codes = request.query_params.getlist("location")
     if len(codes) != 1 or not codes[0].strip():
         return None
-    return locations.location_for_stock(codes[0]).pk
+    return stock_port.location_for_stock(codes[0]).pk
 
 
 LOCATION_PARAMETER = OpenApiParameter(

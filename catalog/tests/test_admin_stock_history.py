@@ -9,12 +9,12 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from catalog.admin.variants import RECENT_MOVEMENTS
 from catalog.models import Product, Variant
 from catalog.tests.admin_stock_support import MOVEMENTS, VARIANTS, _everything
 from catalog.tests.support import admin_url, product_form_data
 from core.actors import system_actor
 from stock import services as stock_services
+from stock.admin.variants import RECENT_MOVEMENTS
 from stock.models import MovementReason, StockMovement
 
 pytestmark = pytest.mark.django_db

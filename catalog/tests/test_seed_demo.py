@@ -13,10 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from catalog import services
-from catalog.imports import import_batch_create, import_preview
 from catalog.management.commands import seed_demo
 from catalog.models import IssuedSku, Product, Variant
-from catalog.tests.import_support import SAMPLE
 from catalog.tests.support import commit_callbacks
 from catalog.versions import current as catalog_version
 from core.actors import system_actor, user_actor
@@ -25,7 +23,9 @@ from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT
 from orders.services import LineRequest, order_place
 from stock import services as stock_services
+from stock.imports import import_batch_create, import_preview
 from stock.models import StockMovement
+from stock.tests.import_support import SAMPLE
 
 ACTOR = system_actor("test")
 

@@ -265,7 +265,7 @@ def test_the_proxy_limits_api_bodies_as_the_api_does_and_answers_in_its_envelope
         }
     }
     # Elsewhere (the admin), room for the CSV import's largest file and its form around it.
-    from catalog.imports import MAX_BYTES
+    from stock.imports import MAX_BYTES
 
     server_wide = re.search(r"^    client_max_body_size (\d+)m;", config, flags=re.MULTILINE)
     assert MAX_BYTES < int(server_wide.group(1)) * 1024 * 1024 <= MAX_BYTES + 1024 * 1024

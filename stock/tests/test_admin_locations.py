@@ -230,7 +230,7 @@ def test_a_refusal_the_form_could_not_foresee_comes_back_as_a_message(
     )
     before = _locations()
 
-    with mock.patch("stock.admin.location_change_errors", return_value={}):
+    with mock.patch("stock.admin.locations.location_change_errors", return_value={}):
         response = superuser_web.post(
             admin_url("change", store), _form(store, is_active="off"), follow=True
         )
