@@ -276,10 +276,11 @@ class ImportBatchStatus(models.TextChoices):
 
 
 class ImportBatch(models.Model):
-    """A previewed CSV import (see ``catalog.imports``): the file's parsed rows, what applying
-    them will do, and every row's errors. Kept in the database, not in a local file, so that
-    whichever instance serves the "Apply" request finds it; applied at most once (the status
-    moves from ``previewed`` to ``applied`` in a guarded update).
+    """A previewed CSV import (see ``stock.imports``, which owns the import above the
+    catalog): the file's parsed rows, what applying them will do, and every row's errors. Kept
+    in the database, not in a local file, so that whichever instance serves the "Apply" request
+    finds it; applied at most once (the status moves from ``previewed`` to ``applied`` in a
+    guarded update).
 
     The same content (``content_hash``) is applied once, unless staff confirm that it is meant
     again (``reimport``): the database holds that rule, so two concurrent applies of one delivery
