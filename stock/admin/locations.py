@@ -94,6 +94,13 @@ class LocationAdmin(ServiceErrorsAsMessages):
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "api_keys" and formfield is not None:
+            # A key is made on its own page, which shows its secret once: not from here.
+            formfield.widget.can_add_related = False
+        return formfield
+
     def get_form(
         self, request: HttpRequest, obj: Location | None = None, change: bool = False, **kwargs: Any
     ) -> Any:

@@ -350,6 +350,7 @@ def test_the_form_offers_only_usable_keys_and_keeps_a_revoked_keys_binding(
     superuser_web.post(admin_url("change", store), _form(store, api_keys=str(till.pk)))
 
     assert offered == ["Till 1"]
+    assert not form.fields["api_keys"].widget.can_add_related  # keys are made on their own page
     assert sorted(store.api_keys.values_list("name", flat=True)) == ["Old till", "Till 1"]
 
 
