@@ -5,13 +5,21 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from catalog.models import Variant
 from catalog.selectors import variant_list
 from catalog.validators import normalize_code
-from stock.models import DEFAULT_LOCATION_CODE, Location, LocationKind, StockLevel, StockMovement
+from stock.models import (
+    DEFAULT_LOCATION_CODE,
+    Location,
+    LocationKind,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 from stock.reconcile import committed_expected
 
 
@@ -64,6 +72,21 @@ def stock_level_list() -> QuerySet[StockLevel]:
 def stock_movement_list() -> QuerySet[StockMovement]:
     """The ledger, newest first, with each movement's variant (for its SKU) and location."""
     return StockMovement.objects.select_related("variant", "location").order_by("-id")
+
+
+def transfer_list() -> QuerySet[Transfer]:
+    """Transfers, newest first, each with its two locations and its lines (with their
+    variants, for their SKUs): two queries for any page."""
+    lines = Prefetch("lines", queryset=TransferLine.objects.select_related("variant").order_by("id"))
+    return (
+        Transfer.objects.select_related("from_location", "to_location")
+        .prefetch_related(lines)
+        .order_by("-id")
+    )
+
+
+def transfer_get(*, transfer_id: int) -> Transfer:
+    return transfer_list().get(pk=transfer_id)
 
 
 def low_stock_levels(*, location: Location | None = None) -> QuerySet[StockLevel]:

@@ -132,6 +132,11 @@ def _create(
     note: str,
     reference: str,
 ) -> Transfer:
+    # Both ends read again under the key-share lock every change takes: an archive under way
+    # (which locks the row for update, then looks for open transfers) is waited for and seen,
+    # and one that starts later waits for this draft and refuses.
+    for field, location in (("from_location", from_location), ("to_location", to_location)):
+        _active(stock_location_lock(location), field)
     variants = _line_variants(lines)
     transfer = Transfer.objects.create(
         number=number,

@@ -158,3 +158,19 @@ class OrderPermission(ScopeOrPermission):
         if isinstance(request.auth, ApiKey) or needed is None:
             return True
         return _user_has(self, request.user, [needed])
+
+
+class TransferPermission(ScopeOrPermission):
+    """Transfers between locations: stock clients (``stock:write``) read them and act on them;
+    staff read them as they read the ledger, and act on them as they change stock."""
+
+    scope = Scope.STOCK_WRITE
+    permission = LedgerPermission.permission
+    write_permission = StockPermission.permission
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if isinstance(request.auth, ApiKey) or request.method in permissions.SAFE_METHODS:
+            return True
+        return _user_has(self, request.user, [self.write_permission])

@@ -36,7 +36,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "protected": (
         409,
         "The object still has stock or history: archive it instead of deleting it; a location "
-        "that still holds stock cannot be archived (details say how many units).",
+        "that still holds stock, or has units or transfers on the way to or from it, cannot "
+        "be archived (details say how many).",
     ),
     "insufficient_stock": (
         409,
@@ -44,7 +45,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     ),
     "stock_count_mismatch": (409, "The quantity changed since the count started. Nothing changed."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
-    "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
+    "invalid_transition": (
+        409,
+        "The status of the order or transfer does not allow this action; details name it. "
+        "Nothing changed.",
+    ),
     "conflict": (
         409,
         "A unique value (SKU, barcode, a product's size, a location's code) is taken; details "

@@ -25,6 +25,9 @@ from core.api.models import Scope
 from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT, Server, database_url
 from orders.services import LineRequest, order_place, order_transition
+from stock.locations import location_create
+from stock.selectors import location_default
+from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -70,12 +73,26 @@ def _seed(api_key):
         for step in steps:
             order_transition(order_id=order.pk, action=step, actor=actor)
         orders.append(order)
+    store = location_create(code="STORE-F", name="Fuzz shop", kind="store")
+    transfers = []
+    for ship in (False, True):
+        transfer = transfer_create(
+            from_location=location_default(),
+            to_location=store,
+            lines=[TransferLineRequest(variant_id=variants[0], quantity=3)],
+            actor=actor,
+        )
+        if ship:
+            transfer_ship(transfer_id=transfer.pk, actor=actor)
+        transfers.append(transfer)
     return {
         "products": [product.pk for product in products],
         "variants": variants,
         "orders": [order.pk for order in orders],
         "order_lines": [line.pk for order in orders for line in order.lines.all()],
-        "locations": ["MAIN", "main"],
+        "locations": ["MAIN", "main", "STORE-F"],
+        "transfers": [transfer.pk for transfer in transfers],
+        "transfer_lines": [line.pk for transfer in transfers for line in transfer.lines.all()],
     }
 
 
@@ -96,6 +113,10 @@ RULES_IN_PROSE = {
     "locations_create": "an archived location is not the default",
     "locations_partial_update": "the default stays active, and stays the default until another "
     "location takes it",
+    "transfers_create": "from_location and to_location are two different active locations; "
+    "each line's variant exists and appears once",
+    "transfers_receive": "each line is a line of this transfer, given once, at most the units "
+    "still in transit",
     "reports_sales": "date_from is not after date_to, and the range is 366 days at most",
     **dict.fromkeys(
         ("products_list", "products_retrieve", "variants_list", "variants_retrieve"),
@@ -124,6 +145,16 @@ DICTIONARY_PARAMETERS = {
         )
     },
     "variants_retrieve": {"path.id": "variants", "query.location": "locations"},
+    "transfers_create": {
+        "body.from_location": "locations",
+        "body.to_location": "locations",
+        "body.lines[*].variant": "variants",
+    },
+    "transfers_receive": {"path.id": "transfers", "body.lines[*].line": "transfer_lines"},
+    **{
+        f"transfers_{name}": {"path.id": "transfers"}
+        for name in ("retrieve", "ship", "close", "cancel")
+    },
     **{f"orders_{name}": {"path.id": "orders"} for name in ("retrieve", "pay", "fulfil", "cancel")},
 }  # fmt: skip
 

@@ -143,6 +143,12 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
         "/api/v1/stock-levels/",
         "/api/v1/locations/",
         "/api/v1/locations/{id}/",
+        "/api/v1/transfers/",
+        "/api/v1/transfers/{id}/",
+        "/api/v1/transfers/{id}/ship/",
+        "/api/v1/transfers/{id}/receive/",
+        "/api/v1/transfers/{id}/close/",
+        "/api/v1/transfers/{id}/cancel/",
         "/api/v1/orders/",
         "/api/v1/orders/{id}/",
         "/api/v1/orders/{id}/pay/",
@@ -166,12 +172,36 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
             assert error == {"$ref": "#/components/schemas/ErrorEnvelope"}
 
     assert set(paths["/api/v1/products/"]["post"]["responses"]) >= {"201"}
+    operations = {
+        operation["operationId"]
+        for path, methods in paths.items()
+        if path.startswith("/api/v1/transfers/")
+        for operation in methods.values()
+    }
+    assert operations == {
+        "transfers_list",
+        "transfers_create",
+        "transfers_retrieve",
+        "transfers_ship",
+        "transfers_receive",
+        "transfers_close",
+        "transfers_cancel",
+    }
+    for action in ("ship", "receive", "close", "cancel"):
+        operation = paths[f"/api/v1/transfers/{{id}}/{action}/"]["post"]
+        assert {"200", "400", "403", "404", "409", "422"} <= set(operation["responses"]), action
+        assert "Idempotency-Key" in {parameter["name"] for parameter in operation["parameters"]}
+    assert "invalid_transition" in components_of(schema)["ErrorCode"]["enum"]
     components = schema["components"]["schemas"]
     assert components["Category"]["enum"] == ["Tees", "Sweaters", "Pants"]
     assert components["Size"]["enum"] == ["S-M", "L-XL", "One Size"]
     assert components["LocationKind"]["enum"] == ["warehouse", "store", "online"]
     assert "validation_error" in components["ErrorCode"]["enum"]
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
+
+
+def components_of(schema):
+    return schema["components"]["schemas"]
 
 
 def test_the_schema_documents_the_filters(schema):

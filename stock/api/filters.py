@@ -14,22 +14,22 @@ from stock.models import (
     MovementReason,
     StockLevel,
     StockMovement,
+    Transfer,
+    TransferStatus,
 )
 
 
 def location_code_filter(**kwargs: Any) -> django_filters.CharFilter:
     """``?location=store-01``: the rows at the location of that code, in any case (none for a
-    code that names no location)."""
+    code that names no location). The filter's name (or ``field_name``) is the foreign key."""
+    kwargs.setdefault("help_text", "The location's code, any case.")
     return django_filters.CharFilter(
-        method=filter_location,
-        max_length=LOCATION_CODE_MAX_LENGTH,
-        help_text="The location's code, any case.",
-        **kwargs,
+        method=filter_location, max_length=LOCATION_CODE_MAX_LENGTH, **kwargs
     )
 
 
 def filter_location(queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-    return queryset.filter(location__code=normalize_code(value))
+    return queryset.filter(**{f"{name}__code": normalize_code(value)})
 
 
 class StockMovementFilter(FilterSet):
@@ -100,3 +100,13 @@ class StockLevelFilter(FilterSet):
         if value:
             return queryset.filter(on_hand__lte=at_most)
         return queryset.filter(on_hand__gt=at_most)
+
+
+class TransferFilter(FilterSet):
+    status = MultipleChoiceFilter(choices=TransferStatus.choices, distinct=False)
+    from_location = location_code_filter(help_text="The source's code, any case.")
+    to_location = location_code_filter(help_text="The destination's code, any case.")
+
+    class Meta:
+        model = Transfer
+        fields: list[str] = []

@@ -15,6 +15,9 @@ from core.api.services import api_key_create
 from core.api.tests.authorization.support import World, _place
 from orders.services import order_transition
 from stock.locations import location_create
+from stock.models import Transfer
+from stock.selectors import location_default
+from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
 
 
 @pytest.fixture
@@ -35,6 +38,18 @@ def world(make_product: Callable[..., Product]) -> World:
     till = User.objects.create_user("till", password="pw", is_staff=True)
     till.groups.add(Group.objects.get(name=STORE_STAFF_GROUP))
     staff_order = _place(user_actor(till), small, reference="till-1")
+    depot = location_create(code="DEPOT", name="Depot", kind="warehouse")
+
+    def transfer() -> Transfer:
+        return transfer_create(
+            from_location=location_default(),
+            to_location=depot,
+            lines=[TransferLineRequest(variant_id=small.pk, quantity=1)],
+            actor=user_actor(till),
+        )
+
+    draft, shipped = transfer(), transfer()
+    transfer_ship(transfer_id=shipped.pk, actor=user_actor(till))
     return World(
         product=product,
         spare=spare,
@@ -50,4 +65,6 @@ def world(make_product: Callable[..., Product]) -> World:
         others_order=others_order,
         staff_order=staff_order,
         store=location_create(code="STORE-01", name="Shop", kind="store"),
+        draft=draft,
+        shipped=shipped,
     )

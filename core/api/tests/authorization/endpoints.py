@@ -38,6 +38,7 @@ M = "/api/v1/stock-movements/"
 LOC = "/api/v1/locations/"
 LEVELS = "/api/v1/stock-levels/"
 ORD = "/api/v1/orders/"
+TR = "/api/v1/transfers/"
 REPORTS = "/api/v1/reports/"
 
 PRODUCT_BODY = {
@@ -182,6 +183,33 @@ ENDPOINTS = [
     # Where the stock is: what every catalog reader sees, summed, per location; read-only
     Endpoint("stock-levels list", CATALOG_READ, "get", lambda w: LEVELS, 200),
     Endpoint("stock-levels create", CATALOG_READ, "post", lambda w: LEVELS, 405, lambda w: {}),
+    # Transfers: read as the ledger is, drafted and moved by whoever changes stock
+    Endpoint("transfers list", LEDGER_READ, "get", lambda w: TR, 200),
+    Endpoint("transfers detail", LEDGER_READ, "get", lambda w: f"{TR}{w.draft.pk}/", 200),
+    Endpoint(
+        "transfers create",
+        STOCK_WRITE,
+        "post",
+        lambda w: TR,
+        201,
+        lambda w: {
+            "from_location": "MAIN",
+            "to_location": "DEPOT",
+            "lines": [{"variant": w.small.pk, "quantity": 1}],
+        },
+    ),
+    Endpoint("transfers ship", STOCK_WRITE, "post", lambda w: f"{TR}{w.draft.pk}/ship/", 200),
+    Endpoint(
+        "transfers receive",
+        STOCK_WRITE,
+        "post",
+        lambda w: f"{TR}{w.shipped.pk}/receive/",
+        200,
+        lambda w: {"lines": [{"line": w.shipped.lines.get().pk, "quantity": 1}]},
+    ),
+    Endpoint("transfers close", STOCK_WRITE, "post", lambda w: f"{TR}{w.shipped.pk}/close/", 200),
+    Endpoint("transfers cancel", STOCK_WRITE, "post", lambda w: f"{TR}{w.shipped.pk}/cancel/", 200),
+    Endpoint("transfers delete", STOCK_WRITE, "delete", lambda w: f"{TR}{w.draft.pk}/", 405),
     # Orders: never changed or deleted but by their actions
     Endpoint("orders list", ORDERS, "get", lambda w: ORD, 200),
     Endpoint("orders detail", ORDER_READ, "get", lambda w: f"{ORD}{w.placed.pk}/", 200),

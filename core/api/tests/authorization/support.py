@@ -36,7 +36,7 @@ from core.api.tests.authorization.access import (
 )
 from orders.models import Order
 from orders.services import LineRequest, order_place
-from stock.models import Location
+from stock.models import Location, Transfer
 
 
 @dataclass
@@ -55,6 +55,8 @@ class World:
     others_order: Order  # another client's
     staff_order: Order  # placed by a staff user at the till
     store: Location  # active, empty, not the default: it can be archived
+    draft: Transfer  # MAIN to DEPOT, one unit of small
+    shipped: Transfer  # MAIN to DEPOT, one unit of small on its way
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:
