@@ -47,7 +47,7 @@ def order_place(body: JSON) -> JSON:
             committed = conn.execute(
                 "UPDATE stock_stocklevel SET committed = committed + %s, updated_at = now() "
                 "WHERE variant_id = %s AND location_id = %s AND on_hand - committed >= %s "
-                "RETURNING on_hand, committed",
+                "RETURNING on_hand, committed, incoming",
                 (quantity, variant, location, quantity),
             ).fetchone()
             if committed is None:
@@ -77,12 +77,13 @@ def order_place(body: JSON) -> JSON:
                 (order[0], variant, sku, name, size, quantity, price),
             ).fetchone()
             assert line is not None  # noqa: S101  # INSERT ... RETURNING
-            on_hand, committed = after[variant]
+            on_hand, committed, incoming = after[variant]
             conn.execute(
                 "INSERT INTO catalog_stockmovement (variant_id, product_id, location_id, delta, "
-                "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, "
-                "api_key_id, note, reference, created_at) VALUES (%s, %s, %s, 0, %s, %s, %s, "
-                "'order_placed', 'api_key', %s, %s, '', %s, now())",
+                "quantity_after, committed_delta, committed_after, incoming_delta, "
+                "incoming_after, reason, actor_kind, actor, api_key_id, note, reference, "
+                "created_at) VALUES (%s, %s, %s, 0, %s, %s, %s, 0, %s, 'order_placed', "
+                "'api_key', %s, %s, '', %s, now())",
                 (
                     variant,
                     product_id,
@@ -90,6 +91,7 @@ def order_place(body: JSON) -> JSON:
                     on_hand,
                     quantity,
                     committed,
+                    incoming,
                     key_name,
                     key_id,
                     number,
@@ -135,7 +137,7 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
         level = conn.execute(
             "UPDATE stock_stocklevel SET on_hand = on_hand + %s, updated_at = now() "
             "WHERE variant_id = %s AND location_id = %s "
-            "AND on_hand + %s BETWEEN committed AND %s RETURNING on_hand, committed",
+            "AND on_hand + %s BETWEEN committed AND %s RETURNING on_hand, committed, incoming",
             (delta, variant_id, location, delta, MAX_QUANTITY),
         ).fetchone()
         if level is None:
@@ -148,9 +150,10 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
         assert row is not None  # noqa: S101  # the level's variant
         movement = conn.execute(
             "INSERT INTO catalog_stockmovement (variant_id, product_id, location_id, delta, "
-            "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, "
-            "api_key_id, note, reference, created_at) VALUES (%s, %s, %s, %s, %s, 0, %s, %s, "
-            "'api_key', %s, %s, %s, %s, now()) RETURNING id, created_at",
+            "quantity_after, committed_delta, committed_after, incoming_delta, incoming_after, "
+            "reason, actor_kind, actor, api_key_id, note, reference, created_at) VALUES (%s, "
+            "%s, %s, %s, %s, 0, %s, 0, %s, %s, 'api_key', %s, %s, %s, %s, now()) "
+            "RETURNING id, created_at",
             (
                 variant_id,
                 row[8],
@@ -158,6 +161,7 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
                 delta,
                 level[0],
                 level[1],
+                level[2],
                 reason,
                 key_name,
                 key_id,
@@ -179,6 +183,8 @@ def stock_adjust(variant_id: int, body: JSON) -> JSON:
             "on_hand_after": level[0],
             "committed_delta": 0,
             "committed_after": level[1],
+            "incoming_delta": 0,
+            "incoming_after": level[2],
             "reason": reason,
             "actor": key_name,
             "note": note,

@@ -165,17 +165,17 @@ def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) 
             if quantity
         ]
         with cur.copy(
-            "COPY stock_stocklevel (variant_id, location_id, on_hand, committed, updated_at) "
-            "FROM STDIN"
+            "COPY stock_stocklevel (variant_id, location_id, on_hand, committed, incoming, "
+            "updated_at) FROM STDIN"
         ) as copy:
             for pid, location, quantity, _ in stocked:
                 for index in range(len(SIZES)):
                     at = EPOCH + timedelta(minutes=pid)
-                    copy.write_row((variant_id(pid, index), location, quantity, 0, at))
+                    copy.write_row((variant_id(pid, index), location, quantity, 0, 0, at))
         with cur.copy(
             "COPY catalog_stockmovement (variant_id, product_id, location_id, delta, "
-            "quantity_after, committed_delta, committed_after, reason, actor_kind, actor, note, "
-            "reference, created_at) FROM STDIN"
+            "quantity_after, committed_delta, committed_after, incoming_delta, incoming_after, "
+            "reason, actor_kind, actor, note, reference, created_at) FROM STDIN"
         ) as copy:
             for pid, location, quantity, reason in stocked:
                 for index in range(len(SIZES)):
@@ -186,6 +186,8 @@ def seed_catalog(conn: psycopg.Connection[TupleRow], *, first: int, count: int) 
                             location,
                             quantity,
                             quantity,
+                            0,
+                            0,
                             0,
                             0,
                             reason,

@@ -53,7 +53,7 @@ def variant_get(*, variant_id: int) -> Variant:
 
 def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
     """The variant's stock at every active location, by code: ``location`` (its code),
-    ``on_hand``, ``committed`` and ``available``, all 0 where it has no level. One query.
+    ``on_hand``, ``committed``, ``available`` and ``incoming`` (by transfers), all 0 where it has no level. One query.
 
     Every active location, not only those with a level, so that the answer does not depend on
     whether an empty level happens to exist (one is left behind when a location sells out), and
@@ -64,7 +64,12 @@ def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
         ._default_manager.filter(is_active=True)
         .annotate(level=here)
         .order_by("code", "id")
-        .values_list("code", Coalesce(F("level__on_hand"), 0), Coalesce(F("level__committed"), 0))
+        .values_list(
+            "code",
+            Coalesce(F("level__on_hand"), 0),
+            Coalesce(F("level__committed"), 0),
+            Coalesce(F("level__incoming"), 0),
+        )
     )
     return [
         {
@@ -72,8 +77,9 @@ def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
             "on_hand": on_hand,
             "committed": committed,
             "available": on_hand - committed,
+            "incoming": incoming,
         }
-        for code, on_hand, committed in rows
+        for code, on_hand, committed, incoming in rows
     ]
 
 

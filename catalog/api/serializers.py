@@ -350,6 +350,10 @@ class VariantLevelSerializer(serializers.Serializer[Any]):
     on_hand = serializers.IntegerField(read_only=True)
     committed = serializers.IntegerField(read_only=True)
     available = serializers.IntegerField(read_only=True, help_text="On hand less committed.")
+    incoming = serializers.IntegerField(
+        read_only=True,
+        help_text="Units shipped there by transfers and not received yet: on hand nowhere.",
+    )
 
 
 @extend_schema_serializer(component_name="VariantDetail")

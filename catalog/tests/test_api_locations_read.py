@@ -226,9 +226,9 @@ def test_a_variant_s_detail_lists_its_levels(reader, shops, path):
     assert body == {
         **_variant(large, body, 2, 1, product_name="Tee"),
         "levels": [
-            {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0},
-            {"location": "STORE-01", "on_hand": 3, "committed": 1, "available": 2},
-            {"location": "WEB", "on_hand": 0, "committed": 0, "available": 0},
+            {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
+            {"location": "STORE-01", "on_hand": 3, "committed": 1, "available": 2, "incoming": 0},
+            {"location": "WEB", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
         ],
     }
     at_main = _detail(reader, f"{VARIANTS}{large.pk}/", {"location": "MAIN"})

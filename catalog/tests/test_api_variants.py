@@ -63,8 +63,8 @@ def test_create_a_variant_with_its_opening_quantity_at_a_location(writer, tee, c
     # Its detail shows where the units are.
     levels = writer.get(detail(variant.pk)).json()["levels"]
     assert levels == [
-        {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0},
-        {"location": "STORE-01", "on_hand": 7, "committed": 0, "available": 7},
+        {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
+        {"location": "STORE-01", "on_hand": 7, "committed": 0, "available": 7, "incoming": 0},
     ]
 
 

@@ -25,6 +25,8 @@ class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "quantity_after",
         "signed_committed_delta",
         "committed_after",
+        "signed_incoming_delta",
+        "incoming_after",
         "actor",
         "reference",
         "short_note",
@@ -50,6 +52,10 @@ class StockMovementAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Committed", ordering="committed_delta")
     def signed_committed_delta(self, movement: StockMovement) -> str:
         return f"{movement.committed_delta:+d}" if movement.committed_delta else "0"
+
+    @admin.display(description="Incoming", ordering="incoming_delta")
+    def signed_incoming_delta(self, movement: StockMovement) -> str:
+        return f"{movement.incoming_delta:+d}" if movement.incoming_delta else "0"
 
     @admin.display(description="Note")
     def short_note(self, movement: StockMovement) -> str:

@@ -115,6 +115,14 @@ class StockMovementSerializer(serializers.Serializer[StockMovement]):
     committed_after = serializers.IntegerField(
         read_only=True, help_text="The units committed at the location after it."
     )
+    incoming_delta = serializers.IntegerField(
+        read_only=True,
+        help_text="The signed change of the units in transit to the location by transfers "
+        "(shipped: positive; received, cancelled or lost on the way: negative).",
+    )
+    incoming_after = serializers.IntegerField(
+        read_only=True, help_text="The units in transit to the location after it."
+    )
     reason = serializers.ChoiceField(choices=MovementReason.choices, read_only=True)
     actor = serializers.CharField(read_only=True, help_text="The user's or the API key's name.")
     note = serializers.CharField(read_only=True)
@@ -228,6 +236,11 @@ class StockLevelSerializer(serializers.Serializer[StockLevel]):
     available = serializers.IntegerField(
         read_only=True, help_text="Units that can be sold there: on_hand - committed."
     )
+    incoming = serializers.IntegerField(
+        read_only=True,
+        help_text="Units shipped there by transfers and not received yet: on hand nowhere, "
+        "not available anywhere.",
+    )
     low_stock_threshold = serializers.IntegerField(read_only=True, help_text="The variant's.")
     low_stock = serializers.BooleanField(
         read_only=True, help_text="available is at or below the variant's low_stock_threshold."
@@ -246,6 +259,7 @@ class StockLevelSerializer(serializers.Serializer[StockLevel]):
             "on_hand": instance.on_hand,
             "committed": instance.committed,
             "available": instance.available,
+            "incoming": instance.incoming,
             "low_stock_threshold": variant.low_stock_threshold,
             "low_stock": instance.available <= variant.low_stock_threshold,
         }

@@ -190,8 +190,9 @@ class StockLevelViewSet(
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
     """Each variant's stock at each location where it has had any: units on hand, committed
-    to open orders, and available (the difference). Levels at archived locations are listed
-    too (they hold nothing). A variant's ``quantity`` is its ``available`` summed over every
+    to open orders, available (the difference), and incoming (shipped there by a transfer,
+    not received yet: on hand nowhere). Levels at archived locations are listed too (they hold
+    nothing). A variant's ``quantity`` is its ``available`` summed over every
     location. By variant, then location."""
 
     serializer_class = StockLevelSerializer

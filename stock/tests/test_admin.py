@@ -146,6 +146,8 @@ def test_the_ledger_shows_and_filters_by_location_and_shows_committed_units(
         ("quantity_after", "5"),
         ("signed_committed_delta", "+3"),
         ("committed_after", "3"),
+        ("signed_incoming_delta", "0"),
+        ("incoming_after", "0"),
         ("actor", "web-shop"),
         ("reference", order.number),
         ("short_note", "-"),

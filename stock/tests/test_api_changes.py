@@ -32,6 +32,8 @@ def test_adjust_returns_the_variant_and_its_movement(stock_client, variant):
         "on_hand_after": 17,
         "committed_delta": 0,
         "committed_after": 0,
+        "incoming_delta": 0,
+        "incoming_after": 0,
         "reason": "received",
         "actor": movement.actor,
         "note": "spring delivery",

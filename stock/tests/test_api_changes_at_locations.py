@@ -51,6 +51,8 @@ def test_adjust_at_a_location_named_in_any_case(stock_client, variant, store):
         "on_hand_after": 4,
         "committed_delta": 0,
         "committed_after": 0,
+        "incoming_delta": 0,
+        "incoming_after": 0,
         "reason": "received",
         "actor": movement.actor,
         "note": "",

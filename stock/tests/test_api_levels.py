@@ -48,6 +48,7 @@ def _row(variant, location, on_hand, committed, *, threshold=2):
         "on_hand": on_hand,
         "committed": committed,
         "available": available,
+        "incoming": 0,
         "low_stock_threshold": threshold,
         "low_stock": available <= threshold,
     }

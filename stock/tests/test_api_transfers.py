@@ -526,3 +526,38 @@ def test_staff_read_transfers_as_they_read_the_ledger_and_act_as_they_change_sto
     clerk.force_login(store_staff)
     assert clerk.get(TRANSFERS).status_code == 200
     assert _post(clerk, draft, "ship").status_code == 200
+
+
+def test_units_in_transit_show_as_incoming_at_the_destination_and_in_the_ledger(
+    stock_client, draft, sizes
+):
+    small, _ = sizes
+    _post(stock_client, draft, "ship")
+    _post(
+        stock_client,
+        draft,
+        "receive",
+        {"lines": [{"line": draft["lines"][0]["id"], "quantity": 1}]},
+    )
+
+    levels = stock_client.get("/api/v1/stock-levels/", {"variant": small.pk}).json()["results"]
+    assert [(r["location"], r["on_hand"], r["available"], r["incoming"]) for r in levels] == [
+        ("MAIN", 3, 3, 0),
+        ("STORE-01", 1, 1, 1),
+    ]
+    detail = stock_client.get(f"/api/v1/variants/{small.pk}/").json()
+    assert detail["quantity"] == 4  # in transit: available nowhere
+    assert detail["levels"] == [
+        {"location": "MAIN", "on_hand": 3, "committed": 0, "available": 3, "incoming": 0},
+        {"location": "STORE-01", "on_hand": 1, "committed": 0, "available": 1, "incoming": 1},
+    ]
+    movements = stock_client.get(f"/api/v1/variants/{small.pk}/movements/").json()["results"]
+    assert [
+        (m["reason"], m["location"], m["on_hand_delta"], m["incoming_delta"], m["incoming_after"])
+        for m in movements[:3]
+    ] == [
+        ("transfer_in", "STORE-01", 1, -1, 1),
+        ("transfer_out", "STORE-01", 0, 2, 2),
+        ("transfer_out", "MAIN", -2, 0, 0),
+    ]
+    assert all(m["reference"] == draft["number"] for m in movements[:3])
