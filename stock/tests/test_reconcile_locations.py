@@ -80,8 +80,9 @@ def test_a_clean_shop_reconciles_with_open_orders_at_two_locations(shop, django_
     ]
 
     # When it reconciles: a constant number of queries (a savepoint around them in a test):
-    # the levels' drift, the variants' drift, the open orders, the committed levels, counts
-    with django_assert_num_queries(8):
+    # the levels' drift, the variants' drift, the open orders, the committed levels, the
+    # transfers in transit, the incoming levels, the transfers' balance, counts
+    with django_assert_num_queries(11):
         out, err, error = _reconcile()
 
     # Then it says so and exits 0

@@ -5,15 +5,23 @@ from django.db import connection, transaction
 
 from catalog.models import Variant
 from stock.models import StockLevel
-from stock.selectors import stock_committed_drift, stock_drift, stock_level_drift
+from stock.selectors import (
+    stock_committed_drift,
+    stock_drift,
+    stock_incoming_drift,
+    stock_level_drift,
+    stock_transfer_imbalance,
+)
 
 
 class Command(BaseCommand):
     help = (
-        "Prove that every stock level's units on hand and committed equal the sums of its "
-        "movements, that every level's committed units are what the open orders hold there, "
-        "and that every variant's totals equal its levels'. Reports each drift and exits "
-        "non-zero if there is any."
+        "Prove that every stock level's units on hand, committed and incoming equal the sums "
+        "of its movements, that every level's committed units are what the open orders hold "
+        "there and its incoming units what the transfers in transit still carry there, that "
+        "every variant's totals equal its levels', and that transfers conserve units (each "
+        "transfer's movements of a variant add up to zero over on hand and incoming). Reports "
+        "each drift and exits non-zero if there is any."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -22,12 +30,20 @@ class Command(BaseCommand):
             if outermost:
                 self._one_snapshot()
             drifts, mismatches = self._report()
+            in_transit, unbalanced = self._report_transfers()
             levels, variants = StockLevel.objects.count(), Variant.objects.count()
         problems = []
         if drifts:
             problems.append(f"{drifts} drift(s) from the ledger")
         if mismatches:
             problems.append(f"{mismatches} level(s) whose committed units are not the open orders'")
+        if in_transit:
+            problems.append(
+                f"{in_transit} level(s) whose incoming units are not what the transfers in "
+                "transit carry"
+            )
+        if unbalanced:
+            problems.append(f"{unbalanced} transfer movement(s) that do not conserve units")
         if problems:
             raise CommandError("; ".join(problems) + ".")
         self.stdout.write(
@@ -51,10 +67,16 @@ class Command(BaseCommand):
             drifts += 1
             ledger_on_hand = level.ledger_on_hand  # type: ignore[attr-defined]
             ledger_committed = level.ledger_committed  # type: ignore[attr-defined]
+            ledger_incoming = level.ledger_incoming  # type: ignore[attr-defined]
             self.stderr.write(
                 f"DRIFT {level.variant.sku} at {level.location.code}: on hand {level.on_hand}, "
                 f"movements add up to {ledger_on_hand}; committed {level.committed}, "
                 f"movements add up to {ledger_committed}"
+                + (
+                    f"; incoming {level.incoming}, movements add up to {ledger_incoming}"
+                    if level.incoming != ledger_incoming
+                    else ""
+                )
             )
         for variant in stock_drift():
             drifts += 1
@@ -72,3 +94,18 @@ class Command(BaseCommand):
                 f"open orders hold {mismatch.expected}"
             )
         return drifts, len(mismatches)
+
+    def _report_transfers(self) -> tuple[int, int]:
+        mismatches = stock_incoming_drift()
+        for mismatch in mismatches:
+            self.stderr.write(
+                f"MISMATCH {mismatch.sku} at {mismatch.location}: incoming {mismatch.incoming}, "
+                f"transfers in transit carry {mismatch.expected}"
+            )
+        imbalances = stock_transfer_imbalance()
+        for imbalance in imbalances:
+            self.stderr.write(
+                f"UNBALANCED {imbalance.sku} in {imbalance.reference}: its transfer movements "
+                f"add up to {imbalance.units:+d} units on hand and in transit, not 0"
+            )
+        return len(mismatches), len(imbalances)
