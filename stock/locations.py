@@ -7,8 +7,10 @@ Two rules hold across rows, so each write locks the rows it reads them from:
   would be none) nor be archived (the default takes stock). Whoever moves the default locks
   the current default's row first, then the location it changes: one lock order for every
   write here, and two moves queue instead of both finding the same old default.
-- An archived location holds no stock. Archiving locks the location's row for update, then
-  sums its levels. Every stock change takes a key-share lock on its location's row when it
+- An archived location holds no stock, and no transfer is on its way from or to it. Archiving
+  locks the location's row for update, then sums its levels (incoming units included) and
+  looks for its open transfers (draft or in transit). Drafting a transfer takes the same
+  key-share lock on both of its ends as a change does. Every stock change takes a key-share lock on its location's row when it
   starts and holds it until it commits (``stock.services._where``), and reads there whether the
   location is active. So an archive waits for a change under way and then sees its units, and a
   change that starts during an archive waits for it and then finds the location archived.
@@ -29,7 +31,7 @@ from django.db.models.functions import Coalesce
 from catalog.validators import normalize_code
 from catalog.versions import catalog_changed
 from core.exceptions import Conflict, Protected
-from stock.models import Location, StockLevel
+from stock.models import Location, StockLevel, Transfer, TransferStatus
 from stock.selectors import location_default
 
 # What a location's PATCH may change: everything but its code.
@@ -137,9 +139,12 @@ def _take_default(old_default: Location) -> None:
 
 
 def _refuse_archiving_stock(locked: Location) -> None:
-    """``Protected`` if the location (its row locked) still holds units on hand or committed."""
+    """``Protected`` if the location (its row locked) still holds units on hand or committed,
+    or has units on their way to it, or transfers from or to it not yet shipped or received."""
     held = StockLevel.objects.filter(location=locked).aggregate(
-        on_hand=Coalesce(Sum("on_hand"), 0), committed=Coalesce(Sum("committed"), 0)
+        on_hand=Coalesce(Sum("on_hand"), 0),
+        committed=Coalesce(Sum("committed"), 0),
+        incoming=Coalesce(Sum("incoming"), 0),
     )
     if held["on_hand"] or held["committed"]:
         raise Protected(
@@ -152,6 +157,40 @@ def _refuse_archiving_stock(locked: Location) -> None:
                 "committed": held["committed"],
             },
         )
+    transfers = _open_transfers(locked)
+    if held["incoming"] or transfers:
+        raise Protected(
+            _open_transfers_message(locked, held["incoming"], transfers),
+            details={"location": locked.code, "incoming": held["incoming"], "transfers": transfers},
+        )
+
+
+def _open_transfers(location: Location) -> list[str]:
+    """The numbers of the transfers from or to ``location`` still in draft or in transit,
+    oldest first."""
+    return list(
+        Transfer.objects.filter(
+            Q(from_location=location) | Q(to_location=location),
+            status__in=[TransferStatus.DRAFT, TransferStatus.IN_TRANSIT],
+        )
+        .order_by("id")
+        .values_list("number", flat=True)
+    )
+
+
+def _open_transfers_message(location: Location, incoming: int, transfers: list[str]) -> str:
+    """Why ``location`` cannot be archived yet: its open transfers (the first few named), and
+    the units on their way to it."""
+    shown = ", ".join(transfers[:5]) + (
+        f" and {len(transfers) - 5} more" if len(transfers) > 5 else ""
+    )
+    parts = [f"transfers from or to it are not done yet ({shown})"] if transfers else []
+    if incoming:
+        parts.append(f"{incoming} unit(s) are on their way to it")
+    return (
+        f"{location.code} cannot be archived: {' and '.join(parts)}; an archived location "
+        "takes no stock. Ship and receive, close or cancel them first."
+    )
 
 
 def location_change_errors(
@@ -179,4 +218,11 @@ def location_change_errors(
                 f"{held['committed'] or 0} of them committed to open orders: move or count them "
                 "out (and fulfil or cancel those orders) before archiving it."
             }
+        incoming = (
+            StockLevel.objects.filter(location=location).aggregate(units=Sum("incoming"))["units"]
+            or 0
+        )
+        transfers = _open_transfers(location)
+        if incoming or transfers:
+            return {"is_active": _open_transfers_message(location, incoming, transfers)}
     return {}

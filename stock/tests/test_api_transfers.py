@@ -8,6 +8,7 @@ from catalog.tests.support import answer_shape, documented_shape
 from core.api.models import ApiKey
 from core.api.tests.support import assert_error, assert_invalid
 from stock.api.transfer_serializers import TransferOutputSerializer
+from stock.locations import location_change_errors
 from stock.models import StockLevel, StockMovement, Transfer
 from stock.tests.location_support import everything
 
@@ -561,3 +562,65 @@ def test_units_in_transit_show_as_incoming_at_the_destination_and_in_the_ledger(
         ("transfer_out", "MAIN", -2, 0, 0),
     ]
     assert all(m["reference"] == draft["number"] for m in movements[:3])
+
+
+def _archive(client, location):
+    return client.patch(f"/api/v1/locations/{location.pk}/", {"is_active": False}, format="json")
+
+
+def test_a_location_with_a_draft_or_units_on_their_way_is_not_archived(
+    stock_client, manager_client, draft, store
+):
+    # A draft to it: refused, naming the transfer
+    error = assert_error(_archive(manager_client, store), 409, "protected")
+    assert error["details"] == {
+        "location": "STORE-01",
+        "incoming": 0,
+        "transfers": [draft["number"]],
+    }
+    assert error["message"] == (
+        f"STORE-01 cannot be archived: transfers from or to it are not done yet "
+        f"({draft['number']}); an archived location takes no stock. Ship and receive, close or "
+        "cancel them first."
+    )
+    assert location_change_errors(store, is_active=False, is_default=False) == {
+        "is_active": error["message"]
+    }
+
+    # Shipped: its 5 units are on their way there
+    _post(stock_client, draft, "ship")
+    error = assert_error(_archive(manager_client, store), 409, "protected")
+    assert error["details"] == {
+        "location": "STORE-01",
+        "incoming": 5,
+        "transfers": [draft["number"]],
+    }
+    assert "5 unit(s) are on their way to it" in error["message"]
+    store.refresh_from_db()
+    assert store.is_active
+
+    # Cancelled: nothing on the way, nothing there; it may be archived
+    _post(stock_client, draft, "cancel")
+    response = _archive(manager_client, store)
+    assert response.status_code == 200, response.json()
+    assert response.json()["is_active"] is False
+
+
+def test_the_source_of_a_draft_is_not_archived_either(
+    stock_client, manager_client, sizes, store, online
+):
+    small, _ = sizes
+    response = stock_client.post(
+        TRANSFERS,
+        {
+            "from_location": "WEB",
+            "to_location": "STORE-01",
+            "lines": [{"variant": small.pk, "quantity": 1}],
+        },
+        format="json",
+    )
+    number = response.json()["number"]
+    error = assert_error(_archive(manager_client, online), 409, "protected")
+    assert error["details"] == {"location": "WEB", "incoming": 0, "transfers": [number]}
+    _post(stock_client, response.json(), "cancel")
+    assert _archive(manager_client, online).status_code == 200
