@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, Conflict
 
 
 class InsufficientStock(ApplicationError):
@@ -36,3 +36,24 @@ class LocationNotAllowed(ApplicationError):
     code = "permission_denied"
     status_code = 403
     default_message = "This API key may not act at this location."
+
+
+class InvalidTransition(ApplicationError):
+    """The object's status does not allow this (a count session already applied or cancelled);
+    nothing changed."""
+
+    code = "invalid_transition"
+    status_code = 409
+    default_message = "The status does not allow this; nothing was changed."
+
+
+class CountSessionOpen(Conflict):
+    """A count session is open at the location: a second one, a single-variant count there, or
+    archiving it would count the same units twice or leave the session stranded."""
+
+    def __init__(self, *, location: str, session_id: int, doing: str = "") -> None:
+        super().__init__(
+            f"A count session (COUNT-{session_id}) is open at {location}: "
+            f"{doing or 'count in it'}, or apply or cancel it first. Nothing was changed.",
+            details={"location": location, "count": session_id},
+        )
