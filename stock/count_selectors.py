@@ -19,10 +19,11 @@ def count_list() -> QuerySet[CountSession]:
     )
 
 
-def count_get(*, session_id: int) -> CountSession:
-    """One session with its lines, each with its variant and product (``DoesNotExist``: 404)."""
+def count_with_lines() -> QuerySet[CountSession]:
+    """The sessions as ``count_list`` has them, each with its lines by variant, each line with
+    its variant and product (one query more for all of them)."""
     lines = CountLine.objects.select_related("variant__product").order_by("variant_id")
-    return count_list().prefetch_related(Prefetch("lines", queryset=lines)).get(pk=session_id)
+    return count_list().prefetch_related(Prefetch("lines", queryset=lines))
 
 
 def count_open_at(location: Location) -> int | None:

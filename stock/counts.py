@@ -34,6 +34,7 @@ variants' (``stock_lock``). Sales lock the location then the variants, and never
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -179,10 +180,10 @@ def count_enter(
     variant not in the snapshot gets a line (its snapshot: its units on hand now) if the
     session counts it (its product, with a product filter); otherwise the entry is refused
     (400). Refused (409 ``invalid_transition``) once the session is applied or cancelled."""
-    given = {
+    given: dict[str, str | int] = {
         key: value
         for key, value in zip(VARIANT_KEYS, (barcode, sku, variant_id), strict=True)
-        if value not in (None, "")
+        if value is not None and value != ""
     }
     if len(given) != 1:
         raise ValidationError(f"Name the variant by exactly one of {', '.join(VARIANT_KEYS)}.")
@@ -228,7 +229,7 @@ def count_enter(
 _KEY_NAMES = {"barcode": "barcode", "sku": "SKU", "variant": "id"}
 
 
-def _find_variant(key: str, value: object) -> Variant | None:
+def _find_variant(key: str, value: str | int) -> Variant | None:
     variants = Variant.objects.select_related("product")
     if key == "variant":
         return variants.filter(pk=value).first()
@@ -374,7 +375,7 @@ def _applied_result(session: CountSession) -> CountResult:
     """What an applied session did, from its movements (the ledger is the record)."""
     lines = {line.variant_id: line for line in _lines(session)}
     movements = StockMovement.objects.filter(
-        created_at=session.applied_at,
+        created_at=cast(datetime, session.applied_at),  # set when applied (a database rule)
         location=session.location,
         reason=MovementReason.COUNT_CORRECTION,
         reference=session.reference,

@@ -44,11 +44,14 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     ),
     "stock_count_mismatch": (409, "The quantity changed since the count started. Nothing changed."),
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
-    "invalid_transition": (409, "The order's status does not allow this. Nothing changed."),
+    "invalid_transition": (
+        409,
+        "The status (of an order, of a count session) does not allow this. Nothing changed.",
+    ),
     "conflict": (
         409,
         "A unique value (SKU, barcode, a product's size, a location's code) is taken; details "
-        "names it.",
+        "names it. Or a count session is open at the location (details name it).",
     ),
     "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),

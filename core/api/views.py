@@ -76,6 +76,7 @@ V1_RESOURCES = {
     "stock-movements": "stock-movement-list",
     "stock-levels": "stock-level-list",
     "locations": "location-list",
+    "counts": "count-list",
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",

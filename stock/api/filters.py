@@ -9,6 +9,8 @@ from core.api.filters import FilterSet, MultipleChoiceFilter
 from stock.models import (
     ACTOR_MAX_LENGTH,
     LOCATION_CODE_MAX_LENGTH,
+    CountSession,
+    CountStatus,
     Location,
     LocationKind,
     MovementReason,
@@ -100,3 +102,12 @@ class StockLevelFilter(FilterSet):
         if value:
             return queryset.filter(on_hand__lte=at_most)
         return queryset.filter(on_hand__gt=at_most)
+
+
+class CountFilter(FilterSet):
+    status = MultipleChoiceFilter(choices=CountStatus.choices, distinct=False)
+    location = location_code_filter()
+
+    class Meta:
+        model = CountSession
+        fields: list[str] = []

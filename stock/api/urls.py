@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from stock.api.count_views import CountViewSet
 from stock.api.views import (
     LocationViewSet,
     StockLevelViewSet,
@@ -14,5 +15,6 @@ router.register("variants", VariantStockViewSet, basename="variant")
 router.register("stock-movements", StockMovementViewSet, basename="stock-movement")
 router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("locations", LocationViewSet, basename="location")
+router.register("counts", CountViewSet, basename="count")
 
 urlpatterns = router.urls

@@ -157,7 +157,9 @@ def test_a_session_at_an_archived_location_or_with_an_archived_product_is_refuse
     with pytest.raises(ValidationError) as of_archived:
         start(store, product=old)
 
-    assert at_archived.value.message_dict == {"location": ["STORE-02 is archived and holds no stock."]}
+    assert at_archived.value.message_dict == {
+        "location": ["STORE-02 is archived and holds no stock."]
+    }
     assert of_archived.value.message_dict == {"product": ["Old is archived: nothing to count."]}
     assert not CountSession.objects.exists()
 
@@ -216,7 +218,9 @@ def test_a_variant_of_another_product_than_the_filter_is_refused(tee, store):
         enter(session, sku=tee["pant"].sku)
 
     assert refused.value.message_dict == {
-        "sku": [f"{tee['pant'].sku} is not a variant of Tee (Black, FW24), the product this session counts."]
+        "sku": [
+            f"{tee['pant'].sku} is not a variant of Tee (Black, FW24), the product this session counts."
+        ]
     }
     assert [line[2] for line in lines(session)] == [None, None]
 

@@ -36,7 +36,7 @@ from core.api.tests.authorization.access import (
 )
 from orders.models import Order
 from orders.services import LineRequest, order_place
-from stock.models import Location
+from stock.models import CountSession, Location
 
 
 @dataclass
@@ -55,6 +55,7 @@ class World:
     others_order: Order  # another client's
     staff_order: Order  # placed by a staff user at the till
     store: Location  # active, empty, not the default: it can be archived
+    count: CountSession  # open, at a shop of its own (one holding the tee's stock)
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:
