@@ -21,7 +21,14 @@ from orders.models import Order
 from orders.services import LineRequest, order_place
 from stock import counts
 from stock.ledger import stock_levels
-from stock.models import CountLine, Location, LocationKind, MovementReason, StockMovement
+from stock.models import (
+    CountLine,
+    CountSession,
+    Location,
+    LocationKind,
+    MovementReason,
+    StockMovement,
+)
 from stock.services import stock_adjust, stock_lock
 from stock.tests.concurrency_support import ACTOR, _unexpected
 
@@ -132,3 +139,34 @@ def test_a_session_applied_during_twenty_concurrent_sales_corrects_only_the_real
         (c.line.variant_id, c.units) for c in result.corrections
     ]
     assert corrections.count() == 2
+
+
+def test_racing_applies_of_one_session_apply_it_once_and_answer_alike(make_product):
+    store = Location.objects.create(code="STORE-01", name="Shop", kind=LocationKind.STORE)
+    variant = make_product(stock={"S-M": 0}).variants.get()
+    stock_adjust(variant_id=variant.pk, delta=5, reason="received", actor=ACTOR, location=store)
+    session = counts.count_start(location=store, actor=ACTOR)
+    counts.count_enter(session_id=session.pk, actor=ACTOR, variant_id=variant.pk, counted=2)
+
+    outcomes = race([functools.partial(counts.count_apply, session_id=session.pk, actor=ACTOR)] * 6)
+
+    assert not _unexpected(outcomes), outcomes
+    assert {tuple((c.line.variant_id, c.units) for c in o.corrections) for o in outcomes} == {
+        ((variant.pk, -3),)
+    }
+    assert variant.stock_levels.get(location=store).on_hand == 2
+    assert StockMovement.objects.filter(reason=MovementReason.COUNT_CORRECTION).count() == 1
+    call_command("reconcile_stock", stdout=StringIO(), stderr=StringIO())
+
+
+def test_sessions_started_at_once_at_one_location_open_one(make_product):
+    from core.exceptions import Conflict
+
+    store = Location.objects.create(code="STORE-01", name="Shop", kind=LocationKind.STORE)
+
+    outcomes = race([functools.partial(counts.count_start, location=store, actor=ACTOR)] * 6)
+
+    started = [o for o in outcomes if isinstance(o, CountSession)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert (len(started), len(refused)) == (1, 5), outcomes
+    assert {o.details["count"] for o in refused} == {started[0].pk}

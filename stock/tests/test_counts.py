@@ -209,6 +209,10 @@ def test_a_variant_not_in_the_snapshot_gets_a_line_if_the_session_counts_it(
 
     assert (line.snapshot_on_hand, line.counted, line.expected_at_entry) == (0, 1, 0)
     assert lines(session)[-1] == (hat.sku, 0, 1, 0)
+    # Applied, the hat gets its first level at the shop.
+    apply(session)
+    assert levels()[(hat.sku, "STORE-01")] == (1, 0)
+    assert levels()[(hat.sku, "MAIN")] == (3, 0)
 
 
 def test_a_variant_of_another_product_than_the_filter_is_refused(tee, store):
