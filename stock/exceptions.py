@@ -1,4 +1,4 @@
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, Conflict
 
 
 class InsufficientStock(ApplicationError):
@@ -40,7 +40,8 @@ class LocationNotAllowed(ApplicationError):
 
 class InvalidTransition(ApplicationError):
     """The action does not apply in the object's present state (shipping a transfer that is
-    already in transit, cancelling one that has received units). ``details`` name the state."""
+    already in transit, cancelling one that has received units, applying a count session that
+    was cancelled). ``details`` name the state."""
 
     code = "invalid_transition"
     status_code = 409
@@ -50,3 +51,15 @@ class InvalidTransition(ApplicationError):
 class InvalidTransferLines(InvalidSaleLines):
     """Field errors of a transfer's lines, or of the lines of a receipt, one entry per line
     (DRF's nested shape)."""
+
+
+class CountSessionOpen(Conflict):
+    """A count session is open at the location: a second one, a single-variant count there, or
+    archiving it would count the same units twice or leave the session stranded."""
+
+    def __init__(self, *, location: str, session_id: int, doing: str = "") -> None:
+        super().__init__(
+            f"A count session (COUNT-{session_id}) is open at {location}: "
+            f"{doing or 'count in it'}, or apply or cancel it first. Nothing was changed.",
+            details={"location": location, "count": session_id},
+        )

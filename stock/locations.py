@@ -31,6 +31,8 @@ from django.db.models.functions import Coalesce
 from catalog.validators import normalize_code
 from catalog.versions import catalog_changed
 from core.exceptions import Conflict, Protected
+from stock.count_selectors import count_open_at
+from stock.exceptions import CountSessionOpen
 from stock.models import Location, StockLevel, Transfer, TransferStatus
 from stock.selectors import location_default
 
@@ -109,6 +111,15 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
         raise ValidationError({"is_active": DEFAULT_ARCHIVED})
     if "is_active" in changed and not will_be_active:
         _refuse_archiving_stock(locked)
+        # A session starting now waits for this row's lock (``count_start`` takes a key-share
+        # lock on it), then finds the location archived.
+        session_id = count_open_at(locked)
+        if session_id is not None:
+            raise CountSessionOpen(
+                location=locked.code,
+                session_id=session_id,
+                doing="an archived location counts nothing",
+            )
     for field in changed:
         setattr(locked, field, cleaned[field])
     locked.full_clean(validate_unique=False, validate_constraints=False)
@@ -209,6 +220,12 @@ def location_change_errors(
             "the default instead."
         }
     if location.is_active and not is_active:
+        session_id = count_open_at(location)
+        if session_id is not None:
+            return {
+                "is_active": f"A count session (COUNT-{session_id}) is open at {location.code}: "
+                "apply or cancel it before archiving the location."
+            }
         held = StockLevel.objects.filter(
             Q(on_hand__gt=0) | Q(committed__gt=0), location=location
         ).aggregate(on_hand=Sum("on_hand"), committed=Sum("committed"))

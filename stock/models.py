@@ -506,3 +506,162 @@ class TransferLine(models.Model):
     def in_transit(self) -> int:
         """Units shipped and neither received nor written off (of a shipped transfer)."""
         return self.quantity - self.quantity_received - self.quantity_lost
+
+
+# Counts taken while the shop stays open
+
+
+class CountStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    APPLIED = "applied", "Applied"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CountSession(models.Model):
+    """A count of the shelves at one location, taken while the shop sells on (``stock.counts``).
+
+    Started with a snapshot of each variant's units on hand there (its lines), optionally only
+    of one product's variants; staff then enter what they count, and applying it corrects each
+    counted variant by what the shelf holds beyond what the ledger expected when the line was
+    counted. At most one session is open at a location: two would correct the same units twice.
+    """
+
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="count_sessions", db_index=False
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="count_sessions",
+        limit_choices_to={"is_active": True},
+        help_text="Count only this product's variants; every variant at the location if empty.",
+    )
+    status = models.CharField(max_length=16, choices=CountStatus.choices, default=CountStatus.OPEN)
+    zero_uncounted = models.BooleanField(
+        "zero the rest",
+        default=False,
+        help_text="Applying sets every variant of the session that was not counted to 0 on "
+        "hand; otherwise those are left alone.",
+    )
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
+    # Who started it, as a movement names its actor.
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.CharField(max_length=ACTOR_MAX_LENGTH)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="count_sessions",
+    )
+    api_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="count_sessions",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    applied_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The list filtered by location, newest first.
+            models.Index(fields=["location", "-id"], name="stock_count_location_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=Q(status=CountStatus.OPEN),
+                name="stock_count_one_open_per_location",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CountStatus.values), name="stock_count_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(actor_kind__in=ActorKind.values),
+                name="stock_count_actor_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(actor__regex=NOT_BLANK_PATTERN), name="stock_count_actor_not_blank"
+            ),
+            # The time of each end, exactly when the session ended that way.
+            models.CheckConstraint(
+                condition=Q(status=CountStatus.APPLIED, applied_at__isnull=False)
+                | (~Q(status=CountStatus.APPLIED) & Q(applied_at__isnull=True)),
+                name="stock_count_applied_at_when_applied",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=CountStatus.CANCELLED, cancelled_at__isnull=False)
+                | (~Q(status=CountStatus.CANCELLED) & Q(cancelled_at__isnull=True)),
+                name="stock_count_cancelled_at_when_cancelled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} at {self.location.code} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        """What its movements carry as their reference."""
+        return f"COUNT-{self.pk}"
+
+
+class CountLine(models.Model):
+    """One variant of a count session: its units on hand when the session started, and, once
+    counted, what the shelf held and what the ledger held there at that moment."""
+
+    session = models.ForeignKey(CountSession, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(
+        Variant, on_delete=models.PROTECT, related_name="count_lines", db_index=False
+    )
+    snapshot_on_hand = models.IntegerField(
+        help_text="Units on hand at the location when the session started (or when the "
+        "variant was first scanned, if it was not in the snapshot)."
+    )
+    counted = models.IntegerField(null=True, blank=True, help_text="Units counted on the shelf.")
+    expected_at_entry = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="Units on hand at the location when the count was entered: the correction "
+        "is counted minus this.",
+    )
+    counted_at = models.DateTimeField(null=True, blank=True)
+    correction = models.IntegerField(
+        null=True, blank=True, help_text="The units the applied session added (or took)."
+    )
+
+    class Meta:
+        ordering = ["session_id", "variant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "variant"], name="stock_count_line_one_per_variant"
+            ),
+            models.CheckConstraint(
+                condition=Q(snapshot_on_hand__gte=0), name="stock_count_line_snapshot_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(counted__isnull=True) | Q(counted__gte=0),
+                name="stock_count_line_counted_not_negative",
+            ),
+            # A count comes with what the ledger held when it was entered, and when.
+            models.CheckConstraint(
+                condition=Q(
+                    counted__isnull=True, expected_at_entry__isnull=True, counted_at__isnull=True
+                )
+                | Q(
+                    counted__isnull=False,
+                    expected_at_entry__gte=0,
+                    counted_at__isnull=False,
+                ),
+                name="stock_count_line_counted_with_expected",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        counted = "not counted" if self.counted is None else f"{self.counted} counted"
+        return f"{counted} (snapshot {self.snapshot_on_hand})"

@@ -25,7 +25,9 @@ from django.db.models import Q
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
+from stock.count_selectors import count_open_at
 from stock.exceptions import (
+    CountSessionOpen,
     InsufficientStock,
     InvalidSaleLines,
     LocationNotAllowed,
@@ -204,11 +206,21 @@ def stock_count(
     refused if that has changed since: the shelf was counted against another number. A count
     below the units committed there is refused too (409 ``insufficient_stock``): those orders
     need cancelling, or stock moved in, before the shelf can hold less than they need.
+
+    Refused (409 ``conflict``) while a count session is open at the location
+    (``stock.counts``): the session's line for the variant expects the units on hand when it
+    was counted, and a count in between would be corrected twice. It is checked under the
+    variant's lock, which entering a session's count takes too, so the two queue.
     """
     if not 0 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": f"A counted quantity is from 0 to {MAX_QUANTITY}."})
     location = _where(location, actor)
     variant = _require(stock_lock(ids=[variant_id]), [variant_id])[variant_id]
+    session_id = count_open_at(location)
+    if session_id is not None:
+        raise CountSessionOpen(
+            location=location.code, session_id=session_id, doing="enter this count in it"
+        )
     levels = stock_levels([variant_id], location)
     level = levels[variant_id]
     if expected_quantity is not None and expected_quantity != level.on_hand:

@@ -47,13 +47,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_in_progress": (409, "A request with this Idempotency-Key is still running."),
     "invalid_transition": (
         409,
-        "The status of the order or transfer does not allow this action; details name it. "
-        "Nothing changed.",
+        "The status of the order, transfer or count session does not allow this action; "
+        "details name it. Nothing changed.",
     ),
     "conflict": (
         409,
         "A unique value (SKU, barcode, a product's size, a location's code) is taken; details "
-        "names it.",
+        "names it. Or a count session is open at the location (details name it).",
     ),
     "length_required": (411, "A chunked body this server cannot read; send a Content-Length."),
     "payload_too_large": (413, "The body is larger than the limit."),

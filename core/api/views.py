@@ -77,6 +77,7 @@ V1_RESOURCES = {
     "stock-levels": "stock-level-list",
     "locations": "location-list",
     "transfers": "transfer-list",
+    "counts": "count-list",
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",

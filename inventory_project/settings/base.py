@@ -320,6 +320,7 @@ SPECTACULAR_SETTINGS = {
         "MovementReason": "stock.models.MovementReason",
         "LocationKind": "stock.models.LocationKind",
         "TransferStatus": "stock.models.TransferStatus",
+        "CountStatus": "stock.models.CountStatus",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [

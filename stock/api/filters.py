@@ -9,6 +9,8 @@ from core.api.filters import FilterSet, MultipleChoiceFilter
 from stock.models import (
     ACTOR_MAX_LENGTH,
     LOCATION_CODE_MAX_LENGTH,
+    CountSession,
+    CountStatus,
     Location,
     LocationKind,
     MovementReason,
@@ -109,4 +111,13 @@ class TransferFilter(FilterSet):
 
     class Meta:
         model = Transfer
+        fields: list[str] = []
+
+
+class CountFilter(FilterSet):
+    status = MultipleChoiceFilter(choices=CountStatus.choices, distinct=False)
+    location = location_code_filter()
+
+    class Meta:
+        model = CountSession
         fields: list[str] = []

@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from stock.api.transfer_views import TransferViewSet
+from stock.api.count_views import CountViewSet
 from stock.api.views import (
     LocationViewSet,
     StockLevelViewSet,
@@ -16,5 +17,6 @@ router.register("stock-movements", StockMovementViewSet, basename="stock-movemen
 router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("locations", LocationViewSet, basename="location")
 router.register("transfers", TransferViewSet, basename="transfer")
+router.register("counts", CountViewSet, basename="count")
 
 urlpatterns = router.urls

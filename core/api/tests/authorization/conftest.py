@@ -8,16 +8,18 @@ from django.contrib.auth.models import Group, User
 
 from catalog.groups import STORE_STAFF_GROUP
 from catalog.models import Product
-from core.actors import user_actor
+from core.actors import system_actor, user_actor
 from core.api.authentication import api_key_actor
 from core.api.models import Scope
 from core.api.services import api_key_create
 from core.api.tests.authorization.support import World, _place
 from orders.services import order_transition
+from stock.counts import count_start
 from stock.locations import location_create
 from stock.models import Transfer
 from stock.selectors import location_default
 from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
+from stock.services import stock_adjust
 
 
 @pytest.fixture
@@ -67,4 +69,13 @@ def world(make_product: Callable[..., Product]) -> World:
         store=location_create(code="STORE-01", name="Shop", kind="store"),
         draft=draft,
         shipped=shipped,
+        count=_count_session(small),
     )
+
+
+def _count_session(variant):
+    """An open count session at a shop of its own, which holds 3 of ``variant``."""
+    counted = location_create(code="STORE-09", name="Counted shop", kind="store")
+    clerk = system_actor("clerk")
+    stock_adjust(variant_id=variant.pk, delta=3, reason="received", actor=clerk, location=counted)
+    return count_start(location=counted, actor=clerk)

@@ -40,6 +40,7 @@ LEVELS = "/api/v1/stock-levels/"
 ORD = "/api/v1/orders/"
 TR = "/api/v1/transfers/"
 REPORTS = "/api/v1/reports/"
+COUNTS = "/api/v1/counts/"
 
 PRODUCT_BODY = {
     "category": "Tees",
@@ -263,6 +264,24 @@ ENDPOINTS = [
     Endpoint("orders delete", ORDERS, "delete", lambda w: f"{ORD}{w.placed.pk}/", 405),
     # Describing an order's endpoint does not look the order up
     Endpoint("orders detail options", ORDERS, "options", lambda w: f"{ORD}{w.placed.pk}/", 200),
+    # Counts: stock work, reads included
+    Endpoint("counts list", STOCK_WRITE, "get", lambda w: COUNTS, 200),
+    Endpoint(
+        "counts create", STOCK_WRITE, "post", lambda w: COUNTS, 201, lambda w: {"location": "main"}
+    ),
+    Endpoint("counts detail", STOCK_WRITE, "get", lambda w: f"{COUNTS}{w.count.pk}/", 200),
+    Endpoint(
+        "counts lines",
+        STOCK_WRITE,
+        "post",
+        lambda w: f"{COUNTS}{w.count.pk}/lines/",
+        200,
+        lambda w: {"sku": w.small.sku, "counted": 2},
+    ),
+    Endpoint("counts preview", STOCK_WRITE, "get", lambda w: f"{COUNTS}{w.count.pk}/preview/", 200),
+    Endpoint("counts apply", STOCK_WRITE, "post", lambda w: f"{COUNTS}{w.count.pk}/apply/", 200),
+    Endpoint("counts cancel", STOCK_WRITE, "post", lambda w: f"{COUNTS}{w.count.pk}/cancel/", 200),
+    Endpoint("counts delete", STOCK_WRITE, "delete", lambda w: f"{COUNTS}{w.count.pk}/", 405),
     # Reports: the stock's value is sums of what every catalog reader sees; sales are not
     Endpoint("reports stock-value", CATALOG_READ, "get", lambda w: f"{REPORTS}stock-value/", 200),
     Endpoint("reports sales", SALES, "get", lambda w: f"{REPORTS}sales/", 200),

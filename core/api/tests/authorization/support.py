@@ -36,7 +36,7 @@ from core.api.tests.authorization.access import (
 )
 from orders.models import Order
 from orders.services import LineRequest, order_place
-from stock.models import Location, Transfer
+from stock.models import CountSession, Location, Transfer
 
 
 @dataclass
@@ -57,6 +57,7 @@ class World:
     store: Location  # active, empty, not the default: it can be archived
     draft: Transfer  # MAIN to DEPOT, one unit of small
     shipped: Transfer  # MAIN to DEPOT, one unit of small on its way
+    count: CountSession  # open, at a shop of its own (one holding the tee's stock)
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:
