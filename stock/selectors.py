@@ -11,7 +11,14 @@ from django.db.models.functions import Coalesce
 from catalog.models import Variant
 from catalog.selectors import variant_list
 from catalog.validators import normalize_code
-from stock.models import DEFAULT_LOCATION_CODE, Location, LocationKind, StockLevel, StockMovement
+from stock.models import (
+    DEFAULT_LOCATION_CODE,
+    EFFECTIVE_THRESHOLD,
+    Location,
+    LocationKind,
+    StockLevel,
+    StockMovement,
+)
 from stock.reconcile import committed_expected
 
 
@@ -68,12 +75,12 @@ def stock_movement_list() -> QuerySet[StockMovement]:
 
 def low_stock_levels(*, location: Location | None = None) -> QuerySet[StockLevel]:
     """The levels (at ``location``, or at every active location) of active products' variants
-    whose units available there are at or below the variant's low-stock threshold: what to
-    reorder or move where, emptiest first. A variant with no level anywhere is not among them
+    whose units available there are at or below the low-stock threshold that applies there
+    (the level's own, else the variant's): what to reorder or move where, emptiest first. A variant with no level anywhere is not among them
     (see ``unstocked_variants``)."""
     levels = stock_level_list().filter(
         # available (on hand - committed) <= threshold, without a subtraction on the column
-        on_hand__lte=F("committed") + F("variant__low_stock_threshold"),
+        on_hand__lte=F("committed") + EFFECTIVE_THRESHOLD,
         location__is_active=True,
         variant__product__is_active=True,
     )

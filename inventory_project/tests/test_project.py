@@ -138,6 +138,7 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
         "/api/v1/variants/{id}/adjust/",
         "/api/v1/variants/{id}/count/",
         "/api/v1/variants/{id}/movements/",
+        "/api/v1/variants/{id}/levels/{location_code}/",
         "/api/v1/stock-movements/",
         "/api/v1/stock-movements/{id}/",
         "/api/v1/stock-levels/",

@@ -49,7 +49,9 @@ def _row(variant, location, on_hand, committed, *, threshold=2):
         "committed": committed,
         "available": available,
         "low_stock_threshold": threshold,
+        "target": threshold + 1,
         "low_stock": available <= threshold,
+        "settings": {"low_stock_threshold": None, "target": None},
     }
 
 

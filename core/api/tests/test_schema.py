@@ -85,7 +85,7 @@ def test_operation_ids_read_like_an_sdk(schema):
         "products_partial_update", "products_destroy",
         "variants_list", "variants_create", "variants_retrieve", "variants_update",
         "variants_partial_update", "variants_destroy", "variants_adjust", "variants_count",
-        "variants_movements_list",
+        "variants_movements_list", "variants_levels_update",
         "stock_movements_list", "stock_movements_retrieve", "stock_levels_list",
         "locations_list", "locations_create", "locations_retrieve", "locations_partial_update",
         "orders_list", "orders_create", "orders_retrieve", "orders_pay", "orders_fulfil",
@@ -104,7 +104,7 @@ def test_components_read_like_an_sdk(schema):
         "OrderReturnLineCreate", "Category", "Size", "OrderStatus", "MovementReason",
         "AdjustReason", "ErrorCode", "Error", "ErrorEnvelope", "PaginatedProductList",
         "Location", "LocationCreate", "PatchedLocationUpdate", "LocationKind", "StockLevel",
-        "PaginatedStockLevelList",
+        "PaginatedStockLevelList", "StockLevelSettings", "LevelSettings",
     }  # fmt: skip
     assert not [n for n in names if n.endswith(("Request", "Output", "Enum", "Serializer"))]
 
