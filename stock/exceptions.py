@@ -36,3 +36,17 @@ class LocationNotAllowed(ApplicationError):
     code = "permission_denied"
     status_code = 403
     default_message = "This API key may not act at this location."
+
+
+class InvalidTransition(ApplicationError):
+    """The action does not apply in the object's present state (shipping a transfer that is
+    already in transit, cancelling one that has received units). ``details`` name the state."""
+
+    code = "invalid_transition"
+    status_code = 409
+    default_message = "This action does not apply in the present state; nothing was changed."
+
+
+class InvalidTransferLines(InvalidSaleLines):
+    """Field errors of a transfer's lines, or of the lines of a receipt, one entry per line
+    (DRF's nested shape)."""

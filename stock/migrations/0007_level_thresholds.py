@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0008_variant_committed'),
-        ('stock', '0005_location_api_keys'),
+        ('stock', '0006_transfers'),
     ]
 
     operations = [
