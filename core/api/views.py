@@ -76,6 +76,7 @@ V1_RESOURCES = {
     "stock-movements": "stock-movement-list",
     "stock-levels": "stock-level-list",
     "locations": "location-list",
+    "replenishment": "replenishment",
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",

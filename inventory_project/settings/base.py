@@ -319,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatus": "orders.models.OrderStatus",
         "MovementReason": "stock.models.MovementReason",
         "LocationKind": "stock.models.LocationKind",
+        "TransferStatus": "stock.models.TransferStatus",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [

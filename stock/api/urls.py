@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from stock.api.replenishment import ReplenishmentView
 from stock.api.views import (
     LocationViewSet,
     StockLevelViewSet,
@@ -15,4 +17,7 @@ router.register("stock-movements", StockMovementViewSet, basename="stock-movemen
 router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("locations", LocationViewSet, basename="location")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("replenishment/", ReplenishmentView.as_view(), name="replenishment"),
+]

@@ -71,6 +71,7 @@ def test_the_v1_index_links_every_resource(api_client, path):
         "stock-movements": "http://testserver/api/v1/stock-movements/",
         "stock-levels": "http://testserver/api/v1/stock-levels/",
         "locations": "http://testserver/api/v1/locations/",
+        "replenishment": "http://testserver/api/v1/replenishment/",
         "orders": "http://testserver/api/v1/orders/",
         "reports/stock-value": "http://testserver/api/v1/reports/stock-value/",
         "reports/sales": "http://testserver/api/v1/reports/sales/",
