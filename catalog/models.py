@@ -143,7 +143,8 @@ class VariantQuerySet(models.QuerySet["Variant"]):
         ``stock_quantity`` (available to sell), ``stock_committed``, ``stock_in_stock`` and
         ``stock_low_stock``: its totals over every location (its own columns), or with
         ``location_id`` its level at that location, where a variant with no level has nothing
-        (all 0: out of stock, and low by its own threshold).
+        (all 0: out of stock, and low by its own threshold). Low at a location is by the
+        level's own threshold where it has one (``StockLevel.low_stock_threshold``).
 
         One name for either, so that the filters, the ordering and the answers read the same
         annotation wherever the stock is counted. The level is one LEFT JOIN through the
@@ -161,7 +162,11 @@ class VariantQuerySet(models.QuerySet["Variant"]):
             stock_quantity=Coalesce(F("stock_here__on_hand") - F("stock_here__committed"), 0),
             stock_committed=Coalesce(F("stock_here__committed"), 0),
             stock_in_stock=GreaterThan(F("stock_quantity"), 0),
-            stock_low_stock=LessThanOrEqual(F("stock_quantity"), F("low_stock_threshold")),
+            # The level's own threshold where it has one, else the variant's.
+            stock_low_stock=LessThanOrEqual(
+                F("stock_quantity"),
+                Coalesce(F("stock_here__low_stock_threshold"), F("low_stock_threshold")),
+            ),
         )
 
 

@@ -51,9 +51,13 @@ def variant_get(*, variant_id: int) -> Variant:
     return variant_list().get(pk=variant_id)
 
 
-def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
+def variant_levels(*, variant_id: int, low_stock_threshold: int) -> list[dict[str, Any]]:
     """The variant's stock at every active location, by code: ``location`` (its code),
-    ``on_hand``, ``committed``, ``available`` and ``incoming`` (by transfers), all 0 where it has no level. One query.
+    ``on_hand``, ``committed``, ``available`` and ``incoming`` (by transfers), all 0 where it
+    has no level; the
+    ``low_stock_threshold`` and ``target`` that apply there (the level's own ``settings``, else
+    the variant's threshold, given, and that threshold + 1) and whether it is ``low_stock``
+    there. One query.
 
     Every active location, not only those with a level, so that the answer does not depend on
     whether an empty level happens to exist (one is left behind when a location sells out), and
@@ -69,18 +73,27 @@ def variant_levels(*, variant_id: int) -> list[dict[str, Any]]:
             Coalesce(F("level__on_hand"), 0),
             Coalesce(F("level__committed"), 0),
             Coalesce(F("level__incoming"), 0),
+            "level__low_stock_threshold",
+            "level__target",
         )
     )
-    return [
-        {
-            "location": code,
-            "on_hand": on_hand,
-            "committed": committed,
-            "available": on_hand - committed,
-            "incoming": incoming,
-        }
-        for code, on_hand, committed, incoming in rows
-    ]
+    levels = []
+    for code, on_hand, committed, incoming, own_threshold, own_target in rows:
+        threshold = low_stock_threshold if own_threshold is None else own_threshold
+        levels.append(
+            {
+                "location": code,
+                "on_hand": on_hand,
+                "committed": committed,
+                "available": on_hand - committed,
+                "incoming": incoming,
+                "low_stock_threshold": threshold,
+                "target": threshold + 1 if own_target is None else own_target,
+                "low_stock": on_hand - committed <= threshold,
+                "settings": {"low_stock_threshold": own_threshold, "target": own_target},
+            }
+        )
+    return levels
 
 
 def issued_skus(skus: Iterable[str]) -> set[str]:

@@ -7,15 +7,15 @@ the model moved to this app without a row being copied (see migration 0001).
 """
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Now, Upper
+from django.db.models.functions import Coalesce, Now, Upper
 from django.utils import timezone
 
 from catalog.fields import CodeField
 from catalog.models import Product, Variant
-from catalog.validators import NOT_BLANK_PATTERN, validate_not_blank
+from catalog.validators import MAX_QUANTITY, NOT_BLANK_PATTERN, validate_not_blank
 from core.actors import NAME_MAX_LENGTH
 
 # Upper-case letters, digits and inner hyphens: "MAIN", "STORE-01", "WEB".
@@ -114,6 +114,23 @@ class StockLevel(models.Model):
         default=0,
         help_text="Units shipped here by transfers and not received yet: on hand nowhere.",
     )
+    # What staff set for this place (``stock.services.stock_level_settings_set``); never
+    # touched by a stock change.
+    low_stock_threshold = models.IntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_QUANTITY)],
+        help_text="At or below this many units available here the level is low. Empty: the "
+        "variant's own low-stock threshold applies.",
+    )
+    target = models.IntegerField(
+        "target (par level)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUANTITY)],
+        help_text="The units available (plus incoming) that replenishing brings this level up "
+        "to; above the low-stock threshold. Empty: one more than the threshold.",
+    )
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
@@ -129,6 +146,21 @@ class StockLevel(models.Model):
             models.CheckConstraint(
                 condition=Q(incoming__gte=0), name="stock_level_incoming_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(low_stock_threshold__isnull=True) | Q(low_stock_threshold__gte=0),
+                name="stock_level_threshold_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(target__isnull=True) | Q(target__gte=1),
+                name="stock_level_target_positive",
+            ),
+            # A target at or below the threshold would leave the level low once replenished.
+            models.CheckConstraint(
+                condition=Q(target__isnull=True)
+                | Q(low_stock_threshold__isnull=True)
+                | Q(target__gt=F("low_stock_threshold")),
+                name="stock_level_target_above_threshold",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +169,31 @@ class StockLevel(models.Model):
     @property
     def available(self) -> int:
         return self.on_hand - self.committed
+
+    @property
+    def effective_low_stock_threshold(self) -> int:
+        """The level's own threshold, else its variant's (``EFFECTIVE_THRESHOLD`` in a query)."""
+        if self.low_stock_threshold is not None:
+            return self.low_stock_threshold
+        return self.variant.low_stock_threshold
+
+    @property
+    def effective_target(self) -> int:
+        """The level's own target, else one more than its threshold: the fewest units at which
+        it is not low (``EFFECTIVE_TARGET`` in a query)."""
+        if self.target is not None:
+            return self.target
+        return self.effective_low_stock_threshold + 1
+
+    @property
+    def is_low(self) -> bool:
+        return self.available <= self.effective_low_stock_threshold
+
+
+# The same rules as the level's properties, for queries of levels (annotate or filter with
+# them; the variant is joined).
+EFFECTIVE_THRESHOLD = Coalesce(F("low_stock_threshold"), F("variant__low_stock_threshold"))
+EFFECTIVE_TARGET = Coalesce(F("target"), EFFECTIVE_THRESHOLD + 1)
 
 
 class MovementReason(models.TextChoices):

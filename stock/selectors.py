@@ -13,6 +13,7 @@ from catalog.selectors import variant_list
 from catalog.validators import normalize_code
 from stock.models import (
     DEFAULT_LOCATION_CODE,
+    EFFECTIVE_THRESHOLD,
     TRANSFER_REASONS,
     Location,
     LocationKind,
@@ -95,12 +96,12 @@ def transfer_get(*, transfer_id: int) -> Transfer:
 
 def low_stock_levels(*, location: Location | None = None) -> QuerySet[StockLevel]:
     """The levels (at ``location``, or at every active location) of active products' variants
-    whose units available there are at or below the variant's low-stock threshold: what to
-    reorder or move where, emptiest first. A variant with no level anywhere is not among them
+    whose units available there are at or below the low-stock threshold that applies there
+    (the level's own, else the variant's): what to reorder or move where, emptiest first. A variant with no level anywhere is not among them
     (see ``unstocked_variants``)."""
     levels = stock_level_list().filter(
         # available (on hand - committed) <= threshold, without a subtraction on the column
-        on_hand__lte=F("committed") + F("variant__low_stock_threshold"),
+        on_hand__lte=F("committed") + EFFECTIVE_THRESHOLD,
         location__is_active=True,
         variant__product__is_active=True,
     )
@@ -304,3 +305,79 @@ def stock_transfer_imbalance() -> list[TransferImbalance]:
         .order_by("variant__sku", "reference")
     )
     return [TransferImbalance(sku=sku, reference=ref, units=units) for sku, ref, units in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    """One variant at one location: on hand, committed, available, incoming, and whether the
+    level is low there (by its own threshold, else the variant's)."""
+
+    on_hand: int = 0
+    committed: int = 0
+    incoming: int = 0
+    low: bool = False
+    stocked: bool = True  # False: no level there (never stocked, never set up)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.committed
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    variant: Variant
+    cells: list[GridCell]  # one per location of the grid, in its order
+
+    @property
+    def total(self) -> GridCell:
+        return GridCell(
+            on_hand=sum(cell.on_hand for cell in self.cells),
+            committed=sum(cell.committed for cell in self.cells),
+            incoming=sum(cell.incoming for cell in self.cells),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StockGrid:
+    """A product's stock by size (rows, smallest first) and location (columns)."""
+
+    locations: list[Location]
+    rows: list[GridRow]
+
+
+def product_stock_grid(variants: list[Variant]) -> StockGrid:
+    """The grid of a product's ``variants`` (in the order given): every active location, and
+    any archived one that still has units incoming or on hand. A variant with no level at a
+    location has nothing there and is not marked low (it was never stocked there). Two
+    queries: the levels, the locations."""
+    levels = {
+        (level.variant_id, level.location_id): level
+        for level in StockLevel.objects.filter(variant__in=[v.pk for v in variants])
+    }
+    held = {
+        location_id for (_, location_id), level in levels.items() if level.on_hand or level.incoming
+    }
+    locations = list(location_list().filter(Q(is_active=True) | Q(pk__in=held)))
+    rows = []
+    for variant in variants:
+        cells = []
+        for location in locations:
+            level = levels.get((variant.pk, location.pk))
+            if level is None:
+                cells.append(GridCell(stocked=False))
+                continue
+            threshold = (
+                variant.low_stock_threshold
+                if level.low_stock_threshold is None
+                else level.low_stock_threshold
+            )
+            cells.append(
+                GridCell(
+                    on_hand=level.on_hand,
+                    committed=level.committed,
+                    incoming=level.incoming,
+                    low=level.available <= threshold,
+                )
+            )
+        rows.append(GridRow(variant=variant, cells=cells))
+    return StockGrid(locations=locations, rows=rows)

@@ -24,6 +24,7 @@ from django.db.models import Q
 
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
+from catalog.versions import catalog_changed
 from core.actors import Actor
 from stock.count_selectors import count_open_at
 from stock.exceptions import (
@@ -488,3 +489,53 @@ def stock_open(
         )
         for variant in opening
     )
+
+
+@transaction.atomic
+def stock_level_settings_set(
+    *,
+    variant: Variant,
+    location: Location,
+    low_stock_threshold: int | None,
+    target: int | None,
+    actor: Actor,
+) -> StockLevel:
+    """Set the low-stock threshold and the target (par level) of ``variant`` at ``location``;
+    ``None`` clears either, and the variant's threshold (and one more than the threshold for
+    the target) applies again. Creates the empty level when the variant has none there. A
+    target must be above the threshold that applies, or the level would be low once
+    replenished. Setting the values it has changes nothing.
+
+    The location must be active and, for a key bound to locations, one of its own
+    (``LocationNotAllowed``). No stock moves, so no movement is written; the level is created
+    under its variant's lock, as every level is."""
+    errors: dict[str, str] = {}
+    if low_stock_threshold is not None and not 0 <= low_stock_threshold <= MAX_QUANTITY:
+        errors["low_stock_threshold"] = f"From 0 to {MAX_QUANTITY}, or null."
+    if target is not None and not 1 <= target <= MAX_QUANTITY:
+        errors["target"] = f"From 1 to {MAX_QUANTITY}, or null."
+    if errors:
+        raise ValidationError(errors)
+    location = _where(location, actor)
+    locked = _require(stock_lock(ids=[variant.pk]), [variant.pk])[variant.pk]
+    level = stock_levels([variant.pk], location)[variant.pk]
+    level.variant, level.location = locked, location
+    applies = low_stock_threshold if low_stock_threshold is not None else locked.low_stock_threshold
+    if target is not None and target <= applies:
+        whose = "this level's" if low_stock_threshold is not None else "the variant's"
+        raise ValidationError(
+            {
+                "target": f"The target must be above {whose} low-stock threshold ({applies}): "
+                "at or below it, the level would still be low once replenished."
+            }
+        )
+    if (level.low_stock_threshold, level.target) == (low_stock_threshold, target):
+        return level  # nothing to change (and no empty level made only to hold nothing)
+    level.low_stock_threshold, level.target = low_stock_threshold, target
+    if level.pk is None:
+        level.save()
+    else:
+        level.save(update_fields=["low_stock_threshold", "target", "updated_at"])
+    # The catalog's reads show each level's threshold (low stock at a location).
+    catalog_changed()
+    return level

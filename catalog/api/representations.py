@@ -205,7 +205,8 @@ def variants_by_product(
         available = "COALESCE(l.on_hand - l.committed, 0)"
         rows = _fetch(
             f"SELECT v.product_id, v.id, v.size, v.sku, v.barcode, {available}, {available} > 0, "  # noqa: S608 - constant names
-            f"{available} <= v.low_stock_threshold, COALESCE(l.committed, 0) "
+            f"{available} <= COALESCE(l.low_stock_threshold, v.low_stock_threshold), "
+            "COALESCE(l.committed, 0) "
             f"FROM {Variant._meta.db_table} v LEFT JOIN {stock_port.level_model()._meta.db_table} l "
             "ON l.variant_id = v.id AND l.location_id = %s WHERE v.product_id = ANY(%s)",
             [location_id, ids],
@@ -320,7 +321,10 @@ def variant_rows(queryset: QuerySet[Variant]) -> QuerySet[Variant, dict[str, Any
 
 def with_levels(answer: dict[str, Any]) -> dict[str, Any]:
     """A variant's detail: its answer, and its stock at every active location (one query)."""
-    return {**answer, "levels": selectors.variant_levels(variant_id=answer["id"])}
+    levels = selectors.variant_levels(
+        variant_id=answer["id"], low_stock_threshold=answer["low_stock_threshold"]
+    )
+    return {**answer, "levels": levels}
 
 
 # The columns of VARIANT_COLUMNS as the plain-SQL lookup reads them: the product's name joined,

@@ -344,6 +344,12 @@ class VariantOutputSerializer(VariantSummarySerializer):
         return representations.variant(instance)
 
 
+@extend_schema_serializer(component_name="LevelSettings")
+class LevelSettingsSerializer(serializers.Serializer[Any]):
+    low_stock_threshold = serializers.IntegerField(read_only=True, allow_null=True)
+    target = serializers.IntegerField(read_only=True, allow_null=True)
+
+
 @extend_schema_serializer(component_name="VariantStockLevel")
 class VariantLevelSerializer(serializers.Serializer[Any]):
     location = serializers.CharField(read_only=True, help_text="The location's code.")
@@ -353,6 +359,24 @@ class VariantLevelSerializer(serializers.Serializer[Any]):
     incoming = serializers.IntegerField(
         read_only=True,
         help_text="Units shipped there by transfers and not received yet: on hand nowhere.",
+    )
+    low_stock_threshold = serializers.IntegerField(
+        read_only=True,
+        help_text="The threshold that applies there: the level's own (settings), else the "
+        "variant's.",
+    )
+    target = serializers.IntegerField(
+        read_only=True,
+        help_text="The units a replenishment brings the level up to: the level's own "
+        "(settings), else low_stock_threshold + 1.",
+    )
+    low_stock = serializers.BooleanField(
+        read_only=True, help_text="available is at or below low_stock_threshold there."
+    )
+    settings = LevelSettingsSerializer(
+        read_only=True,
+        help_text="What was set for the level there (PUT /api/v1/variants/{id}/levels/"
+        "{location}/); null where the defaults apply.",
     )
 
 

@@ -18,6 +18,14 @@ pytestmark = pytest.mark.django_db
 PRODUCTS = "/api/v1/products/"
 VARIANTS = "/api/v1/variants/"
 ACTOR = system_actor("test")
+# A level with nothing set, of a variant whose threshold is 2, and at most 2 available: low.
+NONE_IN = {"incoming": 0}
+LOW = {
+    "low_stock_threshold": 2,
+    "target": 3,
+    "low_stock": True,
+    "settings": {"low_stock_threshold": None, "target": None},
+}
 
 # The reads' three paths: every shortcut on (plain SQL on PostgreSQL), the ORM's rows, and
 # model instances through the output serializers (docs/private-internals.md).
@@ -226,9 +234,16 @@ def test_a_variant_s_detail_lists_its_levels(reader, shops, path):
     assert body == {
         **_variant(large, body, 2, 1, product_name="Tee"),
         "levels": [
-            {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
-            {"location": "STORE-01", "on_hand": 3, "committed": 1, "available": 2, "incoming": 0},
-            {"location": "WEB", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
+            {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, **NONE_IN, **LOW},
+            {
+                "location": "STORE-01",
+                "on_hand": 3,
+                "committed": 1,
+                "available": 2,
+                **NONE_IN,
+                **LOW,
+            },
+            {"location": "WEB", "on_hand": 0, "committed": 0, "available": 0, **NONE_IN, **LOW},
         ],
     }
     at_main = _detail(reader, f"{VARIANTS}{large.pk}/", {"location": "MAIN"})

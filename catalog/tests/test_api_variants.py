@@ -9,6 +9,12 @@ from stock.services import stock_adjust
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/variants/"
+# A level's threshold and target where none were set: the variant's threshold (2), and one more.
+DEFAULTS = {
+    "low_stock_threshold": 2,
+    "target": 3,
+    "settings": {"low_stock_threshold": None, "target": None},
+}
 
 
 def detail(variant_id):
@@ -63,9 +69,13 @@ def test_create_a_variant_with_its_opening_quantity_at_a_location(writer, tee, c
     # Its detail shows where the units are.
     levels = writer.get(detail(variant.pk)).json()["levels"]
     assert levels == [
-        {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0},
-        {"location": "STORE-01", "on_hand": 7, "committed": 0, "available": 7, "incoming": 0},
-    ]
+        {"location": "MAIN", "on_hand": 0, "committed": 0, "available": 0, "incoming": 0,
+         **DEFAULTS,
+         "low_stock": True},
+        {"location": "STORE-01", "on_hand": 7, "committed": 0, "available": 7, "incoming": 0,
+         **DEFAULTS,
+         "low_stock": False},
+    ]  # fmt: skip
 
 
 def test_without_a_location_the_opening_quantity_is_at_the_default_one(writer, tee):

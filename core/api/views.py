@@ -78,6 +78,7 @@ V1_RESOURCES = {
     "locations": "location-list",
     "transfers": "transfer-list",
     "counts": "count-list",
+    "replenishment": "replenishment",
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",

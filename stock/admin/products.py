@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from catalog.admin.forms import VARIANT_FORM_FIELDS
 from catalog.admin.inlines import VariantInline
@@ -18,6 +20,7 @@ from core.actors import Actor
 from stock.admin.common import StockOrModelChange
 from stock.admin.forms import STOCK_FORM_FIELDS, StockVariantForm, stock_form
 from stock.admin.imports import ImportExportAdminMixin
+from stock.selectors import product_stock_grid
 
 
 class StockVariantInline(StockOrModelChange, VariantInline):
@@ -44,6 +47,25 @@ admin.site.unregister(Product)
 @admin.register(Product)
 class StockProductAdmin(ImportExportAdminMixin, StockOrModelChange, ProductAdmin):
     inlines = [StockVariantInline]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("Stock by size and location", {"fields": ("stock_grid",)})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> Any:
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if obj is None else (*readonly, "stock_grid")
+
+    @admin.display(description="Stock")
+    def stock_grid(self, product: Product) -> SafeString:
+        """Each size at each location: on hand, committed, available, incoming (two queries;
+        the variants come with the product)."""
+        grid = product_stock_grid(list(product.variants.all()))
+        return mark_safe(  # noqa: S308 - rendered by a template, which escapes every value
+            render_to_string("admin/catalog/product/stock_grid.html", {"grid": grid})
+        )
 
     def save_variant_change(self, form: Any, actor: Actor) -> None:
         super().save_variant_change(form, actor)

@@ -8,6 +8,7 @@ from catalog.validators import normalize_code
 from core.api.filters import FilterSet, MultipleChoiceFilter
 from stock.models import (
     ACTOR_MAX_LENGTH,
+    EFFECTIVE_THRESHOLD,
     LOCATION_CODE_MAX_LENGTH,
     CountSession,
     CountStatus,
@@ -79,8 +80,8 @@ class StockLevelFilter(FilterSet):
     )
     low_stock = BooleanFilter(
         method="filter_low_stock",
-        help_text="true: the units available there are at or below the variant's "
-        "low_stock_threshold.",
+        help_text="true: the units available there are at or below the low_stock_threshold "
+        "that applies there (the level's own, else the variant's).",
     )
 
     class Meta:
@@ -98,7 +99,7 @@ class StockLevelFilter(FilterSet):
         return queryset.filter(on_hand=F("committed"))
 
     def filter_low_stock(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
-        at_most = F("committed") + F("variant__low_stock_threshold")
+        at_most = F("committed") + EFFECTIVE_THRESHOLD
         if value:
             return queryset.filter(on_hand__lte=at_most)
         return queryset.filter(on_hand__gt=at_most)

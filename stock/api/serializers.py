@@ -6,7 +6,11 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from catalog.api.serializers import SERVER_OWNED, VariantOutputSerializer
+from catalog.api.serializers import (
+    SERVER_OWNED,
+    LevelSettingsSerializer,
+    VariantOutputSerializer,
+)
 from catalog.models import Size
 from catalog.validators import MAX_QUANTITY
 from core.api.models import ApiKey
@@ -241,15 +245,31 @@ class StockLevelSerializer(serializers.Serializer[StockLevel]):
         help_text="Units shipped there by transfers and not received yet: on hand nowhere, "
         "not available anywhere.",
     )
-    low_stock_threshold = serializers.IntegerField(read_only=True, help_text="The variant's.")
+    low_stock_threshold = serializers.IntegerField(
+        read_only=True,
+        help_text="The threshold that applies here: the level's own (settings), else the "
+        "variant's.",
+    )
+    target = serializers.IntegerField(
+        read_only=True,
+        help_text="The units a replenishment brings this level up to: the level's own "
+        "(settings), else low_stock_threshold + 1.",
+    )
     low_stock = serializers.BooleanField(
-        read_only=True, help_text="available is at or below the variant's low_stock_threshold."
+        read_only=True, help_text="available is at or below low_stock_threshold."
+    )
+    settings = LevelSettingsSerializer(
+        read_only=True,
+        help_text="What was set for this level (PUT /api/v1/variants/{id}/levels/{location}/); "
+        "null where the defaults apply.",
     )
 
     def to_representation(self, instance: StockLevel) -> dict[str, Any]:
         # By hand, from the level and the variant and location its selector joins: a page of
         # levels is read by one query, and rendered without a field object per value.
         variant = instance.variant
+        threshold = instance.effective_low_stock_threshold
+        available = instance.available
         return {
             "variant": instance.variant_id,
             "sku": variant.sku,
@@ -258,8 +278,44 @@ class StockLevelSerializer(serializers.Serializer[StockLevel]):
             "location": instance.location.code,
             "on_hand": instance.on_hand,
             "committed": instance.committed,
-            "available": instance.available,
+            "available": available,
             "incoming": instance.incoming,
-            "low_stock_threshold": variant.low_stock_threshold,
-            "low_stock": instance.available <= variant.low_stock_threshold,
+            "low_stock_threshold": threshold,
+            "target": instance.effective_target,
+            "low_stock": available <= threshold,
+            "settings": {
+                "low_stock_threshold": instance.low_stock_threshold,
+                "target": instance.target,
+            },
         }
+
+
+@extend_schema_serializer(component_name="StockLevelSettings")
+class StockLevelSettingsInputSerializer(InputSerializer):
+    """A level's own threshold and target, both given (null clears one)."""
+
+    read_only_messages = {
+        **dict.fromkeys(
+            ("on_hand", "committed", "available"),
+            "Stock changes through POST /api/v1/variants/{id}/adjust/ or /count/.",
+        ),
+        **dict.fromkeys(
+            ("variant", "sku", "product", "size", "location", "low_stock", "settings"),
+            SERVER_OWNED,
+        ),
+    }
+
+    low_stock_threshold = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        allow_null=True,
+        help_text="At or below this many units available there the level is low; null: the "
+        "variant's low_stock_threshold applies.",
+    )
+    target = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        allow_null=True,
+        help_text="The units a replenishment brings the level up to, above the threshold that "
+        "applies; null: that threshold + 1.",
+    )

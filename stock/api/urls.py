@@ -1,7 +1,9 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from stock.api.transfer_views import TransferViewSet
 from stock.api.count_views import CountViewSet
+from stock.api.replenishment import ReplenishmentView
+from stock.api.transfer_views import TransferViewSet
 from stock.api.views import (
     LocationViewSet,
     StockLevelViewSet,
@@ -19,4 +21,7 @@ router.register("locations", LocationViewSet, basename="location")
 router.register("transfers", TransferViewSet, basename="transfer")
 router.register("counts", CountViewSet, basename="count")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("replenishment/", ReplenishmentView.as_view(), name="replenishment"),
+]

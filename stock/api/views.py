@@ -6,7 +6,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,6 +16,7 @@ from catalog import selectors as catalog_selectors
 from catalog.api.serializers import VariantOutputSerializer
 from catalog.api.views import ReadViewSet, VariantViewSet
 from catalog.models import Variant
+from catalog.validators import normalize_code
 from core.api.authentication import request_actor
 from core.api.filters import FilterBackend
 from core.api.idempotency import idempotent
@@ -37,6 +38,7 @@ from stock.api.serializers import (
     StockAdjustSerializer,
     StockCountSerializer,
     StockLevelSerializer,
+    StockLevelSettingsInputSerializer,
     StockMovementSerializer,
     StockResultSerializer,
 )
@@ -96,6 +98,47 @@ class VariantStockViewSet(StrictRequestMixin, viewsets.GenericViewSet):  # type:
             variant_id=variant.pk, **serializer.validated_data, actor=request_actor(request)
         )
         return self.stock_result(movement)
+
+    @extend_schema(
+        request=StockLevelSettingsInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "location_code",
+                str,
+                OpenApiParameter.PATH,
+                description="The location's code, any case.",
+            ),
+            IDEMPOTENCY_KEY_PARAMETER,
+        ],
+        responses={200: StockLevelSerializer},
+        summary="Set the variant's low-stock threshold and target at a location",
+    )
+    @action(
+        detail=True,
+        methods=["put"],
+        url_path=r"levels/(?P<location_code>[^/.]+)",
+        url_name="level-settings",
+        permission_classes=[StockPermission],
+    )
+    @idempotent
+    def level_settings(self, request: Request, pk: str, location_code: str) -> Response:
+        """Both values are given; null clears one, and the default applies again (the
+        variant's threshold; the threshold + 1 for the target). A key bound to locations sets
+        them only at its own. Creates the variant's (empty) level there if it has none."""
+        variant = self.get_object()
+        code = normalize_code(location_code)
+        location = Location.objects.filter(code=code).first()
+        if location is None:
+            raise Location.DoesNotExist(f"No location with code {code}.")
+        serializer = StockLevelSettingsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        level = services.stock_level_settings_set(
+            variant=variant,
+            location=location,
+            **serializer.validated_data,
+            actor=request_actor(request),
+        )
+        return Response(StockLevelSerializer(level).data)
 
     @extend_schema(responses=StockMovementSerializer(many=True), filters=False)
     @action(

@@ -50,7 +50,9 @@ def _row(variant, location, on_hand, committed, *, threshold=2):
         "available": available,
         "incoming": 0,
         "low_stock_threshold": threshold,
+        "target": threshold + 1,
         "low_stock": available <= threshold,
+        "settings": {"low_stock_threshold": None, "target": None},
     }
 
 

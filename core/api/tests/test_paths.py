@@ -74,6 +74,7 @@ def test_the_v1_index_links_every_resource(api_client, path):
         "locations": "http://testserver/api/v1/locations/",
         "transfers": "http://testserver/api/v1/transfers/",
         "counts": "http://testserver/api/v1/counts/",
+        "replenishment": "http://testserver/api/v1/replenishment/",
         "orders": "http://testserver/api/v1/orders/",
         "reports/stock-value": "http://testserver/api/v1/reports/stock-value/",
         "reports/sales": "http://testserver/api/v1/reports/sales/",

@@ -85,7 +85,7 @@ def test_operation_ids_read_like_an_sdk(schema):
         "products_partial_update", "products_destroy",
         "variants_list", "variants_create", "variants_retrieve", "variants_update",
         "variants_partial_update", "variants_destroy", "variants_adjust", "variants_count",
-        "variants_movements_list",
+        "variants_movements_list", "variants_levels_update",
         "stock_movements_list", "stock_movements_retrieve", "stock_levels_list",
         "locations_list", "locations_create", "locations_retrieve", "locations_partial_update",
         "transfers_list", "transfers_create", "transfers_retrieve", "transfers_ship",
@@ -94,7 +94,7 @@ def test_operation_ids_read_like_an_sdk(schema):
         "orders_cancel", "orders_returns",
         "counts_list", "counts_create", "counts_retrieve", "counts_lines", "counts_preview",
         "counts_apply", "counts_cancel",
-        "reports_stock_value", "reports_sales",
+        "reports_stock_value", "reports_sales", "replenishment_retrieve", "replenishment_create",
     }  # fmt: skip
 
 
@@ -111,8 +111,10 @@ def test_components_read_like_an_sdk(schema):
         "PaginatedStockLevelList", "Transfer", "TransferCreate", "TransferLine",
         "TransferLineCreate", "TransferReceive", "TransferReceiptLine", "TransferStatus",
         "PaginatedTransferList",
-        "PaginatedStockLevelList", "Count", "CountDetail", "CountCreate", "CountEntry",
+        "Count", "CountDetail", "CountCreate", "CountEntry",
         "CountLine", "CountResult", "CountCorrection", "CountStatus", "PaginatedCountList",
+        "StockLevelSettings", "LevelSettings",
+        "Replenishment", "ReplenishmentLine", "ReplenishmentCreate", "ReplenishmentTransfer",
     }  # fmt: skip
     assert not [n for n in names if n.endswith(("Request", "Output", "Enum", "Serializer"))]
 

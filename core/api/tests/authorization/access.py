@@ -84,4 +84,9 @@ UNAUTHENTICATED = {
     EXPIRED_KEY: ("authentication_failed", "This API key has expired."),
 }
 SAFE_METHODS = ("get", "head", "options")
-REFUSAL_CODES = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+REFUSAL_CODES = {
+    400: "validation_error",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+}

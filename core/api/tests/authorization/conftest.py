@@ -18,8 +18,8 @@ from stock.counts import count_start
 from stock.locations import location_create
 from stock.models import Transfer
 from stock.selectors import location_default
-from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
 from stock.services import stock_adjust
+from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
 
 
 @pytest.fixture

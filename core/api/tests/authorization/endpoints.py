@@ -41,6 +41,7 @@ ORD = "/api/v1/orders/"
 TR = "/api/v1/transfers/"
 REPORTS = "/api/v1/reports/"
 COUNTS = "/api/v1/counts/"
+REPL = "/api/v1/replenishment/"
 
 PRODUCT_BODY = {
     "category": "Tees",
@@ -126,6 +127,26 @@ ENDPOINTS = [
     ),
     Endpoint(
         "variants movements", LEDGER_READ, "get", lambda w: f"{V}{w.small.pk}/movements/", 200
+    ),
+    Endpoint(
+        "variants level settings",
+        STOCK_WRITE,
+        "put",
+        lambda w: f"{V}{w.small.pk}/levels/MAIN/",
+        200,
+        lambda w: {"low_stock_threshold": 1, "target": 5},
+    ),
+    # Replenishment: read as the stock levels are, drafted as stock is changed. This world has
+    # no level to replenish (and a path here carries no query): past the permissions, a caller
+    # is told what is missing (400); the answers themselves are tested with the endpoint.
+    Endpoint("replenishment suggestion", CATALOG_READ, "get", lambda w: REPL, 400),
+    Endpoint(
+        "replenishment draft",
+        STOCK_WRITE,
+        "post",
+        lambda w: REPL,
+        400,
+        lambda w: {"to": w.store.code, "from": "MAIN"},
     ),
     # The stock ledger: read-only even for those who may read it
     Endpoint("stock-movements list", LEDGER_READ, "get", lambda w: M, 200),
