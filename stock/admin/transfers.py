@@ -148,6 +148,25 @@ def initial_from_query(query: QueryDict) -> tuple[dict[str, str], list[dict[str,
     return transfer, lines
 
 
+def posted_as_initial(posted: QueryDict) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The add page's fields as they were posted, unchecked, and its rows that are not empty."""
+    transfer = {name: posted.get(f"transfer-{name}", "") for name in TransferForm.base_fields}
+    try:
+        rows = min(int(posted.get("lines-TOTAL_FORMS", "0")), MAX_LINES)
+    except ValueError:
+        rows = 0
+    lines = []
+    for index in range(rows):
+        line = {
+            field: value.strip()
+            for field in ("sku", "quantity")
+            if (value := posted.get(f"lines-{index}-{field}", ""))
+        }
+        if any(line.values()):
+            lines.append(line)
+    return transfer, lines
+
+
 def transfer_add_url(
     *, from_code: str, to_code: str, lines: Sequence[tuple[str, int]], **fields: str
 ) -> str:
@@ -305,7 +324,11 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not self.has_add_permission(request):
             raise PermissionDenied
         initial, lines = initial_from_query(request.GET)
-        posted = request.POST if request.method == "POST" else None
+        posted: QueryDict | None = request.POST if request.method == "POST" else None
+        if posted is not None and "_more" in posted:
+            # "More lines": the page again as it was typed in, with more empty rows.
+            initial, lines = posted_as_initial(posted)
+            posted = None
         form = TransferForm(posted, initial=initial, prefix="transfer")
         formset = line_formset(BLANK_LINES)(posted, initial=lines, prefix="lines")
         if posted is not None and all([form.is_valid(), formset.is_valid()]):

@@ -831,3 +831,23 @@ def test_stock_moves_made_outside_do_not_matter_to_the_pages(clerk_web, sizes, m
     clerk_web.post(_url("receive", transfer), _receipt(transfer, **{small.sku: 2}))
 
     assert _level(small, store) == (6, 0, 0)
+
+
+def test_more_lines_shows_the_page_again_as_typed_with_more_rows(clerk_web, sizes, main, store):
+    small, _ = sizes
+    data = _add_form(
+        [(small.sku, "2"), ("", ""), ("TYPO", "")], **{"transfer-to_location": "STORE-01"}
+    )
+
+    response = clerk_web.post(TRANSFER_ADD, {**data, "_more": "More lines"})
+
+    assert response.status_code == 200
+    assert not Transfer.objects.exists()
+    form, formset = response.context["form"], response.context["formset"]
+    assert not form.is_bound
+    assert form["to_location"].value() == "STORE-01"
+    assert [(f["sku"].value(), f["quantity"].value()) for f in formset.forms] == [
+        (small.sku, "2"),
+        ("TYPO", None),
+        *[(None, None)] * 5,
+    ]

@@ -8,6 +8,22 @@ document.addEventListener("DOMContentLoaded", function () {
         print.addEventListener("click", function () { window.print(); });
     }
 
+    // The add page: a scanner ends each SKU with Enter; go on to its quantity, then to the
+    // next row, instead of posting the form (without this script, Enter asks for more lines).
+    const lineForm = document.getElementById("transfer-form");
+    if (lineForm) {
+        const fields = Array.from(lineForm.querySelectorAll(".line-row input"));
+        fields.forEach(function (field, index) {
+            field.addEventListener("keydown", function (event) {
+                if (event.key === "Enter" && index + 1 < fields.length) {
+                    event.preventDefault();
+                    fields[index + 1].focus();
+                    fields[index + 1].select();
+                }
+            });
+        });
+    }
+
     const scan = document.querySelector("[data-scan-field]");
     if (!scan) {
         return;
