@@ -6,6 +6,7 @@ do; a refusal comes back as a message and changes nothing."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,15 +18,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDi
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
 
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import user_actor
 from core.exceptions import ApplicationError
+from stock import selectors
 from stock.exceptions import InsufficientStock, InvalidTransferLines
 from stock.models import (
     NOTE_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
     Location,
+    StockMovement,
     Transfer,
     TransferLine,
     TransferStatus,
@@ -43,6 +50,8 @@ from stock.transfers import (
 
 # Empty rows the add page offers below the lines it was given.
 BLANK_LINES = 5
+# The transfer's movements its page shows (two per line shipped, one per receipt...).
+MOVEMENTS_SHOWN = 200
 
 
 def _error_text(error: ApplicationError | ValidationError) -> str:
@@ -246,6 +255,31 @@ def _totals(lines: Sequence[TransferLine]) -> Totals:
     )
 
 
+def _movements(transfer: Transfer, lines: Sequence[TransferLine]) -> list[StockMovement]:
+    """The ledger's movements of the transfer, oldest first: found through its variants (an
+    index) and its number (each movement's reference)."""
+    if transfer.shipped_at is None:
+        return []
+    movements = selectors.stock_movement_list().filter(
+        variant__in=[line.variant_id for line in lines],
+        reference=transfer.number,
+        created_at__gte=transfer.created_at,
+    )
+    return list(reversed(movements[:MOVEMENTS_SHOWN]))
+
+
+def _when(moment: datetime | None) -> SafeString:
+    """A moment of the list, short (the year in its title): eight columns fit a laptop."""
+    if moment is None:
+        return format_html("-")
+    moment = localtime(moment)
+    return format_html(
+        '<span title="{}">{}</span>',
+        date_format(moment, "Y-m-d H:i"),
+        date_format(moment, "j M H:i"),
+    )
+
+
 def _lines_prefetch() -> Prefetch:  # type: ignore[type-arg]
     return Prefetch(
         "lines",
@@ -262,13 +296,13 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = [
         "number",
-        "status",
+        "status_badge",
         "from_code",
         "to_code",
         "lines_and_units",
-        "created_at",
-        "shipped_at",
-        "received_at",
+        "created",
+        "shipped",
+        "received",
     ]
     list_display_links = ["number"]
     list_filter = ["status", "from_location", "to_location"]
@@ -280,6 +314,29 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return Transfer.objects.select_related("from_location", "to_location").annotate(
             line_count=Count("lines"), unit_count=Sum("lines__quantity")
         )
+
+    class Media:
+        css = {"all": ("stock/transfers.css",)}
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, transfer: Transfer) -> SafeString:
+        return format_html(
+            '<span class="transfer-status status-{}">{}</span>',
+            transfer.status,
+            transfer.get_status_display(),
+        )
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, transfer: Transfer) -> SafeString:
+        return _when(transfer.created_at)
+
+    @admin.display(description="Shipped", ordering="shipped_at")
+    def shipped(self, transfer: Transfer) -> SafeString:
+        return _when(transfer.shipped_at)
+
+    @admin.display(description="Received", ordering="received_at")
+    def received(self, transfer: Transfer) -> SafeString:
+        return _when(transfer.received_at)
 
     @admin.display(description="From", ordering="from_location__code")
     def from_code(self, transfer: Transfer) -> str:
@@ -334,6 +391,7 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if posted is not None and all([form.is_valid(), formset.is_valid()]):
             transfer = self._create(request, form, formset)
             if transfer is not None:
+                self.log_addition(request, transfer, [{"added": {}}])
                 units = sum(line.quantity for _, line in formset.filled())
                 self.message_user(
                     request,
@@ -397,6 +455,10 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         context = {
             **self._context(request, transfer, lines),
             "title": f"Transfer {transfer.number}",
+            "movements": _movements(transfer, lines),
+            "ledger_url": reverse("admin:stock_stockmovement_changelist")
+            + "?"
+            + urlencode({"q": transfer.number}),
             "can_ship": may_change and transfer.status == TransferStatus.DRAFT,
             "can_receive": may_change and in_transit,
             "can_close": may_change and in_transit,
@@ -455,6 +517,7 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     return HttpResponseRedirect(self._url(transfer))
                 else:
                     units = sum(line.quantity for line in receipt)
+                    self.log_change(request, received, f"Received {units} unit(s).")
                     rest = (
                         f"every unit has arrived: {received.number} is received."
                         if received.status == TransferStatus.RECEIVED
@@ -605,4 +668,6 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         except (ApplicationError, ValidationError) as error:
             self.message_user(request, f"Nothing was changed: {_error_text(error)}", messages.ERROR)
         else:
-            self.message_user(request, done(transfer), messages.SUCCESS)
+            message = done(transfer)
+            self.log_change(request, transfer, message)
+            self.message_user(request, message, messages.SUCCESS)

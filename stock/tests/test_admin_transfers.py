@@ -6,8 +6,10 @@ need the transfer's view, add and change permissions, which both staff groups ho
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
@@ -109,13 +111,13 @@ def test_the_list_shows_the_transfers_newest_first(superuser_web, sizes, main, s
     changelist = response.context["cl"]
     assert changelist.list_display == [
         "number",
-        "status",
+        "status_badge",
         "from_code",
         "to_code",
         "lines_and_units",
-        "created_at",
-        "shipped_at",
-        "received_at",
+        "created",
+        "shipped",
+        "received",
     ]
     rows = list(changelist.result_list)
     assert [row.number for row in rows] == [newer.number, older.number]
@@ -123,8 +125,9 @@ def test_the_list_shows_the_transfers_newest_first(superuser_web, sizes, main, s
     assert f'<a href="{_url("change", older)}">{older.number}</a>' in content
     assert "2 / 5" in content  # two lines, five units
     assert "1 / 1" in content
-    assert "In transit" in content
-    assert "Draft" in content
+    assert '<span class="transfer-status status-in_transit">In transit</span>' in content
+    assert '<span class="transfer-status status-draft">Draft</span>' in content
+    assert [changelist.model_admin.shipped(row) for row in rows][1] == "-"  # the draft
 
 
 def test_the_list_filters_by_status_and_location_and_finds_a_number_or_a_sku(
@@ -242,8 +245,6 @@ def test_the_add_page_is_filled_in_from_its_address(clerk_web, sizes, main, stor
 
 
 def test_an_address_that_does_not_parse_leaves_the_rest_to_fill_in():
-    from django.http import QueryDict
-
     transfer, lines = initial_from_query(
         QueryDict("from=&to=store-01&lines=TEE-1:x,,TEE-2,TEE-3:2&note= hello ")
     )
@@ -851,3 +852,59 @@ def test_more_lines_shows_the_page_again_as_typed_with_more_rows(clerk_web, size
         ("TYPO", None),
         *[(None, None)] * 5,
     ]
+
+
+def test_a_shipped_transfers_page_shows_its_movements_in_the_ledger(
+    clerk_web, sizes, main, store, django_assert_num_queries
+):
+    small, large = sizes
+    transfer = _shipped(main, store, (small, 2), (large, 3))
+    transfer_receive(
+        transfer_id=transfer.pk,
+        lines=[ReceiptLine(line_id=transfer.lines.get(variant=small).pk, quantity=2)],
+        actor=CLERK,
+    )
+    stock_services.stock_adjust(  # another movement of the same variant: not the transfer's
+        variant_id=small.pk, delta=1, reason="received", actor=CLERK, location=store
+    )
+    clerk_web.get(_url("change", transfer))
+
+    # As a draft's page, and the transfer's movements.
+    with django_assert_num_queries(7):
+        response = clerk_web.get(_url("change", transfer))
+
+    assert [
+        (m.location.code, m.variant.sku, m.reason, m.delta, m.incoming_delta)
+        for m in response.context["movements"]
+    ] == [
+        ("MAIN", small.sku, "transfer_out", -2, 0),
+        ("MAIN", large.sku, "transfer_out", -3, 0),
+        ("STORE-01", small.sku, "transfer_out", 0, 2),
+        ("STORE-01", large.sku, "transfer_out", 0, 3),
+        ("STORE-01", small.sku, "transfer_in", 2, -2),
+    ]
+    content = response.content.decode()
+    assert f"/admin/stock/stockmovement/?q={transfer.number}" in content
+
+
+def test_what_staff_did_is_in_the_transfers_history(clerk_web, store_staff, sizes, main, store):
+    small, _ = sizes
+    clerk_web.post(TRANSFER_ADD, _add_form([(small.sku, "2")]))
+    transfer = Transfer.objects.get()
+    clerk_web.post(_url("ship", transfer))
+    clerk_web.post(_url("receive", transfer), _receipt(transfer, **{small.sku: 1}))
+    clerk_web.post(_url("close", transfer), {"post": "yes"})
+
+    entries = LogEntry.objects.filter(object_id=str(transfer.pk)).order_by("id")
+    assert [(e.user, e.action_flag, e.get_change_message()) for e in entries] == [
+        (store_staff, 1, "Added."),
+        (
+            store_staff,
+            2,
+            f"{transfer.number} shipped: its units left MAIN and are in transit to STORE-01.",
+        ),
+        (store_staff, 2, "Received 1 unit(s)."),
+        (store_staff, 2, f"{transfer.number} closed: 1 unit(s) written off as lost in transit."),
+    ]
+    history = clerk_web.get(_url("history", transfer))
+    assert "Received 1 unit(s)." in history.content.decode()

@@ -98,10 +98,16 @@ def test_staff_ship_a_transfer_receive_it_short_by_scanning_and_close_it(
         expect(page.locator(".transfer-actions")).to_have_count(0)
         screenshot(page, "06-closed-short")
 
+        page.get_by_role("link", name="Transfers", exact=True).first.click()
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
+        expect(page.locator("#result_list tbody tr")).to_contain_text("2 / 5")
+        screenshot(page, "07-list")
+        page.locator("#result_list tbody tr a").first.click()
+
         page.get_by_role("link", name="Packing list").click()
         expect(page.locator("h1")).to_contain_text("Packing list")
         expect(page.locator("tbody tr")).to_have_count(2)
-        screenshot(page, "07-packing-list")
+        screenshot(page, "08-packing-list")
 
     transfer = Transfer.objects.get()
     assert (transfer.status, transfer.reference) == (TransferStatus.RECEIVED, "REQ-42")
