@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
 from catalog.validators import MAX_QUANTITY, normalize_code
@@ -271,7 +271,7 @@ def _movements(transfer: Transfer, lines: Sequence[TransferLine]) -> list[StockM
 def _when(moment: datetime | None) -> SafeString:
     """A moment of the list, short (the year in its title): eight columns fit a laptop."""
     if moment is None:
-        return format_html("-")
+        return mark_safe("-")
     moment = localtime(moment)
     return format_html(
         '<span title="{}">{}</span>',
