@@ -39,12 +39,18 @@ class LocationNotAllowed(ApplicationError):
 
 
 class InvalidTransition(ApplicationError):
-    """The object's status does not allow this (a count session already applied or cancelled);
-    nothing changed."""
+    """The action does not apply in the object's present state (shipping a transfer that is
+    already in transit, cancelling one that has received units, applying a count session that
+    was cancelled). ``details`` name the state."""
 
     code = "invalid_transition"
     status_code = 409
-    default_message = "The status does not allow this; nothing was changed."
+    default_message = "This action does not apply in the present state; nothing was changed."
+
+
+class InvalidTransferLines(InvalidSaleLines):
+    """Field errors of a transfer's lines, or of the lines of a receipt, one entry per line
+    (DRF's nested shape)."""
 
 
 class CountSessionOpen(Conflict):

@@ -30,12 +30,13 @@ from stock.models import (
 
 @dataclass(frozen=True, slots=True)
 class StockChange:
-    """A signed change of one variant's units on hand (``delta``) and units committed to open
-    orders (``committed``) at one location."""
+    """A signed change of one variant's units on hand (``delta``), units committed to open
+    orders (``committed``) and units in transit to it (``incoming``) at one location."""
 
     variant_id: int
     delta: int
     committed: int = 0
+    incoming: int = 0
 
 
 def stock_levels(variant_ids: Collection[int], location: Location) -> dict[int, StockLevel]:
@@ -78,6 +79,8 @@ def write_changes(
                 quantity_after=level.on_hand + change.delta,
                 committed_delta=change.committed,
                 committed_after=level.committed + change.committed,
+                incoming_delta=change.incoming,
+                incoming_after=level.incoming + change.incoming,
                 reason=reason,
                 actor=actor,
                 note=note,
@@ -90,6 +93,7 @@ def write_changes(
         level, variant = levels[change.variant_id], variants[change.variant_id]
         level.on_hand += change.delta
         level.committed += change.committed
+        level.incoming += change.incoming
         level.updated_at = now
         variant.quantity += change.delta - change.committed
         variant.committed += change.committed
@@ -98,7 +102,11 @@ def write_changes(
     _add(
         StockLevel,
         {
-            levels[c.variant_id].pk: {"on_hand": c.delta, "committed": c.committed}
+            levels[c.variant_id].pk: {
+                "on_hand": c.delta,
+                "committed": c.committed,
+                "incoming": c.incoming,
+            }
             for c in ordered
             if levels[c.variant_id].pk is not None
         },
@@ -169,6 +177,8 @@ def stock_movement(
     actor: Actor,
     committed_delta: int = 0,
     committed_after: int = 0,
+    incoming_delta: int = 0,
+    incoming_after: int = 0,
     note: str = "",
     reference: str = "",
     at: datetime | None = None,
@@ -188,6 +198,8 @@ def stock_movement(
         quantity_after=quantity_after,
         committed_delta=committed_delta,
         committed_after=committed_after,
+        incoming_delta=incoming_delta,
+        incoming_after=incoming_after,
         reason=reason,
         actor_kind=actor.kind,
         actor=actor.name[:ACTOR_MAX_LENGTH],

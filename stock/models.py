@@ -110,6 +110,10 @@ class StockLevel(models.Model):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
     on_hand = models.IntegerField(default=0)
     committed = models.IntegerField(default=0)
+    incoming = models.IntegerField(
+        default=0,
+        help_text="Units shipped here by transfers and not received yet: on hand nowhere.",
+    )
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
@@ -121,6 +125,9 @@ class StockLevel(models.Model):
             models.CheckConstraint(
                 condition=Q(committed__gte=0) & Q(committed__lte=F("on_hand")),
                 name="stock_level_committed_within_on_hand",
+            ),
+            models.CheckConstraint(
+                condition=Q(incoming__gte=0), name="stock_level_incoming_not_negative"
             ),
         ]
 
@@ -143,6 +150,9 @@ class MovementReason(models.TextChoices):
     ORDER_PLACED = "order_placed", "Order placed (committed)"
     SALE = "sale", "Sale (taken off the shelf)"
     ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+    TRANSFER_OUT = "transfer_out", "Transfer shipped"
+    TRANSFER_IN = "transfer_in", "Transfer received"
+    TRANSFER_CANCELLED = "transfer_cancelled", "Transfer cancelled"
 
 
 # Reasons that only ever add units on hand, and those that only ever take them.
@@ -155,6 +165,14 @@ COMMITTING_REASONS = (
     MovementReason.SALE,
     MovementReason.ORDER_CANCELLED,
 )
+# The reasons of a transfer's movements, the only ones that move units between on hand and
+# incoming; ``lost`` may also write off units in transit (a transfer closed short).
+TRANSFER_REASONS = (
+    MovementReason.TRANSFER_OUT,
+    MovementReason.TRANSFER_IN,
+    MovementReason.TRANSFER_CANCELLED,
+)
+INCOMING_REASONS = (*TRANSFER_REASONS, MovementReason.LOST)
 
 
 class ActorKind(models.TextChoices):
@@ -175,7 +193,13 @@ class StockMovement(models.Model):
     location with movements cannot be deleted.
 
     ``delta`` and ``quantity_after`` are the units on hand (the names clients knew before there
-    were locations); ``committed_delta`` and ``committed_after`` the units committed."""
+    were locations); ``committed_delta`` and ``committed_after`` the units committed;
+    ``incoming_delta`` and ``incoming_after`` the units on their way there by transfer.
+
+    A transfer writes two movements per line when it ships: ``transfer_out`` at the source
+    (units leave on hand) and ``transfer_out`` at the destination (the same units arrive as
+    incoming), so that units on hand everywhere plus units in transit change only by the
+    movements that are not a transfer's (``reconcile_stock`` proves it)."""
 
     # Both foreign keys are indexed by the composite indexes below, which lead with them.
     variant = models.ForeignKey(
@@ -196,6 +220,12 @@ class StockMovement(models.Model):
     )
     committed_after = models.IntegerField(
         default=0, help_text="Units committed at the location after it."
+    )
+    incoming_delta = models.IntegerField(
+        default=0, help_text="The signed change of the units in transit to the location."
+    )
+    incoming_after = models.IntegerField(
+        default=0, help_text="Units in transit to the location after it."
     )
     reason = models.CharField(max_length=32, choices=MovementReason.choices)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
@@ -257,6 +287,7 @@ class StockMovement(models.Model):
                 # Only a count may find the level unchanged.
                 condition=~Q(delta=0)
                 | ~Q(committed_delta=0)
+                | ~Q(incoming_delta=0)
                 | Q(reason=MovementReason.COUNT_CORRECTION),
                 name="stock_move_changes_something",
             ),
@@ -290,8 +321,39 @@ class StockMovement(models.Model):
                 name="catalog_move_increasing_reason_adds",
             ),
             models.CheckConstraint(
-                condition=~Q(reason__in=DECREASING_REASONS) | Q(delta__lt=0),
+                # Units lost on the shelf, or in transit (a transfer closed short).
+                condition=~Q(reason__in=DECREASING_REASONS)
+                | Q(delta__lt=0, incoming_delta=0)
+                | Q(reason=MovementReason.LOST, delta=0, incoming_delta__lt=0),
                 name="catalog_move_decreasing_reason_takes",
+            ),
+            models.CheckConstraint(
+                condition=Q(incoming_after__gte=0), name="stock_move_incoming_after_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(incoming_delta=0) | Q(reason__in=INCOMING_REASONS),
+                name="stock_move_only_transfers_in_transit",
+            ),
+            models.CheckConstraint(
+                # Shipped: leaves the source's shelf, or arrives as incoming at the destination.
+                condition=~Q(reason=MovementReason.TRANSFER_OUT)
+                | Q(delta__lt=0, incoming_delta=0)
+                | Q(delta=0, incoming_delta__gt=0),
+                name="stock_move_transfer_out",
+            ),
+            models.CheckConstraint(
+                # Received: incoming becomes on hand, unit for unit.
+                condition=~Q(reason=MovementReason.TRANSFER_IN)
+                | Q(delta__gt=0, incoming_delta=-F("delta")),
+                name="stock_move_transfer_in",
+            ),
+            models.CheckConstraint(
+                # Cancelled in transit: back on the source's shelf, no longer incoming at the
+                # destination.
+                condition=~Q(reason=MovementReason.TRANSFER_CANCELLED)
+                | Q(delta__gt=0, incoming_delta=0)
+                | Q(delta=0, incoming_delta__lt=0),
+                name="stock_move_transfer_cancelled",
             ),
             models.CheckConstraint(
                 condition=~Q(reason=MovementReason.INITIAL) | Q(quantity_after=F("delta")),
@@ -306,7 +368,144 @@ class StockMovement(models.Model):
         text = f"{self.delta:+d} {self.reason} → {self.quantity_after}"
         if self.committed_delta:
             text += f" ({self.committed_delta:+d} committed → {self.committed_after})"
+        if self.incoming_delta:
+            text += f" ({self.incoming_delta:+d} incoming → {self.incoming_after})"
         return text
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Transfer(models.Model):
+    """Stock on its way from one location to another: a draft, then shipped (its units leave
+    the source's shelf and are incoming at the destination), received line by line (they go on
+    hand there), or closed short (what never arrived is written off as lost in transit), or
+    cancelled. Written only by ``stock.transfers``; never deleted once shipped."""
+
+    number = models.CharField(max_length=16, unique=True, editable=False)
+    status = models.CharField(
+        max_length=16, choices=TransferStatus.choices, default=TransferStatus.DRAFT
+    )
+    from_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    note = models.CharField(max_length=NOTE_MAX_LENGTH, blank=True)
+    reference = models.CharField(
+        max_length=REFERENCE_MAX_LENGTH,
+        blank=True,
+        help_text="The caller's own reference, e.g. a customer's request.",
+    )
+    created_by = models.CharField(
+        max_length=ACTOR_MAX_LENGTH, help_text="The user's or the API key's name."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_transfers",
+    )
+    api_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_transfers",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(
+        null=True, blank=True, help_text="When every unit arrived, or the rest was written off."
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="stock_transfer_status_idx"),
+            models.Index(fields=["from_location", "-id"], name="stock_transfer_from_idx"),
+            models.Index(fields=["to_location", "-id"], name="stock_transfer_to_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=TransferStatus.values), name="stock_transfer_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_location=F("to_location")),
+                name="stock_transfer_between_two_places",
+            ),
+            models.CheckConstraint(
+                condition=Q(created_by__regex=NOT_BLANK_PATTERN),
+                name="stock_transfer_created_by_not_blank",
+            ),
+            # Each timestamp is set exactly when the transfer reached its state.
+            models.CheckConstraint(
+                condition=Q(status=TransferStatus.DRAFT, shipped_at__isnull=True)
+                | Q(status=TransferStatus.CANCELLED)
+                | Q(
+                    status__in=[TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED],
+                    shipped_at__isnull=False,
+                ),
+                name="stock_transfer_shipped_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=TransferStatus.RECEIVED, received_at__isnull=False)
+                | (~Q(status=TransferStatus.RECEIVED) & Q(received_at__isnull=True)),
+                name="stock_transfer_received_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=TransferStatus.CANCELLED, cancelled_at__isnull=False)
+                | (~Q(status=TransferStatus.CANCELLED) & Q(cancelled_at__isnull=True)),
+                name="stock_transfer_cancelled_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransferLine(models.Model):
+    """One variant of a transfer: how many units were sent, how many arrived so far, and how
+    many were written off as lost in transit when the transfer was closed short."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+    quantity_lost = models.PositiveIntegerField(
+        default=0, help_text="Units that never arrived, written off when the transfer closed."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transfer", "variant"], name="stock_transfer_line_one_per_variant"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="stock_transfer_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_received__gte=0)
+                & Q(quantity_lost__gte=0)
+                & Q(quantity__gte=F("quantity_received") + F("quantity_lost")),
+                name="stock_transfer_line_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of variant {self.variant_id}"
+
+    @property
+    def in_transit(self) -> int:
+        """Units shipped and neither received nor written off (of a shipped transfer)."""
+        return self.quantity - self.quantity_received - self.quantity_lost
 
 
 # Counts taken while the shop stays open

@@ -118,6 +118,18 @@ def _where(location: Location | None, actor: Actor) -> Location:
     return found
 
 
+def stock_location_for_change(location: Location | None, actor: Actor) -> Location:
+    """The location a change by ``actor`` happens at, locked and checked as every change here
+    does it (``_where``): for services of their own that move stock (transfers, counts)."""
+    return _where(location, actor)
+
+
+def stock_location_lock(location: Location) -> Location:
+    """``location`` read again under the key-share lock a change holds (``_where``), with no
+    check of who acts: the other end of a transfer, which the actor need not be bound to."""
+    return _lock(location)
+
+
 def _lock(location: Location) -> Location:
     """``location``, read again under a key-share lock; only when the combined read in
     ``_where`` missed it (a default made just now, in a database emptied since migrating)."""
