@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("api", "0004_idempotency_answers_as_written"),
         ("catalog", "0008_variant_committed"),
-        ("stock", "0005_location_api_keys"),
+        ("stock", "0006_transfers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
