@@ -19,6 +19,11 @@ def count_list() -> QuerySet[CountSession]:
     )
 
 
+def count_session() -> QuerySet[CountSession]:
+    """The sessions with their location and product, nothing counted."""
+    return CountSession.objects.select_related("location", "product")
+
+
 def count_with_lines() -> QuerySet[CountSession]:
     """The sessions as ``count_list`` has them, each with its lines by variant, each line with
     its variant and product (one query more for all of them)."""

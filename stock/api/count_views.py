@@ -59,9 +59,13 @@ class CountViewSet(
     lookup_value_regex = ReadViewSet.lookup_value_regex
 
     def get_queryset(self) -> QuerySet[CountSession]:
+        if self.action == "list":
+            return count_selectors.count_list()
         if self.action == "retrieve":
             return count_selectors.count_with_lines()
-        return count_selectors.count_list()
+        # The actions find the session (404) and leave the rest to the services: no counts of
+        # lines on every scan.
+        return count_selectors.count_session()
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return super().filter_queryset(queryset) if self.action == "list" else queryset

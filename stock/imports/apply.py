@@ -20,6 +20,8 @@ from django.utils import timezone
 from catalog.models import ImportBatch, ImportBatchStatus, IssuedSku, Product, Variant
 from catalog.versions import catalog_changed
 from core.actors import Actor
+from stock.count_selectors import count_open_at
+from stock.exceptions import CountSessionOpen
 from stock.imports.columns import STOCK_CHUNK, chunks
 from stock.imports.exceptions import ImportAppliedBefore, ImportRefused
 from stock.imports.plan import (
@@ -239,6 +241,19 @@ def _write_stock(
         else:
             key, delta = (MovementReason.COUNT_CORRECTION, where), entry.stock.delta
         changes[key].append(StockChange(variant_id=variant_ids[entry.sku], delta=delta))
+    # A count at a location where a count session is open would be corrected twice (see
+    # ``stock.counts``), as a single count there would be: refused, as ``stock_count`` does.
+    # The variants are locked, and entering a session's count locks its variant too.
+    for where in sorted(
+        {where for reason, where in changes if reason == MovementReason.COUNT_CORRECTION}
+    ):
+        session_id = count_open_at(state.locations.by_code[where])
+        if session_id is not None:
+            # Refused as the import's other refusals are, which the admin and the command show.
+            open_session = CountSessionOpen(
+                location=where, session_id=session_id, doing="count these variants in it"
+            )
+            raise ImportRefused(open_session.message, details=open_session.details)
     # Deliveries first, then counts (as before there were locations), each by location.
     order = (MovementReason.RECEIVED, MovementReason.COUNT_CORRECTION)
     for (reason, where), at_location in sorted(

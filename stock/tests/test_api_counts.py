@@ -400,3 +400,17 @@ def test_a_session_by_id_in_a_pinned_number_of_queries(
     with django_assert_num_queries(3):  # the key, the session, its lines
         response = stock_client.get(url(session["id"]))
     assert len(response.json()["lines"]) == 2
+
+
+def test_a_scan_costs_a_pinned_number_of_queries(stock_client, tee, django_assert_num_queries):
+    session = _start(stock_client)
+    lines = url(session["id"], "lines")
+    stock_client.post(lines, {"barcode": BARCODE_S}, format="json")
+
+    # The key; the session (404); in the service's transaction (a savepoint in the test's: two
+    # statements), the session locked, the location key-share locked, the variant found by its
+    # barcode, then locked, its level there, its line, the line's update.
+    with django_assert_num_queries(11):
+        scan = stock_client.post(lines, {"barcode": BARCODE_S}, format="json")
+
+    assert scan.json()["counted"] == 2

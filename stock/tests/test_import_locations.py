@@ -18,6 +18,7 @@ from stock.imports import import_apply, import_batch_create, import_preview
 from stock.imports.preview import content_hash
 from stock.locations import location_create
 from stock.models import Location, StockLevel, StockMovement
+from stock.selectors import location_default
 from stock.tests.import_support import (
     ACTOR,
     csv_bytes,
@@ -268,3 +269,26 @@ def test_the_export_writes_a_row_per_variant_and_location_and_imports_again_as_n
         "units_received": 0,
         "rows_counted": 0,
     }
+
+
+def test_a_count_at_a_location_with_an_open_count_session_is_refused(small, store):
+    from stock.counts import count_start
+    from stock.imports.exceptions import ImportRefused
+
+    session = count_start(location=location_default(), actor=ACTOR)
+    batch = preview_and_store(csv_bytes(f"{small.sku},MAIN,,4", header=HEADER))
+    received = preview_and_store(csv_bytes(f"{small.sku},MAIN,2,", header=HEADER))
+    before = snapshot()
+
+    with pytest.raises(ImportRefused) as refused:
+        import_apply(batch=batch, actor=ACTOR)
+
+    assert refused.value.message.startswith(f"A count session (COUNT-{session.pk}) is open at MAIN")
+    assert refused.value.details == {"location": "MAIN", "count": session.pk}
+    assert snapshot() == before
+    batch.refresh_from_db()
+    assert batch.status == ImportBatchStatus.PREVIEWED
+    # A delivery there is no count: it goes in, and the session takes it as any sale or
+    # delivery during a count.
+    import_apply(batch=received, actor=ACTOR)
+    assert _levels() == {(small.sku, "MAIN"): (7, 0)}
