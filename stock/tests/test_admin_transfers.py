@@ -3,6 +3,7 @@ received (typed in or scanned), closed short and cancelled from the transfer's p
 transfer services; a refusal is a message and changes nothing; a packing list to print. Staff
 need the transfer's view, add and change permissions, which both staff groups hold."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from catalog.groups import MANAGER_GROUP, STORE_STAFF_GROUP
 from core.actors import Actor
 from stock import services as stock_services
 from stock.admin.transfers import initial_from_query, transfer_add_url
-from stock.models import Location, StockLevel, Transfer, TransferLine, TransferStatus
+from stock.models import (
+    Location,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 from stock.transfers import (
     ReceiptLine,
     TransferLineRequest,
@@ -40,7 +48,7 @@ def sizes(make_product):
 
 
 @pytest.fixture
-def clerk_web(login, store_staff: User) -> Client:
+def clerk_web(login: Callable[[User], Client], store_staff: User) -> Client:
     return login(store_staff)
 
 
@@ -93,7 +101,7 @@ def _state() -> dict[str, Any]:
         "lines": sorted(
             TransferLine.objects.values_list("pk", "quantity_received", "quantity_lost")
         ),
-        "movements": stock_services.StockMovement.objects.count(),
+        "movements": StockMovement.objects.count(),
     }
 
 
