@@ -3,7 +3,9 @@ received (typed in or scanned), closed short and cancelled from the transfer's p
 transfer services; a refusal is a message and changes nothing; a packing list to print. Staff
 need the transfer's view, add and change permissions, which both staff groups hold."""
 
+from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -17,7 +19,15 @@ from catalog.groups import MANAGER_GROUP, STORE_STAFF_GROUP
 from core.actors import Actor
 from stock import services as stock_services
 from stock.admin.transfers import initial_from_query, transfer_add_url
-from stock.models import Location, StockLevel, Transfer, TransferLine, TransferStatus
+from stock.exceptions import InvalidTransferLines
+from stock.models import (
+    Location,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 from stock.transfers import (
     ReceiptLine,
     TransferLineRequest,
@@ -40,7 +50,7 @@ def sizes(make_product):
 
 
 @pytest.fixture
-def clerk_web(login, store_staff: User) -> Client:
+def clerk_web(login: Callable[[User], Client], store_staff: User) -> Client:
     return login(store_staff)
 
 
@@ -93,7 +103,7 @@ def _state() -> dict[str, Any]:
         "lines": sorted(
             TransferLine.objects.values_list("pk", "quantity_received", "quantity_lost")
         ),
-        "movements": stock_services.StockMovement.objects.count(),
+        "movements": StockMovement.objects.count(),
     }
 
 
@@ -609,24 +619,46 @@ def test_a_receipt_beyond_the_units_in_transit_is_refused(
     assert _state() == before
 
 
-def test_a_receipt_that_went_stale_is_refused_on_its_line(clerk_web, sizes, main, store):
-    """Another receipt took units of the line after the form was drawn (its maximum was then
-    higher): the service refuses, its error on the line."""
+def test_a_receipt_posted_after_another_takes_only_what_is_still_in_transit(
+    clerk_web, sizes, main, store
+):
+    """Another receipt took every unit of a line after the form was drawn: posted again, the
+    form checks against the line as it is now, and that line is not received twice."""
     small, large = sizes
     transfer = _shipped(main, store, (small, 2), (large, 3))
-    stale = clerk_web.get(_url("receive", transfer))
-    assert stale.status_code == 200
+    assert clerk_web.get(_url("receive", transfer)).status_code == 200
     transfer_receive(
         transfer_id=transfer.pk,
         lines=[ReceiptLine(line_id=transfer.lines.get(variant=small).pk, quantity=2)],
         actor=CLERK,
     )
-    before = _state()
 
-    response = clerk_web.post(_url("receive", transfer), _receipt(transfer, **{large.sku: 3}))
-    assert response.status_code == 302  # the small size left the form; the large one arrived
-    assert _level(large, store) == (3, 0, 0)
-    assert before != _state()
+    response = clerk_web.post(
+        _url("receive", transfer), _receipt(transfer, **{small.sku: 2, large.sku: 3})
+    )
+
+    assert response.status_code == 302
+    assert (_level(small, store), _level(large, store)) == ((2, 0, 0), (3, 0, 0))
+    assert _messages(response)[-1][1].startswith(f"Received 3 unit(s) of {transfer.number}")
+
+
+def test_a_receipt_the_service_refuses_shows_its_errors_on_the_lines(clerk_web, sizes, main, store):
+    """A receipt racing another one past the form's check: the service's refusal, line by
+    line, on the form's fields."""
+    small, large = sizes
+    transfer = _shipped(main, store, (small, 2), (large, 3))
+    before = _state()
+    refusal = InvalidTransferLines(details={"lines": [{}, {"quantity": ["From 1 to 1."]}]})
+
+    with mock.patch("stock.admin.transfers.transfer_receive", side_effect=refusal):
+        response = clerk_web.post(
+            _url("receive", transfer), _receipt(transfer, **{small.sku: 1, large.sku: 2})
+        )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors == {f"line_{transfer.lines.get(variant=large).pk}": ["From 1 to 1."]}
+    assert _state() == before
 
 
 def test_a_scan_posted_without_javascript_adds_one_to_its_line(clerk_web, sizes, main, store):

@@ -199,6 +199,8 @@ def test_authentication_records_the_actor_for_what_follows(key_client, manager, 
 
 
 ORDER_PERMISSIONS = {"view_order", "add_order", "change_order", "return_order"}
+# Transfers in the admin: see, draft, and ship, receive, close or cancel them.
+TRANSFER_PERMISSIONS = {"view_transfer", "add_transfer", "change_transfer"}
 
 
 def test_the_staff_groups_exist_with_their_permissions():
@@ -211,6 +213,7 @@ def test_the_staff_groups_exist_with_their_permissions():
         "change_stock",
         "view_stockmovement",
         *ORDER_PERMISSIONS,
+        *TRANSFER_PERMISSIONS,
     }
     assert codenames("Manager") == {
         "view_product",
@@ -224,6 +227,7 @@ def test_the_staff_groups_exist_with_their_permissions():
         "change_stock",
         "view_stockmovement",
         *ORDER_PERMISSIONS,
+        *TRANSFER_PERMISSIONS,
         # API keys (never deleted: revoked), staff users, sign-in lockouts.
         "view_apikey",
         "add_apikey",
