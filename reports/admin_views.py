@@ -131,7 +131,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_collection": _bars(by_collection, "value"),
         "low_stock": low_stock,
         "low_stock_limit": LOW_STOCK_ROWS,
-        "by_location": _bars(selectors.stock_by_location(), "value"),
+        "by_location": selectors.stock_by_location(),
         "open_transfers": list(selectors.open_transfers(location=location, limit=OPEN_TRANSFERS)),
         "open_transfers_limit": OPEN_TRANSFERS,
         "transfer_admin": _transfer_admin(),
