@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from catalog.admin_views import find_variant
 from core.api import views as api_views
 from reports.admin_views import dashboard
+from stock.admin.replenishment import replenishment
 
 public = {"permission_classes": [AllowAny], "authentication_classes": []}
 
@@ -16,6 +17,11 @@ urlpatterns = [
         f"{settings.ADMIN_URL}dashboard/", admin.site.admin_view(dashboard), name="admin-dashboard"
     ),
     path(f"{settings.ADMIN_URL}find/", admin.site.admin_view(find_variant), name="admin-find"),
+    path(
+        f"{settings.ADMIN_URL}replenishment/",
+        admin.site.admin_view(replenishment),
+        name="admin-replenishment",
+    ),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", api_views.root, name="root"),
     path("api/", api_views.ApiIndexView.as_view(), name="api-index"),

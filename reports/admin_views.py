@@ -14,13 +14,14 @@ from django.utils import timezone
 
 from reports import selectors
 from reports.selectors import SalesDay, sales_by_day, sales_sum
-from stock.models import Location
+from stock.models import Location, Transfer
 from stock.selectors import location_list
 
 DASHBOARD_DAYS = 30
 SALES_PERIODS = ((1, "Today"), (7, "Last 7 days"), (DASHBOARD_DAYS, f"Last {DASHBOARD_DAYS} days"))
 LOW_STOCK_ROWS = 15
 LATEST_MOVEMENTS = 12
+OPEN_TRANSFERS = 10
 
 
 class LocationFilterForm(forms.Form):
@@ -49,11 +50,21 @@ def _low_stock(location: Location | None) -> list[dict[str, Any]]:
     location, its level there."""
     if location is None:
         return [
-            {"variant": variant, "available": variant.quantity, "location": None}
+            {
+                "variant": variant,
+                "available": variant.quantity,
+                "location": None,
+                "threshold": variant.low_stock_threshold,
+            }
             for variant in selectors.low_stock_list(limit=LOW_STOCK_ROWS)
         ]
     return [
-        {"variant": level.variant, "available": level.available, "location": location.code}
+        {
+            "variant": level.variant,
+            "available": level.available,
+            "location": location.code,
+            "threshold": level.effective_low_stock_threshold,
+        }
         for level in selectors.low_stock_at(location, limit=LOW_STOCK_ROWS)
     ]
 
@@ -120,6 +131,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_collection": _bars(by_collection, "value"),
         "low_stock": low_stock,
         "low_stock_limit": LOW_STOCK_ROWS,
+        "by_location": selectors.stock_by_location(),
+        "open_transfers": list(selectors.open_transfers(location=location, limit=OPEN_TRANSFERS)),
+        "open_transfers_limit": OPEN_TRANSFERS,
+        "transfer_admin": _transfer_admin(),
         "may_see_sales": may_see_sales,
         "sales_days": DASHBOARD_DAYS,
         "time_zone": timezone.get_current_timezone_name(),
@@ -133,6 +148,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         else [],
     }
     return render(request, "admin/dashboard.html", context)
+
+
+def _transfer_admin() -> str | None:
+    """The name of the transfers' admin change page, if transfers have one: the dashboard links
+    each open transfer there."""
+    return "admin:stock_transfer_change" if admin.site.is_registered(Transfer) else None
 
 
 def _currency() -> str:

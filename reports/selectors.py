@@ -17,7 +17,7 @@ from catalog.models import Variant
 from catalog.selectors import SIZE_ORDER
 from catalog.validators import normalize_code
 from orders.models import Order, OrderReturn, OrderStatus
-from stock.models import Location, StockLevel, StockMovement
+from stock.models import Location, StockLevel, StockMovement, Transfer, TransferStatus
 from stock.selectors import location_list, low_stock_levels, stock_movement_list
 
 # Sums of money over a whole store's stock, a day or a whole report: wider than any one order.
@@ -67,6 +67,47 @@ def stock_value_by(field: str, *, location: Location | None = None) -> list[dict
     return list(rows)
 
 
+def stock_by_location() -> list[dict[str, Any]]:
+    """Each active location, by code: its units on hand (committed ones included, as in
+    ``stock_value_by``), committed and incoming, and the value of those on hand at today's
+    prices. One aggregate query."""
+    levels = "stock_levels__"
+    return list(
+        Location.objects.filter(is_active=True)
+        .values("code", "name")
+        .annotate(
+            units=Coalesce(Sum(f"{levels}on_hand"), 0),
+            committed=Coalesce(Sum(f"{levels}committed"), 0),
+            incoming=Coalesce(Sum(f"{levels}incoming"), 0),
+            value=Coalesce(
+                Sum(
+                    F(f"{levels}on_hand") * F(f"{levels}variant__product__price"),
+                    output_field=MONEY,
+                ),
+                Value(NO_MONEY),
+                output_field=MONEY,
+            ),
+        )
+        .order_by("code")
+    )
+
+
+OPEN_TRANSFER_STATUSES = (TransferStatus.DRAFT, TransferStatus.IN_TRANSIT)
+
+
+def open_transfers(*, location: Location | None = None, limit: int = 10) -> QuerySet[Transfer]:
+    """Transfers drafted or on their way (from or to ``location`` if given), newest first,
+    each with its ``line_count`` and ``units``. One query."""
+    transfers = Transfer.objects.filter(status__in=OPEN_TRANSFER_STATUSES)
+    if location is not None:
+        transfers = transfers.filter(Q(from_location=location) | Q(to_location=location))
+    return (
+        transfers.select_related("from_location", "to_location")
+        .annotate(line_count=Count("lines"), units=Coalesce(Sum("lines__quantity"), 0))
+        .order_by("-id")[:limit]
+    )
+
+
 def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
     """Variants at or under their threshold (sold out included) of active products, emptiest
     first: over every location (what is available in total)."""
@@ -78,7 +119,8 @@ def low_stock_list(*, limit: int = 50) -> QuerySet[Variant]:
 
 
 def low_stock_at(location: Location, *, limit: int = 50) -> QuerySet[StockLevel]:
-    """The levels at ``location`` at or under their variant's threshold, emptiest first."""
+    """The levels at ``location`` at or under their threshold (the level's own, else the
+    variant's), emptiest first."""
     return low_stock_levels(location=location)[:limit]
 
 

@@ -516,7 +516,7 @@ def stock_level_settings_set(
         errors["target"] = f"From 1 to {MAX_QUANTITY}, or null."
     if errors:
         raise ValidationError(errors)
-    location = _where(location, actor)
+    location = stock_location_for_change(location, actor)
     locked = _require(stock_lock(ids=[variant.pk]), [variant.pk])[variant.pk]
     level = stock_levels([variant.pk], location)[variant.pk]
     level.variant, level.location = locked, location

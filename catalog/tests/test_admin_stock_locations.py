@@ -258,11 +258,13 @@ def test_the_variant_page_shows_its_level_at_each_location(
     assert table.count("<tr>") == 3  # the header and a row per level
     assert (
         '<tr><td>MAIN (Main stock)</td><td class="num">5</td><td class="num">1</td>'
-        '<td class="num">4</td></tr>'
+        '<td class="num">4</td><td class="num">0</td><td class="num">2*</td>'
+        '<td class="num">3*</td></tr>'
     ) in table
     assert (
         '<tr><td>STORE-01 (High Street)</td><td class="num">2</td><td class="num">0</td>'
-        '<td class="num">2</td></tr>'
+        '<td class="num">2</td><td class="num">0</td><td class="num">2*</td>'
+        '<td class="num">3*</td></tr>'
     ) in table
 
 

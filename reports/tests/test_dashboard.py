@@ -204,8 +204,9 @@ def test_the_dashboard_costs_the_same_queries_for_a_large_catalog(
 
 
 # The session, the user, its permissions (2), the locations, two groupings of stock value, the
-# low-stock list, the sales per day, the latest movements.
-QUERIES = 10
+# low-stock list, the stock by location, the open transfers, the sales per day, the latest
+# movements.
+QUERIES = 12
 
 
 def test_staff_who_may_not_see_orders_see_stock_only(login, shop):

@@ -78,12 +78,28 @@ class StockVariantAdmin(ReceiveStockAction, StockOrModelChange, VariantAdmin):
         rows = format_html_join(
             "",
             '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td>'
+            '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
             '<td class="num">{}</td></tr>',
-            ((level.location, level.on_hand, level.committed, level.available) for level in levels),
+            (
+                (
+                    level.location,
+                    level.on_hand,
+                    level.committed,
+                    level.available,
+                    level.incoming,
+                    _setting(level.effective_low_stock_threshold, level.low_stock_threshold),
+                    _setting(level.effective_target, level.target),
+                )
+                for level in levels
+            ),
         )
         return format_html(
             '<table class="stock-levels"><thead><tr><th>Location</th><th class="num">On hand'
-            '</th><th class="num">Committed</th><th class="num">Available</th></tr></thead>'
+            '</th><th class="num">Committed</th><th class="num">Available</th>'
+            '<th class="num" title="Shipped by transfers, not received yet">Incoming</th>'
+            '<th class="num" title="The level\'s own, else the variant\'s (marked *)">'
+            'Low at</th><th class="num" title="What replenishing brings it to (set over the '
+            'API: PUT /api/v1/variants/{{id}}/levels/{{location}}/)">Target</th></tr></thead>'
             "<tbody>{}</tbody></table>",
             rows,
         )
@@ -123,3 +139,9 @@ class StockVariantAdmin(ReceiveStockAction, StockOrModelChange, VariantAdmin):
         super().save_model(request, obj, form, change)
         if change:
             form.apply_stock(user_actor(request.user))
+
+
+def _setting(effective: int, own: int | None) -> str:
+    """A level's threshold or target as the table shows it: a default (not set for the level)
+    marked with an asterisk."""
+    return str(effective) if own is not None else f"{effective}*"
