@@ -4,9 +4,8 @@ to their targets (GET), and the draft transfer that sends it (POST). Both throug
 
 from typing import Any
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,12 +13,14 @@ from rest_framework.views import APIView
 from catalog.models import Size
 from core.api.authentication import request_actor
 from core.api.idempotency import idempotent
-from core.api.mixins import StrictRequestMixin
+from core.api.mixins import StrictRequestMixin, created
 from core.api.permissions import CatalogReadPermission, StockPermission
 from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from core.api.serializers import InputSerializer
+from stock import selectors
 from stock.api.fields import LocationCodeField
-from stock.models import NOTE_MAX_LENGTH, Transfer, TransferLine, TransferStatus
+from stock.api.transfer_serializers import TransferOutputSerializer, transfer_representation
+from stock.models import NOTE_MAX_LENGTH
 from stock.replenishment import (
     ReplenishmentLine,
     replenishment_lines,
@@ -126,50 +127,6 @@ class ReplenishmentCreateSerializer(InputSerializer):
         return fields
 
 
-class ReplenishmentTransferLineSerializer(serializers.Serializer[TransferLine]):
-    id = serializers.IntegerField(read_only=True)
-    variant = serializers.IntegerField(read_only=True)
-    sku = serializers.CharField(read_only=True)
-    quantity = serializers.IntegerField(read_only=True)
-    quantity_received = serializers.IntegerField(read_only=True)
-
-
-@extend_schema_serializer(component_name="ReplenishmentTransfer")
-class ReplenishmentTransferSerializer(serializers.Serializer[Transfer]):
-    """The draft transfer made (the shape of the transfers' own answers)."""
-
-    id = serializers.IntegerField(read_only=True)
-    number = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=TransferStatus.choices, read_only=True)
-    from_location = serializers.CharField(read_only=True, help_text="The source's code.")
-    to_location = serializers.CharField(read_only=True, help_text="The destination's code.")
-    note = serializers.CharField(read_only=True)
-    lines = ReplenishmentTransferLineSerializer(many=True, read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
-
-    def to_representation(self, instance: Transfer) -> dict[str, Any]:
-        created_at = serializers.DateTimeField().to_representation(instance.created_at)
-        return {
-            "id": instance.pk,
-            "number": instance.number,
-            "status": str(instance.status),
-            "from_location": instance.from_location.code,
-            "to_location": instance.to_location.code,
-            "note": instance.note,
-            "lines": [
-                {
-                    "id": line.pk,
-                    "variant": line.variant_id,
-                    "sku": line.variant.sku,
-                    "quantity": line.quantity,
-                    "quantity_received": line.quantity_received,
-                }
-                for line in instance.lines.all()
-            ],
-            "created_at": created_at,
-        }
-
-
 class ReplenishmentView(StrictRequestMixin, APIView):
     permission_classes = [ReplenishmentPermission]
     query_parameters = frozenset({"to", "from"})
@@ -201,7 +158,7 @@ class ReplenishmentView(StrictRequestMixin, APIView):
         tags=["replenishment"],
         request=ReplenishmentCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: ReplenishmentTransferSerializer},
+        responses={201: TransferOutputSerializer},
         description="A draft transfer from `from` to `to` with every line the suggestion "
         "(GET) has a quantity for. Nothing moves until the transfer is shipped. Nothing to "
         "suggest is 400 (on `to`); a key bound to locations must be bound to one of the two.",
@@ -215,11 +172,8 @@ class ReplenishmentView(StrictRequestMixin, APIView):
         transfer = replenishment_transfer_create(
             to_location=to, from_location=source, actor=request_actor(request), note=data["note"]
         )
-        made = (
-            Transfer.objects.select_related("from_location", "to_location")
-            .prefetch_related(
-                Prefetch("lines", TransferLine.objects.select_related("variant").order_by("id"))
-            )
-            .get(pk=transfer.pk)
+        return created(
+            transfer_representation(selectors.transfer_get(transfer_id=transfer.pk)),
+            at="transfer-detail",
+            pk=transfer.pk,
         )
-        return Response(ReplenishmentTransferSerializer(made).data, status=status.HTTP_201_CREATED)
