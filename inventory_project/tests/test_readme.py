@@ -152,6 +152,9 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path, database_url):
         "201", "201", "201", "200",  # Stock
         "201", "200", "200", "409",  # Orders
         "201", "201", "201", "201", "200",  # Stores and stock
+        "201", "200", "200", "200", "200",  # Transfers...
+        "201", "200", "200", "200",  # ...counts...
+        "200", "200", "201",  # ...and replenishment
     ], report  # fmt: skip
     got = {n: _answer(answers / str(n)) for n in range(1, len(statuses) + 1)}
 
@@ -202,6 +205,29 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path, database_url):
     levels = {row["location"]: row for row in got[19][1]["results"]}
     assert (levels["STORE-01"]["on_hand"], levels["STORE-01"]["committed"]) == (5, 0)
     assert levels["MAIN"]["committed"] == 1
+
+    draft, shipped, in_transit = got[20][1], got[21][1], got[22][1]["results"]
+    assert (draft["id"], draft["status"], draft["number"][:3]) == (1, "draft", "TR-")
+    assert shipped["status"] == "in_transit"
+    assert [(row["on_hand"], row["incoming"]) for row in in_transit] == [(0, 4)]
+    partly, closed = got[23][1], got[24][1]
+    assert (partly["status"], partly["lines"][0]["quantity_received"]) == ("in_transit", 3)
+    assert (closed["status"], closed["shortfall"], closed["lines"][0]["quantity_lost"]) == (
+        "received",
+        1,
+        1,
+    )
+    count, entry, preview, applied = (got[n][1] for n in (25, 26, 27, 28))
+    assert (count["reference"], count["status"], count["lines_total"]) == ("COUNT-1", "open", 2)
+    assert (entry["counted"], entry["expected_at_entry"]) == (4, 5)
+    assert [(c["sku"], c["units"]) for c in preview["corrections"]] == [("DEMO-001-LXL", -1)]
+    assert (applied["status"], applied["units"]) == ("applied", -1)
+    level, suggestion, replenishing = got[29][1], got[30][1], got[31][1]
+    assert (level["on_hand"], level["low_stock_threshold"], level["target"]) == (4, 4, 6)
+    assert [(line["sku"], line["needed"], line["suggested"]) for line in suggestion["lines"]] == [
+        ("DEMO-001-LXL", 2, 2)
+    ]
+    assert (replenishing["status"], replenishing["lines"][0]["quantity"]) == ("draft", 2)
 
     # The commands of the walkthrough said what the README says they say.
     assert "refused: applied already" in run.stdout
