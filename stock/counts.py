@@ -28,7 +28,7 @@ is corrected.
   For the same reason ``stock_count`` refuses a single-variant count at a location with an open
   session, and a location with an open session cannot be archived.
 
-Locks, in one order: the session's row, the location's (a key-share lock, ``_where``), then the
+Locks, in one order: the session's row, the location's (a key-share lock, ``stock_location_for_change``), then the
 variants' (``stock_lock``). Sales lock the location then the variants, and never a session.
 """
 
@@ -59,7 +59,7 @@ from stock.models import (
     StockLevel,
     StockMovement,
 )
-from stock.services import _short_line, _where, stock_lock
+from stock.services import stock_location_for_change, stock_lock, stock_short_line
 
 # The ways a line names its variant, of which exactly one is given.
 VARIANT_KEYS = ("barcode", "sku", "variant")
@@ -124,7 +124,7 @@ def count_start(
         raise ValidationError({"note": f"At most {NOTE_MAX_LENGTH} characters."})
     if product is not None and not product.is_active:
         raise ValidationError({"product": f"{product.name} is archived: nothing to count."})
-    location = _where(location, actor)
+    location = stock_location_for_change(location, actor)
     session = CountSession(
         location=location,
         product=product,
@@ -193,7 +193,7 @@ def count_enter(
     session = _lock_session(session_id)
     if session.status != CountStatus.OPEN:
         raise _not_open(session, "counted in")
-    location = _where(session.location, actor)
+    location = stock_location_for_change(session.location, actor)
     found = _find_variant(key, value)
     if found is None:
         raise ValidationError({key: "No variant with this " + _KEY_NAMES[key] + "."})
@@ -263,13 +263,13 @@ def count_apply(*, session_id: int, actor: Actor) -> CountResult:
         return _applied_result(session)
     if session.status != CountStatus.OPEN:
         raise _not_open(session, "applied")
-    location = _where(session.location, actor)
+    location = stock_location_for_change(session.location, actor)
     lines = _lines(session)
     variants = stock_lock(ids=[line.variant_id for line in lines])
     levels = stock_levels([line.variant_id for line in lines], location)
     corrections = _corrections(session, lines, levels)
     short = [
-        _short_line(
+        stock_short_line(
             variants[c.line.variant_id],
             location,
             levels[c.line.variant_id],
@@ -315,7 +315,9 @@ def count_cancel(*, session_id: int, actor: Actor) -> CountSession:
         return session
     if session.status != CountStatus.OPEN:
         raise _not_open(session, "cancelled")
-    _where(session.location, actor)  # a bound key cancels only at its own locations
+    stock_location_for_change(
+        session.location, actor
+    )  # a bound key cancels only at its own locations
     session.status, session.cancelled_at = CountStatus.CANCELLED, timezone.now()
     session.save(update_fields=["status", "cancelled_at"])
     return session

@@ -238,7 +238,7 @@ def stock_count(
             f"of {quantity} needs some of them cancelled first. Nothing was changed.",
             details={
                 "location": location.code,
-                "lines": [_short_line(variant, location, level, requested=level.committed)],
+                "lines": [stock_short_line(variant, location, level, requested=level.committed)],
             },
         )
     [movement] = write_changes(
@@ -367,9 +367,10 @@ def _sale_variants(lines: Sequence[SaleLine], locked: Mapping[int, Variant]) -> 
     return [variant for variant in variants if variant is not None]
 
 
-def _short_line(
+def stock_short_line(
     variant: Variant, location: Location, level: StockLevel, *, requested: int
 ) -> dict[str, object]:
+    """One line of an ``InsufficientStock``'s details, in the shape every refusal gives."""
     return {
         "variant": variant.pk,
         "sku": variant.sku,
@@ -401,7 +402,7 @@ def _take_and_give(
             # or a decrease), or, releasing more than is committed, what it releases.
             requested = change.committed - change.delta if committed >= 0 else -change.committed
             short.append(
-                _short_line(variants[change.variant_id], location, level, requested=requested)
+                stock_short_line(variants[change.variant_id], location, level, requested=requested)
             )
     if short:
         raise InsufficientStock(
