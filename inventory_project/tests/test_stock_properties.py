@@ -1,6 +1,7 @@
 """A property-based test of the stock as a whole: random runs of orders (placed, fulfilled,
 cancelled), manual changes, transfers (drafted, shipped, received in parts, closed short,
-cancelled) and counts across four locations, checked step by step against a plain model of what
+cancelled) and count sessions (started, counted while the rest goes on, applied or cancelled)
+across four locations, checked step by step against a plain model of what
 every level must hold, and at the end by ``reconcile_stock`` (every level and every variant
 against the ledger, committed units against the open orders, units in transit against the open
 transfers) and by the conservation of units: on hand everywhere plus in transit changes only by
@@ -30,6 +31,7 @@ from hypothesis.stateful import (
 
 from core.actors import Actor, user_actor
 from orders.services import LineRequest, order_place, order_transition
+from stock.counts import count_apply, count_cancel, count_enter, count_start
 from stock.exceptions import InsufficientStock, InvalidTransferLines, InvalidTransition
 from stock.models import Location, LocationKind, MovementReason, StockLevel
 from stock.selectors import location_default
@@ -84,6 +86,14 @@ class ModelTransfer:
         return self.lines[variant_id] - self.received[variant_id]
 
 
+@dataclass
+class ModelCount:
+    pk: int
+    location: int
+    # variant id -> (counted, units on hand there when it was counted)
+    lines: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
 class StockMachine(RuleBasedStateMachine):
     """Set up by ``stock_runs``: ``locations`` (ids), ``variants`` (ids), ``seller`` (an actor
     that may place orders)."""
@@ -102,6 +112,7 @@ class StockMachine(RuleBasedStateMachine):
         self.net: Counter[int] = Counter(dict.fromkeys(self.variant_ids, OPENING))
         self.orders: list[ModelOrder] = []
         self.transfers: list[ModelTransfer] = []
+        self.counts: dict[int, ModelCount] = {}  # the open session at each location, by id
 
     def level(self, variant_id: int, location_id: int) -> Level:
         return self.levels.setdefault((variant_id, location_id), Level())
@@ -280,6 +291,53 @@ class StockMachine(RuleBasedStateMachine):
         if transfer.status != "in_transit":
             with pytest.raises(InvalidTransition):
                 transfer_close(transfer_id=transfer.pk, actor=CLERK)
+
+    # Counts while the shop is open ---------------------------------------------------------
+
+    @rule(where=st.integers(0, 3))
+    def start_count(self, where: int) -> None:
+        location = self._location(where)
+        if location.pk in self.counts:
+            return  # one open session per location (the services' own tests prove the refusal)
+        session = count_start(location=location, actor=CLERK)
+        self.counts[location.pk] = ModelCount(session.pk, location.pk)
+
+    @precondition(lambda self: self.counts)
+    @rule(pick=st.integers(0, 50), v=st.integers(0, 1), counted=st.integers(0, 25))
+    def enter_count(self, pick: int, v: int, counted: int) -> None:
+        session = list(self.counts.values())[pick % len(self.counts)]
+        variant_id = self._variant(v)
+        count_enter(session_id=session.pk, variant_id=variant_id, counted=counted, actor=CLERK)
+        on_hand = self.level(variant_id, session.location).on_hand
+        session.lines[variant_id] = (counted, on_hand)
+
+    @precondition(lambda self: self.counts)
+    @rule(pick=st.integers(0, 50), apply=st.booleans())
+    def end_count(self, pick: int, apply: bool) -> None:
+        session = list(self.counts.values())[pick % len(self.counts)]
+        if not apply:
+            count_cancel(session_id=session.pk, actor=CLERK)
+            del self.counts[session.location]
+            return
+        # Each counted line corrects what the shelf holds beyond what was on hand when it was
+        # counted; sales and transfers since then stand.
+        after = {
+            variant_id: self.level(variant_id, session.location).on_hand + counted - expected
+            for variant_id, (counted, expected) in session.lines.items()
+        }
+        if any(
+            units < self.level(variant_id, session.location).committed
+            for variant_id, units in after.items()
+        ):
+            with pytest.raises(InsufficientStock):
+                count_apply(session_id=session.pk, actor=CLERK)
+            return  # still open: count again, or cancel
+        count_apply(session_id=session.pk, actor=CLERK)
+        for variant_id, units in after.items():
+            level = self.level(variant_id, session.location)
+            self.net[variant_id] += units - level.on_hand
+            level.on_hand = units
+        del self.counts[session.location]
 
     # Checks ------------------------------------------------------------------------------
 
