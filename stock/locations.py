@@ -10,10 +10,11 @@ Two rules hold across rows, so each write locks the rows it reads them from:
 - An archived location holds no stock, and no transfer is on its way from or to it. Archiving
   locks the location's row for update, then sums its levels (incoming units included) and
   looks for its open transfers (draft or in transit). Drafting a transfer takes the same
-  key-share lock on both of its ends as a change does. Every stock change takes a key-share lock on its location's row when it
-  starts and holds it until it commits (``stock.services._where``), and reads there whether the
-  location is active. So an archive waits for a change under way and then sees its units, and a
-  change that starts during an archive waits for it and then finds the location archived.
+  key-share lock on both of its ends as a change does. Every stock change takes a key-share
+  lock on its location's row when it starts and holds it until it commits
+  (``stock.services._where``), and reads there whether the location is active. So an archive
+  waits for a change under way and then sees its units, and a change that starts during an
+  archive waits for it and then finds the location archived.
 
 A code names a location on labels, orders and the ledger: it never changes, and a taken one is
 a conflict with the data (409 ``conflict`` naming ``code``), as a taken SKU is in the catalog,
