@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+# The tests' webhook receivers listen on loopback.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK
