@@ -177,14 +177,16 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_deliveries_stop():
         emit_and_dispatch()
         run_ready_tasks()
         endpoint.refresh_from_db()
-        assert endpoint.failing_since is not None and endpoint.is_active
+        assert endpoint.failing_since is not None
+        assert endpoint.is_active
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
             failing_since=timezone.now() - timedelta(days=1, seconds=1)
         )
         make_due(Delivery.objects.get())
         run_ready_tasks()
         endpoint.refresh_from_db()
-        assert not endpoint.is_active and endpoint.disabled_at is not None
+        assert not endpoint.is_active
+        assert endpoint.disabled_at is not None
 
         # Its pending delivery is not tried again; new events are not sent to it.
         make_due(Delivery.objects.get())
