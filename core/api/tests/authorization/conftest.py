@@ -13,6 +13,8 @@ from core.api.authentication import api_key_actor
 from core.api.models import Scope
 from core.api.services import api_key_create
 from core.api.tests.authorization.support import World, _place
+from events.models import Delivery
+from events.services import emit, endpoint_create
 from orders.services import order_transition
 from stock.locations import location_create
 
@@ -35,6 +37,11 @@ def world(make_product: Callable[..., Product]) -> World:
     till = User.objects.create_user("till", password="pw", is_staff=True)
     till.groups.add(Group.objects.get(name=STORE_STAFF_GROUP))
     staff_order = _place(user_actor(till), small, reference="till-1")
+    hook = endpoint_create(url="https://93.184.216.34/hooks", events=["*"])
+    event = emit("product.updated", {"id": product.pk})
+    failed = Delivery.objects.create(
+        event=event, endpoint=hook, status="failed", attempts=7, next_attempt_at=None
+    )
     return World(
         product=product,
         spare=spare,
@@ -50,4 +57,7 @@ def world(make_product: Callable[..., Product]) -> World:
         others_order=others_order,
         staff_order=staff_order,
         store=location_create(code="STORE-01", name="Shop", kind="store"),
+        hook=hook,
+        event=event,
+        failed_delivery=failed,
     )

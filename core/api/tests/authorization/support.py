@@ -33,7 +33,9 @@ from core.api.tests.authorization.access import (
     STORE_STAFF,
     SUPERUSER,
     UNKNOWN_KEY,
+    WEBHOOKS_KEY,
 )
+from events.models import Delivery, Event, WebhookEndpoint
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from stock.models import Location
@@ -55,6 +57,9 @@ class World:
     others_order: Order  # another client's
     staff_order: Order  # placed by a staff user at the till
     store: Location  # active, empty, not the default: it can be archived
+    hook: WebhookEndpoint  # subscribed to everything
+    event: Event
+    failed_delivery: Delivery  # of the event to the hook: it can be redelivered
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:
@@ -119,6 +124,7 @@ CALLERS: dict[str, Callable[[World], APIClient]] = {
     CATALOG_KEY: lambda w: _new_key(Scope.CATALOG_WRITE, name="back-office"),
     STOCK_KEY: lambda w: _new_key(Scope.STOCK_WRITE, name="warehouse"),
     REPORTS_KEY: lambda w: _new_key(Scope.REPORTS_READ, name="dashboard"),
+    WEBHOOKS_KEY: lambda w: _new_key(Scope.WEBHOOKS_MANAGE, name="integrations"),
     ORDERS_KEY: lambda w: _key_client(w.owner_raw),
     OTHER_ORDERS_KEY: lambda w: _key_client(w.other_raw),
     STORE_STAFF: lambda w: _session("clerk", group=STORE_STAFF_GROUP),
@@ -140,7 +146,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     """Every row of the project's own tables, so that any change shows."""
     models = [
         model
-        for label in ("catalog", "stock", "orders", "api")
+        for label in ("catalog", "stock", "orders", "api", "events")
         for model in apps.get_app_config(label).get_models()
     ]
     return {
