@@ -32,6 +32,7 @@ EVENT_TYPES = (
     "product.updated",
     "product.archived",
 )
+EVENT_TYPE_CHOICES = [(name, name) for name in EVENT_TYPES]
 ALL_EVENTS = "*"
 EVENT_TYPE_MAX_LENGTH = 40
 URL_MAX_LENGTH = 2000

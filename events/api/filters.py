@@ -1,10 +1,10 @@
 from core.api.filters import FilterSet, IsoDateTimeFilter, MultipleChoiceFilter
-from events.models import EVENT_TYPES, Event
+from events.models import EVENT_TYPE_CHOICES, Event
 
 
 class EventFilter(FilterSet):
     type = MultipleChoiceFilter(
-        choices=[(name, name) for name in EVENT_TYPES],
+        choices=EVENT_TYPE_CHOICES,
         distinct=False,
         help_text="One or more event types (repeat the parameter).",
     )

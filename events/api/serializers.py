@@ -6,6 +6,7 @@ from rest_framework import serializers
 from core.api.serializers import InputSerializer
 from events.models import (
     ALL_EVENTS,
+    EVENT_TYPE_CHOICES,
     EVENT_TYPES,
     URL_MAX_LENGTH,
     Delivery,
@@ -131,7 +132,7 @@ class EventSerializer(serializers.Serializer[Event]):
     id = serializers.UUIDField(
         read_only=True, help_text="The event's id: the same in every delivery (webhook-id)."
     )
-    type = serializers.ChoiceField(choices=EVENT_TYPES, read_only=True)
+    type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES, read_only=True)
     occurred_at = serializers.DateTimeField(read_only=True)
     # A field named like Serializer.data: only for the schema, as to_representation renders.
     data = serializers.DictField(read_only=True)  # type: ignore[assignment]

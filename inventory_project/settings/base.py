@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "MovementReason": "stock.models.MovementReason",
         "LocationKind": "stock.models.LocationKind",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
+        "EventType": "events.models.EVENT_TYPE_CHOICES",
+        "DeliveryStatus": "events.models.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
