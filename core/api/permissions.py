@@ -173,4 +173,3 @@ class WebhookPermission(ScopeOrPermission):
         if isinstance(request.auth, ApiKey) or request.method in permissions.SAFE_METHODS:
             return True
         return _user_has(self, request.user, ["events.change_webhookendpoint"])
-
