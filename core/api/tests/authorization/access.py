@@ -83,9 +83,9 @@ NO_CREDENTIALS = ("not_authenticated", "Authentication credentials were not prov
 UNAUTHENTICATED = {
     ANONYMOUS: NO_CREDENTIALS,
     INACTIVE_MANAGER: NO_CREDENTIALS,
-    UNKNOWN_KEY: ("authentication_failed", "Invalid API key.", 401),
-    REVOKED_KEY: ("authentication_failed", "This API key has been revoked.", 401),
-    EXPIRED_KEY: ("authentication_failed", "This API key has expired.", 401),
+    UNKNOWN_KEY: ("authentication_failed", "Invalid API key."),
+    REVOKED_KEY: ("authentication_failed", "This API key has been revoked."),
+    EXPIRED_KEY: ("authentication_failed", "This API key has expired."),
 }
 SAFE_METHODS = ("get", "head", "options")
 REFUSAL_CODES = {403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
