@@ -33,8 +33,10 @@ def worker():
         WEBHOOK_ATTEMPT_LEASE_SECONDS="10",
     )
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"]
-        + ["--interval", "0.05", "--no-startup-delay", "--verbosity", "0"],
+        [
+            *(sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"),
+            *("--interval", "0.05", "--no-startup-delay", "--verbosity", "0"),
+        ],
         cwd=ROOT,
         env=env,
     )
