@@ -21,6 +21,8 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     answer: bytes = b"ok"
+    # Seconds to wait before answering (a slow receiver).
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -47,6 +49,8 @@ def receiver(script: list[int] | None = None) -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             status = state.next_status()
+            if state.delay:
+                threading.Event().wait(state.delay)
             with state.lock:
                 state.requests.append(
                     Received(path=self.path, headers=dict(self.headers.items()), body=body)

@@ -85,6 +85,16 @@ def test_creating_an_endpoint_shows_its_secret_once(manager_key):
     assert WebhookEndpoint.objects.count() == 1
 
 
+def test_the_endpoints_list_costs_three_queries(manager_key, django_assert_num_queries):
+    for n in range(3):
+        services.endpoint_create(url=f"https://93.184.216.34/{n}", events=["*"])
+    with django_assert_num_queries(3):  # the key, the count, the page
+        response = manager_key.get(WEBHOOKS)
+    assert [e["url"] for e in response.json()["results"]] == [
+        f"https://93.184.216.34/{n}" for n in range(3)
+    ]
+
+
 def test_bad_bodies_are_refused_with_field_errors(manager_key):
     response = manager_key.post(WEBHOOKS, {"url": "nope", "events": ["order.lost"], "secret": "x"})
     _invalid(

@@ -137,6 +137,20 @@ def test_only_the_first_kilobyte_of_the_answer_is_kept(endpoint, hook):
     assert attempt.succeeded
 
 
+def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, monkeypatch):
+    from events import transport
+
+    monkeypatch.setattr(transport, "TIMEOUT_SECONDS", 0.3)
+    hook.delay = 2.0
+    emit_and_dispatch()
+    run_ready_tasks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "timed out" in attempt.error
+    assert attempt.duration_ms < 1500
+    assert Delivery.objects.get().status == "pending"
+
+
 def test_a_receiver_that_is_down_is_logged_as_a_connection_error(db):
     with receiver() as hook:
         url = hook.url
