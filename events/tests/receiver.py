@@ -49,12 +49,12 @@ def receiver(script: list[int] | None = None) -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             status = state.next_status()
-            if state.delay:
-                threading.Event().wait(state.delay)
             with state.lock:
                 state.requests.append(
                     Received(path=self.path, headers=dict(self.headers.items()), body=body)
                 )
+            if state.delay:
+                threading.Event().wait(state.delay)
             self.send_response(status)
             self.send_header("Content-Length", str(len(state.answer)))
             self.end_headers()

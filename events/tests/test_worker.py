@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(tran
 
 
 @contextmanager
-def worker():
+def worker(lease="10"):
     """A worker process on the test database, with retries a fraction of a second apart."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
@@ -30,7 +30,7 @@ def worker():
         DATABASE_URL=database_url(),
         WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
         WEBHOOK_RETRY_DELAYS="0.3,0.3,0.3,0.3,0.3,0.3",
-        WEBHOOK_ATTEMPT_LEASE_SECONDS="10",
+        WEBHOOK_ATTEMPT_LEASE_SECONDS=lease,
     )
     process = subprocess.Popen(
         [
@@ -112,3 +112,27 @@ def test_two_workers_never_make_the_same_attempt():
     ids = [r.headers["webhook-id"] for r in requests]
     assert len(set(ids)) == 40
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_an_attempt_whose_worker_is_killed_mid_delivery_is_made_again_by_another():
+    with receiver() as hook:
+        hook.delay = 3.0  # the first delivery hangs while its worker is killed
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        event = services.emit("order.placed", {"number": "SO-1"})
+        with worker(lease="2") as first:
+            hook.wait_for(1)
+            first.kill()
+            first.wait()
+        hook.delay = 0.0
+        with worker(lease="2"):
+            requests = _settle(hook, 2, quiet=1)
+
+    assert len(requests) == 2
+    for request in requests:
+        assert Webhook(endpoint.secret).verify(request.body, request.headers)["id"] == str(
+            event.uuid
+        )
+    delivery = Delivery.objects.get()
+    # The killed attempt counts (the receiver may have had it); the second is logged.
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    assert list(DeliveryAttempt.objects.values_list("number", "status_code")) == [(2, 200)]
