@@ -56,6 +56,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "requirements.txt",
         "inventory_project",
         "core",
+        "events",
         "catalog",
         "stock",
         "orders",
