@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run reset-demo serve test check lint layers format types migrations-check deploy-check pytest migrate bench clean
+.PHONY: install run worker reset-demo serve test check lint layers format types migrations-check deploy-check pytest migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -19,12 +19,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Set up, migrate, load the demo catalog, print a demo login and API key, and serve on SQLite
-# at http://$(HOST):$(PORT) (e.g. `make run PORT=8001`).
+# at http://$(HOST):$(PORT) (e.g. `make run PORT=8001`), with a worker beside the server that
+# sends the webhooks (stopped with it).
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_access --host $(HOST) --port $(PORT)
+	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The background worker alone (webhook deliveries): what production runs beside the API, as
+# many as needed, on any machines.
+worker: install
+	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload
 
 # Start the demo over: empty the database (it asks first; only with DEBUG on, as `make run` has
 # it), load the demo catalog again and print a new demo login and API key. Then `make run`.

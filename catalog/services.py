@@ -15,6 +15,7 @@ from catalog.stock_port import Location
 from catalog.validators import normalize_code
 from core.actors import Actor
 from core.exceptions import Conflict, Protected
+from events.services import emit
 
 # The fields of a product that staff and clients set, in the order forms show them.
 PRODUCT_FIELDS = ("category", "name", "color", "price", "collection", "is_active")
@@ -69,6 +70,7 @@ def product_create(
     )
     product.full_clean()
     product.save()
+    emit("product.created", product_event_data(product))
     for spec in variants:
         variant_create(
             product=product,
@@ -90,7 +92,27 @@ def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
         field: value.strip() if field in ("name", "color") and isinstance(value, str) else value
         for field, value in data.items()
     }
-    return _update(product, cleaned, allowed=PRODUCT_FIELDS)
+    product, changed = _update(product, cleaned, allowed=PRODUCT_FIELDS)
+    if changed:
+        archived = "is_active" in changed and not product.is_active
+        emit(
+            "product.archived" if archived else "product.updated",
+            {**product_event_data(product), "changed": changed},
+        )
+    return product
+
+
+def product_event_data(product: Product) -> dict[str, Any]:
+    """What the product's events tell (its variants and stock have events of their own)."""
+    return {
+        "id": product.pk,
+        "name": product.name,
+        "category": str(product.category),
+        "color": product.color,
+        "collection": product.collection,
+        "price": str(product.price),
+        "is_active": product.is_active,
+    }
 
 
 @transaction.atomic
@@ -166,7 +188,7 @@ def variant_update(*, variant: Variant, data: Mapping[str, Any]) -> Variant:
     cleaned = dict(data)
     if "barcode" in cleaned:
         cleaned["barcode"] = (cleaned["barcode"] or "").strip() or None
-    return _update(variant, cleaned, allowed=VARIANT_UPDATABLE_FIELDS)
+    return _update(variant, cleaned, allowed=VARIANT_UPDATABLE_FIELDS)[0]
 
 
 @transaction.atomic
@@ -186,9 +208,11 @@ def variant_delete(*, variant: Variant) -> None:
     locked.delete()
 
 
-def _update(instance: _Model, data: Mapping[str, Any], *, allowed: tuple[str, ...]) -> _Model:
+def _update(
+    instance: _Model, data: Mapping[str, Any], *, allowed: tuple[str, ...]
+) -> tuple[_Model, list[str]]:
     """Validate and write the fields of ``data`` that differ, and only those, so that a
-    concurrent change of another field is not overwritten."""
+    concurrent change of another field is not overwritten; the instance, and what changed."""
     refused = sorted(set(data).difference(allowed))
     if refused:
         raise ValidationError(dict.fromkeys(refused, "This field cannot be changed here."))
@@ -204,7 +228,7 @@ def _update(instance: _Model, data: Mapping[str, Any], *, allowed: tuple[str, ..
             exclude=[f.name for f in instance._meta.fields if f.name not in changed]
         )
         instance.save(update_fields=[*changed, "updated_at"])
-    return instance
+    return instance, changed
 
 
 def _sku_issue(sku: str) -> None:

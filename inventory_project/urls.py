@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include("stock.api.urls")),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("reports.api.urls")),
+    path("api/v1/", include("events.api.urls")),
     path("api/schema/", api_views.SchemaView.as_view(**public), name="schema"),
     path(
         # The split view serves its start-up script as a file, not inline, so the content

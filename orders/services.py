@@ -19,6 +19,7 @@ from catalog.models import Variant
 from core.actors import Actor
 from core.exceptions import ApplicationError
 from core.testing import pause_point
+from events.services import emit
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock
@@ -185,6 +186,15 @@ def _order_place(
     # Its lines as ``selectors.order_list()`` gives them (Prefetch's to_attr), from the rows
     # just written: the answer needs no query to read them back.
     order.ordered_lines = sorted(order_lines, key=lambda line: line.pk)
+    lines_data = [
+        {"sku": line.sku, "quantity": line.quantity, "unit_price": str(line.unit_price)}
+        for line in order.ordered_lines
+    ]
+    emit("order.placed", {**order_event_data(order), "lines": lines_data})
+    if fulfil:
+        # A till sale is paid and handed over at once: each step has its event.
+        emit("order.paid", order_event_data(order))
+        emit("order.fulfilled", order_event_data(order))
     # Inert outside tests: lets a test kill the worker with everything written but not committed.
     pause_point("order_place")
     return order
@@ -241,7 +251,24 @@ def order_transition(
     order.status = target
     setattr(order, stamp, timezone.now())
     order.save(update_fields=["status", stamp, "updated_at"])
+    emit(TRANSITION_EVENTS[action], order_event_data(order))
     return order
+
+
+TRANSITION_EVENTS = {"pay": "order.paid", "fulfil": "order.fulfilled", "cancel": "order.cancelled"}
+
+
+def order_event_data(order: Order) -> dict[str, object]:
+    """What an order's events tell; a receiver reads the rest at /orders/{id}/."""
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": str(order.status),
+        "location": order.location.code,
+        "total": str(order.total),
+        "currency": order.currency,
+        "customer_reference": order.customer_reference,
+    }
 
 
 @transaction.atomic
@@ -319,6 +346,19 @@ def order_return(
             order_return=order_return, line_id=r.line_id, quantity=r.quantity, refund_amount=refund
         )
         for r, refund in zip(lines, refunds, strict=True)
+    )
+    emit(
+        "order.returned",
+        {
+            **order_event_data(order),
+            "return_id": order_return.pk,
+            "refund_total": str(order_return.refund_total),
+            "restocked_at": (location or order.location).code,
+            "lines": [
+                {"sku": order_lines[r.line_id].sku, "quantity": r.quantity, "refund": str(refund)}
+                for r, refund in zip(lines, refunds, strict=True)
+            ],
+        },
     )
     return order_return
 

@@ -1,4 +1,3 @@
-from datetime import UTC
 from typing import Any, ClassVar, cast
 
 import django_filters
@@ -15,6 +14,9 @@ from core.api.filters import (
     MultipleChoiceFilter,
     OrderingFilter,
 )
+
+# Moved to core (the events' filters use it too); the stock's and orders' import it from here.
+from core.api.filters import IsoDateTimeFilter as IsoDateTimeFilter
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -47,28 +49,6 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
-
-
-class StoredIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 time, handed to the database in UTC.
-
-    Any offset Python reads is taken (``+05:30``, ``+23:00``, even seconds), but PostgreSQL
-    refuses offsets past 15:59 and would answer for the query, not for this parameter; in UTC
-    it never sees one. A time that is out of range once in UTC (year 1 in UTC+5) is an error
-    naming the parameter."""
-
-    def to_python(self, value: Any) -> Any:
-        parsed = super().to_python(value)
-        if parsed is None:
-            return None
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError as error:
-            raise forms.ValidationError("This time is out of range.", code="invalid") from error
-
-
-class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = StoredIsoDateTimeField
 
 
 # Text filters are no longer than the columns they match (a search, than a product's name): a

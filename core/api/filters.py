@@ -13,6 +13,7 @@ Values are matched without regard to case everywhere: choices (``category=tees``
 """
 
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -263,3 +264,25 @@ class OrderingFilter(django_filters.OrderingFilter):
         if not any(key.lstrip("-") == "id" for key in ordering):
             ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
         return qs.order_by(*ordering)
+
+
+class StoredIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time, handed to the database in UTC.
+
+    Any offset Python reads is taken (``+05:30``, ``+23:00``, even seconds), but PostgreSQL
+    refuses offsets past 15:59 and would answer for the query, not for this parameter; in UTC
+    it never sees one. A time that is out of range once in UTC (year 1 in UTC+5) is an error
+    naming the parameter."""
+
+    def to_python(self, value: Any) -> Any:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:
+            raise forms.ValidationError("This time is out of range.", code="invalid") from error
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = StoredIsoDateTimeField

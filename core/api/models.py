@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
     STOCK_WRITE = "stock:write", "Adjust and count stock"
     ORDERS_WRITE = "orders:write", "Place and move its own orders"
     REPORTS_READ = "reports:read", "Read sales reports"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints and read the events"
 
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):

@@ -174,3 +174,18 @@ class TransferPermission(ScopeOrPermission):
         if isinstance(request.auth, ApiKey) or request.method in permissions.SAFE_METHODS:
             return True
         return _user_has(self, request.user, [self.write_permission])
+
+
+class WebhookPermission(ScopeOrPermission):
+    """Webhook endpoints, their deliveries and the events: an API key with ``webhooks:manage``;
+    staff who may view endpoints (to read) or change them (to write)."""
+
+    scope = Scope.WEBHOOKS_MANAGE
+    permission = "events.view_webhookendpoint"
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if isinstance(request.auth, ApiKey) or request.method in permissions.SAFE_METHODS:
+            return True
+        return _user_has(self, request.user, ["events.change_webhookendpoint"])

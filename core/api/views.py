@@ -82,6 +82,8 @@ V1_RESOURCES = {
     "orders": "order-list",
     "reports/stock-value": "report-stock-value",
     "reports/sales": "report-sales",
+    "webhooks": "webhook-list",
+    "events": "event-list",
 }
 
 

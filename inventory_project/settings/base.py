@@ -50,7 +50,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "core.api",
+    "events",
     "catalog",
     "stock",
     "orders",
@@ -227,6 +230,23 @@ API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60 if REDIS_URL
 # docs/private-internals.md): for the benchmark, which measures each against the plain path.
 SHORTCUTS_OFF = check_names(frozenset(env.list("SHORTCUTS_OFF", default=[])))
 
+# Background tasks (webhook deliveries) are rows in the database, written in the transaction of
+# the change that causes them; `manage.py db_worker` runs them (several may, on any machines).
+TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+
+# Webhook URLs must be https and must not reach loopback, private or link-local addresses (checked
+# when an endpoint is saved and again, after DNS, at each delivery). On for development and tests
+# only, where the receiver is on this machine; `check --deploy` warns when it is on.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+# Seconds before each retry of a failed delivery (about a day in all, then it has failed), and
+# the longest an attempt may take before another worker may take it over (its worker died).
+WEBHOOK_RETRY_DELAYS = env.list(
+    "WEBHOOK_RETRY_DELAYS", cast=float, default=[5, 60, 600, 3600, 4 * 3600, 12 * 3600]
+)
+WEBHOOK_ATTEMPT_LEASE_SECONDS = env.float("WEBHOOK_ATTEMPT_LEASE_SECONDS", default=30)
+# Events are kept at least this long for clients catching up (`purge_events` deletes older).
+EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=7)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -322,6 +342,8 @@ SPECTACULAR_SETTINGS = {
         "TransferStatus": "stock.models.TransferStatus",
         "CountStatus": "stock.models.CountStatus",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
+        "EventType": "events.models.EVENT_TYPE_CHOICES",
+        "DeliveryStatus": "events.models.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -6,5 +6,7 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 os.environ.setdefault("DJANGO_LOG_FORMAT", "plain")
+# The demo's webhook receivers run on this machine.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")
 
 from .base import *  # noqa: F403

@@ -22,3 +22,7 @@ REST_FRAMEWORK = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The tests' webhook receivers listen on loopback. (Set here, not in the environment, which the
+# servers that some tests start with production settings would inherit.)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True

@@ -56,6 +56,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
         "requirements.txt",
         "inventory_project",
         "core",
+        "events",
         "catalog",
         "stock",
         "orders",
@@ -76,7 +77,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
 def test_the_stack_names_its_services_for_what_they_do():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"api", "db", "cache", "migrate", "proxy"}
+    assert set(services) == {"api", "db", "cache", "migrate", "proxy", "worker"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["cache"]["image"].startswith("redis:")
     api_env = services["api"]["environment"]
@@ -85,6 +86,13 @@ def test_the_stack_names_its_services_for_what_they_do():
     # Migrations run once, before the API starts.
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    # The worker runs the same image, with the tasks' command, once migrated.
+    assert services["worker"]["image"] == services["api"]["image"]
+    assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
+    assert services["worker"]["environment"] == api_env
+    assert (
+        services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    )
 
 
 def test_gunicorn_takes_its_workers_from_the_cpus():

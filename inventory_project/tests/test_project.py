@@ -165,6 +165,13 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
         "/api/v1/orders/{id}/returns/",
         "/api/v1/reports/stock-value/",
         "/api/v1/reports/sales/",
+        "/api/v1/webhooks/",
+        "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/rotate-secret/",
+        "/api/v1/webhooks/{id}/deliveries/",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/",
+        "/api/v1/events/",
+        "/api/v1/events/{id}/",
     }
     for path, operations in paths.items():
         for method, operation in operations.items():
@@ -205,6 +212,8 @@ def test_the_schema_documents_every_operation_and_its_errors(schema):
     assert components["Size"]["enum"] == ["S-M", "L-XL", "One Size"]
     assert components["LocationKind"]["enum"] == ["warehouse", "store", "online"]
     assert "validation_error" in components["ErrorCode"]["enum"]
+    assert "order.placed" in components["EventType"]["enum"]
+    assert components["DeliveryStatus"]["enum"] == ["pending", "succeeded", "failed"]
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"]["name"] == "Authorization"
 
 

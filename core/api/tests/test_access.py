@@ -63,7 +63,13 @@ def test_create_api_key_command_write_grants_every_scope_and_can_expire():
         stderr=StringIO(),
     )
     api_key = ApiKey.objects.get()
-    assert api_key.scopes == ["catalog:write", "orders:write", "reports:read", "stock:write"]
+    assert api_key.scopes == [
+        "catalog:write",
+        "orders:write",
+        "reports:read",
+        "stock:write",
+        "webhooks:manage",
+    ]
     assert api_key.expires_at is not None
     assert timedelta(days=29) < api_key.expires_at - timezone.now() <= timedelta(days=30)
 
@@ -237,6 +243,15 @@ def test_the_staff_groups_exist_with_their_permissions():
         "change_user",
         "view_accessattempt",
         "delete_accessattempt",
+        # Webhook endpoints, their deliveries (redelivered from the admin), the events.
+        "view_webhookendpoint",
+        "add_webhookendpoint",
+        "change_webhookendpoint",
+        "delete_webhookendpoint",
+        "view_event",
+        "view_delivery",
+        "change_delivery",
+        "view_deliveryattempt",
     }
 
 

@@ -78,6 +78,8 @@ def test_the_v1_index_links_every_resource(api_client, path):
         "orders": "http://testserver/api/v1/orders/",
         "reports/stock-value": "http://testserver/api/v1/reports/stock-value/",
         "reports/sales": "http://testserver/api/v1/reports/sales/",
+        "webhooks": "http://testserver/api/v1/webhooks/",
+        "events": "http://testserver/api/v1/events/",
     }
 
 

@@ -95,6 +95,9 @@ def test_operation_ids_read_like_an_sdk(schema):
         "counts_list", "counts_create", "counts_retrieve", "counts_lines", "counts_preview",
         "counts_apply", "counts_cancel",
         "reports_stock_value", "reports_sales", "replenishment_retrieve", "replenishment_create",
+        "webhooks_list", "webhooks_create", "webhooks_retrieve", "webhooks_partial_update",
+        "webhooks_destroy", "webhooks_rotate_secret", "webhooks_deliveries_list",
+        "webhooks_deliveries_redeliver", "events_list", "events_retrieve",
     }  # fmt: skip
 
 
@@ -115,6 +118,9 @@ def test_components_read_like_an_sdk(schema):
         "CountLine", "CountResult", "CountCorrection", "CountStatus", "PaginatedCountList",
         "StockLevelSettings", "LevelSettings",
         "Replenishment", "ReplenishmentLine", "ReplenishmentCreate",
+        "WebhookEndpoint", "WebhookEndpointWithSecret",
+        "WebhookEndpointCreate", "PatchedWebhookEndpointUpdate", "Event", "EventType",
+        "Delivery", "DeliveryAttempt", "DeliveryStatus", "PaginatedEventList",
     }  # fmt: skip
     assert not [n for n in names if n.endswith(("Request", "Output", "Enum", "Serializer"))]
 
@@ -155,7 +161,8 @@ def test_every_201_documents_its_location(schema):
     created = [
         op["responses"]["201"] for _, _, op in _operations(schema) if "201" in op["responses"]
     ]
-    assert len(created) == 10  # transfers, count sessions and replenishment drafts among them
+    # Transfers, count sessions, replenishment drafts and webhook endpoints among them.
+    assert len(created) == 11
     assert all("Location" in response["headers"] for response in created)
 
 

@@ -220,9 +220,10 @@ def test_placing_an_order_costs_the_same_queries_for_any_number_of_lines(shop, m
     # Key; the location (the default, and those the key is bound to: none), read and
     # key-share locked at once; variants, found and locked at once; order; lines; the levels
     # there, read under the variants' locks; one UPDATE of levels and one of variants, one
-    # INSERT of movements; the placement's savepoint here (SAVEPOINT, RELEASE), where the test's
-    # transaction encloses it. The answer is rendered from the rows written, not read back.
-    assert one == ten == 11
+    # INSERT of movements; the order.placed event and its task (two INSERTs); the placement's
+    # savepoint here (SAVEPOINT, RELEASE), where the test's transaction encloses it. The answer
+    # is rendered from the rows written, not read back.
+    assert one == ten == 13
 
 
 def test_the_answer_to_placing_an_order_is_the_order_as_read_back(shop, make_product):

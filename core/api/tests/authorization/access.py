@@ -10,6 +10,7 @@ READ_KEY = "read key"
 CATALOG_KEY = "catalog:write key"
 STOCK_KEY = "stock:write key"
 REPORTS_KEY = "reports:read key"
+WEBHOOKS_KEY = "webhooks:manage key"
 ORDERS_KEY = "orders:write key"  # the client app that placed the orders under test
 OTHER_ORDERS_KEY = "another client's orders:write key"
 STORE_STAFF = "Store staff"
@@ -35,6 +36,7 @@ ORDER_CREATE = "order create"
 ORDER_MOVE = "order move"
 ORDER_RETURN = "order return"
 SALES = "sales"
+WEBHOOKS = "webhooks"  # webhook endpoints, their deliveries, and the events
 
 RULES = (
     PUBLIC,
@@ -48,29 +50,31 @@ RULES = (
     ORDER_MOVE,
     ORDER_RETURN,
     SALES,
+    WEBHOOKS,
 )
 
 ACCESS: dict[str, tuple[int | str, ...]] = {
-    #                  public catalog catalog stock ledger orders order order  order order  sales
-    #                         read    write   write read          read  create move  return
-    ANONYMOUS:         (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401),
-    UNKNOWN_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401),
-    REVOKED_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401),
-    EXPIRED_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401),
-    READ_KEY:          (OK,   OK,     403,    403,  403,   403,   403,  403,   403,  403,   403),
-    CATALOG_KEY:       (OK,   OK,     OK,     403,  403,   403,   403,  403,   403,  403,   403),
-    STOCK_KEY:         (OK,   OK,     403,    OK,   OK,    403,   403,  403,   403,  403,   403),
-    REPORTS_KEY:       (OK,   OK,     403,    403,  403,   403,   403,  403,   403,  403,   OK),
-    ORDERS_KEY:        (OK,   OK,     403,    403,  403,   OK,    OK,   OK,    OK,   OK,    403),
-    OTHER_ORDERS_KEY:  (OK,   OK,     403,    403,  403,   OK,    404,  OK,    404,  404,   403),
-    STORE_STAFF:       (OK,   OK,     403,    OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK),
-    MANAGER:           (OK,   OK,     OK,     OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK),
-    ORDER_VIEWER:      (OK,   403,    403,    403,  403,   OK,    OK,   403,   403,  403,   OK),
-    STAFF_NO_GROUP:    (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403),
-    NON_STAFF:         (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403),
-    NON_STAFF_MANAGER: (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403),
-    INACTIVE_MANAGER:  (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401),
-    SUPERUSER:         (OK,   OK,     OK,     OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK),
+    #                  public catalog catalog stock ledger orders order order  order order  sales  web-
+    #                         read    write   write read          read  create move  return          hooks
+    ANONYMOUS:         (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401,   401),
+    UNKNOWN_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401,   401),
+    REVOKED_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401,   401),
+    EXPIRED_KEY:       (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401,   401),
+    READ_KEY:          (OK,   OK,     403,    403,  403,   403,   403,  403,   403,  403,   403,   403),
+    CATALOG_KEY:       (OK,   OK,     OK,     403,  403,   403,   403,  403,   403,  403,   403,   403),
+    STOCK_KEY:         (OK,   OK,     403,    OK,   OK,    403,   403,  403,   403,  403,   403,   403),
+    REPORTS_KEY:       (OK,   OK,     403,    403,  403,   403,   403,  403,   403,  403,   OK,    403),
+    WEBHOOKS_KEY:      (OK,   OK,     403,    403,  403,   403,   403,  403,   403,  403,   403,   OK),
+    ORDERS_KEY:        (OK,   OK,     403,    403,  403,   OK,    OK,   OK,    OK,   OK,    403,   403),
+    OTHER_ORDERS_KEY:  (OK,   OK,     403,    403,  403,   OK,    404,  OK,    404,  404,   403,   403),
+    STORE_STAFF:       (OK,   OK,     403,    OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK,    403),
+    MANAGER:           (OK,   OK,     OK,     OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK,    OK),
+    ORDER_VIEWER:      (OK,   403,    403,    403,  403,   OK,    OK,   403,   403,  403,   OK,   403),
+    STAFF_NO_GROUP:    (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403,   403),
+    NON_STAFF:         (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403,   403),
+    NON_STAFF_MANAGER: (OK,   403,    403,    403,  403,   403,   403,  403,   403,  403,   403,   403),
+    INACTIVE_MANAGER:  (OK,   401,    401,    401,  401,   401,   401,  401,   401,  401,   401,   401),
+    SUPERUSER:         (OK,   OK,     OK,     OK,   OK,    OK,    OK,   OK,    OK,   OK,    OK,    OK),
 }  # fmt: skip
 
 # Without credentials the answer is "not_authenticated"; with a key that is not good, it is

@@ -13,6 +13,8 @@ from core.api.authentication import api_key_actor
 from core.api.models import Scope
 from core.api.services import api_key_create
 from core.api.tests.authorization.support import World, _place
+from events.models import Delivery
+from events.services import emit, endpoint_create
 from orders.services import order_transition
 from stock.counts import count_start
 from stock.locations import location_create
@@ -52,6 +54,11 @@ def world(make_product: Callable[..., Product]) -> World:
 
     draft, shipped = transfer(), transfer()
     transfer_ship(transfer_id=shipped.pk, actor=user_actor(till))
+    hook = endpoint_create(url="https://93.184.216.34/hooks", events=["*"])
+    event = emit("product.updated", {"id": product.pk})
+    failed = Delivery.objects.create(
+        event=event, endpoint=hook, status="failed", attempts=7, next_attempt_at=None
+    )
     return World(
         product=product,
         spare=spare,
@@ -70,6 +77,9 @@ def world(make_product: Callable[..., Product]) -> World:
         draft=draft,
         shipped=shipped,
         count=_count_session(small),
+        hook=hook,
+        event=event,
+        failed_delivery=failed,
     )
 
 

@@ -17,6 +17,7 @@ from core.api.tests.authorization.access import (
     PUBLIC,
     SALES,
     STOCK_WRITE,
+    WEBHOOKS,
 )
 from core.api.tests.authorization.support import World
 from stock.models import StockMovement
@@ -42,6 +43,8 @@ TR = "/api/v1/transfers/"
 REPORTS = "/api/v1/reports/"
 COUNTS = "/api/v1/counts/"
 REPL = "/api/v1/replenishment/"
+HOOKS = "/api/v1/webhooks/"
+EVENTS = "/api/v1/events/"
 
 PRODUCT_BODY = {
     "category": "Tees",
@@ -307,6 +310,54 @@ ENDPOINTS = [
     Endpoint("reports stock-value", CATALOG_READ, "get", lambda w: f"{REPORTS}stock-value/", 200),
     Endpoint("reports sales", SALES, "get", lambda w: f"{REPORTS}sales/", 200),
     Endpoint("reports sales post", SALES, "post", lambda w: f"{REPORTS}sales/", 405, lambda w: {}),
+    # Webhooks and the events they send
+    Endpoint("webhooks list", WEBHOOKS, "get", lambda w: HOOKS, 200),
+    Endpoint("webhooks detail", WEBHOOKS, "get", lambda w: f"{HOOKS}{w.hook.pk}/", 200),
+    Endpoint(
+        "webhooks create",
+        WEBHOOKS,
+        "post",
+        lambda w: HOOKS,
+        201,
+        lambda w: {"url": "https://93.184.216.34/other", "events": ["order.placed"]},
+    ),
+    Endpoint(
+        "webhooks partial update",
+        WEBHOOKS,
+        "patch",
+        lambda w: f"{HOOKS}{w.hook.pk}/",
+        200,
+        lambda w: {"description": "shop feed"},
+    ),
+    Endpoint(
+        "webhooks update",
+        WEBHOOKS,
+        "put",
+        lambda w: f"{HOOKS}{w.hook.pk}/",
+        405,
+        lambda w: {"url": "https://93.184.216.34/other", "events": ["*"]},
+    ),
+    Endpoint("webhooks delete", WEBHOOKS, "delete", lambda w: f"{HOOKS}{w.hook.pk}/", 204),
+    Endpoint(
+        "webhooks rotate secret",
+        WEBHOOKS,
+        "post",
+        lambda w: f"{HOOKS}{w.hook.pk}/rotate-secret/",
+        200,
+    ),
+    Endpoint(
+        "webhooks deliveries", WEBHOOKS, "get", lambda w: f"{HOOKS}{w.hook.pk}/deliveries/", 200
+    ),
+    Endpoint(
+        "webhooks redeliver",
+        WEBHOOKS,
+        "post",
+        lambda w: f"{HOOKS}{w.hook.pk}/deliveries/{w.failed_delivery.pk}/redeliver/",
+        200,
+    ),
+    Endpoint("events list", WEBHOOKS, "get", lambda w: EVENTS, 200),
+    Endpoint("events detail", WEBHOOKS, "get", lambda w: f"{EVENTS}{w.event.uuid}/", 200),
+    Endpoint("events create", WEBHOOKS, "post", lambda w: EVENTS, 405, lambda w: {}),
     # Public: credentials, good or bad, are not even looked at
     Endpoint("schema", PUBLIC, "get", lambda w: "/api/schema/", 200),
     Endpoint("docs", PUBLIC, "get", lambda w: "/api/docs/", 200),

@@ -33,7 +33,9 @@ from core.api.tests.authorization.access import (
     STORE_STAFF,
     SUPERUSER,
     UNKNOWN_KEY,
+    WEBHOOKS_KEY,
 )
+from events.models import Delivery, Event, WebhookEndpoint
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from stock.models import CountSession, Location, Transfer
@@ -58,6 +60,9 @@ class World:
     draft: Transfer  # MAIN to DEPOT, one unit of small
     shipped: Transfer  # MAIN to DEPOT, one unit of small on its way
     count: CountSession  # open, at a shop of its own (one holding the tee's stock)
+    hook: WebhookEndpoint  # subscribed to everything
+    event: Event
+    failed_delivery: Delivery  # of the event to the hook: it can be redelivered
 
 
 def _place(actor: Any, variant: Variant, *, reference: str) -> Order:
@@ -122,6 +127,7 @@ CALLERS: dict[str, Callable[[World], APIClient]] = {
     CATALOG_KEY: lambda w: _new_key(Scope.CATALOG_WRITE, name="back-office"),
     STOCK_KEY: lambda w: _new_key(Scope.STOCK_WRITE, name="warehouse"),
     REPORTS_KEY: lambda w: _new_key(Scope.REPORTS_READ, name="dashboard"),
+    WEBHOOKS_KEY: lambda w: _new_key(Scope.WEBHOOKS_MANAGE, name="integrations"),
     ORDERS_KEY: lambda w: _key_client(w.owner_raw),
     OTHER_ORDERS_KEY: lambda w: _key_client(w.other_raw),
     STORE_STAFF: lambda w: _session("clerk", group=STORE_STAFF_GROUP),
@@ -143,7 +149,7 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     """Every row of the project's own tables, so that any change shows."""
     models = [
         model
-        for label in ("catalog", "stock", "orders", "api")
+        for label in ("catalog", "stock", "orders", "api", "events")
         for model in apps.get_app_config(label).get_models()
     ]
     return {

@@ -1,0 +1,20 @@
+"""The background tasks of the events (run by ``manage.py db_worker``). Each is idempotent: it
+may run twice, or after its work was done another way, and then does nothing."""
+
+from django_tasks import task
+
+
+@task()
+def dispatch_event(event_id: int) -> None:
+    """Write the deliveries of an event to the endpoints subscribed to it, and enqueue them."""
+    from events import delivery
+
+    delivery.event_dispatch(event_id=event_id)
+
+
+@task()
+def deliver(delivery_id: int) -> None:
+    """Try a delivery, if it is due and no other worker is trying it."""
+    from events import delivery
+
+    delivery.delivery_attempt(delivery_id=delivery_id)

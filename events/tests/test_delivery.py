@@ -1,0 +1,274 @@
+"""Deliveries, tried in this process against a receiver on loopback: signed per Standard
+Webhooks, retried on failure with backoff, logged, never sent to a refused address."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from events import delivery as sending
+from events import services
+from events.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from events.tests.receiver import receiver, run_ready_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def emit_and_dispatch(event_type="order.placed", data=None):
+    event = services.emit(event_type, data or {"number": "SO-1"})
+    sending.event_dispatch(event_id=event.pk)
+    return event
+
+
+def make_due(delivery):
+    """Bring the delivery's retry time, and its tasks', to now (instead of waiting for them)."""
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk, status="pending").update(next_attempt_at=now)
+    DBTaskResult.objects.filter(status="READY").update(run_after=now)
+
+
+def test_a_delivery_is_signed_and_verifies_with_the_standard_webhooks_verifier(endpoint, hook):
+    event = emit_and_dispatch(data={"number": "SO-1", "total": "12.50"})
+
+    run_ready_tasks()
+
+    [request] = hook.requests
+    body = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert body == {
+        "id": str(event.uuid),
+        "type": "order.placed",
+        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "data": {"number": "SO-1", "total": "12.50"},
+    }
+    assert request.headers["webhook-id"] == str(event.uuid)
+    assert request.headers["Content-Type"] == "application/json"
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("succeeded", 1, None)
+    [attempt] = delivery.attempt_log.all()
+    assert (attempt.number, attempt.status_code, attempt.succeeded) == (1, 200, True)
+    assert attempt.response_body == "ok"
+    # The lease's task was dropped once the attempt ended: nothing is left to run.
+    assert not DBTaskResult.objects.ready().exists()
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_a_wrong_secret_does_not_verify(endpoint, hook):
+    emit_and_dispatch()
+    run_ready_tasks()
+    [request] = hook.requests
+    other = services.endpoint_create(url=hook.url, events=["*"])
+    with pytest.raises(WebhookVerificationError):
+        Webhook(other.secret).verify(request.body, request.headers)
+
+
+def test_a_failing_receiver_is_retried_with_backoff_until_it_answers_then_never_again():
+    with receiver(script=[500, 503]) as hook:
+        services.endpoint_create(url=hook.url, events=["*"])
+        event = emit_and_dispatch()
+        run_ready_tasks()
+        delivery = Delivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+        # The first retry about 5 s later (give or take the jitter).
+        wait = delivery.next_attempt_at - timezone.now()
+        assert timedelta(seconds=3) < wait <= timedelta(seconds=6)
+        assert run_ready_tasks() == 0  # not due yet
+
+        make_due(delivery)
+        run_ready_tasks()
+        delivery.refresh_from_db()
+        wait = delivery.next_attempt_at - timezone.now()
+        assert timedelta(seconds=47) < wait <= timedelta(seconds=72)
+
+        make_due(delivery)
+        run_ready_tasks()
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("succeeded", 3)
+        make_due_or_none = Delivery.objects.filter(pk=delivery.pk, status="pending")
+        assert not make_due_or_none.exists()
+        assert run_ready_tasks() == 0
+
+        assert len(hook.requests) == 3
+        assert {r.headers["webhook-id"] for r in hook.requests} == {str(event.uuid)}
+        attempts = list(DeliveryAttempt.objects.values_list("number", "status_code", "error"))
+        assert attempts == [(1, 500, "HTTP 500"), (2, 503, "HTTP 503"), (3, 200, "")]
+
+
+def test_after_the_last_retry_the_delivery_has_failed():
+    with receiver(script=[500] * 7) as hook:
+        services.endpoint_create(url=hook.url, events=["*"])
+        emit_and_dispatch()
+        delivery = Delivery.objects.get()
+        for _ in range(7):
+            make_due(delivery)
+            run_ready_tasks()
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 7, None)
+        assert len(hook.requests) == 7
+
+        # Redelivered: a whole new round, from now.
+        services.delivery_redeliver(delivery=delivery)
+        run_ready_tasks()
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("succeeded", 8)
+        assert len(hook.requests) == 8
+
+
+def test_redirects_are_not_followed_and_count_as_failures():
+    with receiver(script=[302]) as hook:
+        services.endpoint_create(url=hook.url, events=["*"])
+        emit_and_dispatch()
+        run_ready_tasks()
+        [attempt] = DeliveryAttempt.objects.all()
+        assert (attempt.status_code, attempt.succeeded) == (302, False)
+        assert "redirects are not followed" in attempt.error
+        assert len(hook.requests) == 1
+
+
+def test_only_the_first_kilobyte_of_the_answer_is_kept(endpoint, hook):
+    hook.answer = b"x" * 5000
+    emit_and_dispatch()
+    run_ready_tasks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.response_body == "x" * 1024
+    assert attempt.succeeded
+
+
+def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, monkeypatch):
+    from events import transport
+
+    monkeypatch.setattr(transport, "TIMEOUT_SECONDS", 0.3)
+    hook.delay = 2.0
+    emit_and_dispatch()
+    run_ready_tasks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "timed out" in attempt.error
+    assert attempt.duration_ms < 1500
+    assert Delivery.objects.get().status == "pending"
+
+
+def test_a_receiver_that_is_down_is_logged_as_a_connection_error(db):
+    with receiver() as hook:
+        url = hook.url
+    services.endpoint_create(url=url, events=["*"])
+    emit_and_dispatch()
+    run_ready_tasks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "ConnectionRefusedError" in attempt.error
+
+
+def test_both_secrets_sign_for_a_day_after_a_rotation_then_only_the_new_one(endpoint, hook):
+    old_secret = endpoint.secret
+    rotated = services.endpoint_rotate_secret(endpoint=endpoint)
+    assert rotated.secret != old_secret
+    emit_and_dispatch()
+    run_ready_tasks()
+    [request] = hook.requests
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    Webhook(old_secret).verify(request.body, request.headers)
+    Webhook(rotated.secret).verify(request.body, request.headers)
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        previous_secret_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    emit_and_dispatch()
+    run_ready_tasks()
+    latest = hook.requests[-1]
+    assert len(latest.headers["webhook-signature"].split(" ")) == 1
+    Webhook(rotated.secret).verify(latest.body, latest.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old_secret).verify(latest.body, latest.headers)
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled_and_its_deliveries_stop():
+    with receiver(script=[500] * 10) as hook:
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        emit_and_dispatch()
+        run_ready_tasks()
+        endpoint.refresh_from_db()
+        assert endpoint.failing_since is not None
+        assert endpoint.is_active
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            failing_since=timezone.now() - timedelta(days=1, seconds=1)
+        )
+        make_due(Delivery.objects.get())
+        run_ready_tasks()
+        endpoint.refresh_from_db()
+        assert not endpoint.is_active
+        assert endpoint.disabled_at is not None
+
+        # Its pending delivery is not tried again; new events are not sent to it.
+        make_due(Delivery.objects.get())
+        run_ready_tasks()
+        emit_and_dispatch()
+        assert len(hook.requests) == 2
+        assert Delivery.objects.get().status == "failed"
+
+        # Turned on again, its failures are forgotten.
+        services.endpoint_update(endpoint=endpoint, data={"is_active": True})
+        endpoint.refresh_from_db()
+        assert (endpoint.disabled_at, endpoint.failing_since) == (None, None)
+
+
+def test_a_success_ends_the_failing_streak():
+    with receiver(script=[500]) as hook:
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        emit_and_dispatch()
+        run_ready_tasks()
+        make_due(Delivery.objects.get())
+        run_ready_tasks()
+        endpoint.refresh_from_db()
+        assert endpoint.failing_since is None
+
+
+def test_an_attempt_claimed_by_one_worker_is_not_made_by_another(endpoint, hook):
+    emit_and_dispatch()
+    delivery = Delivery.objects.get()
+    claim = sending._claim(delivery.pk)
+    assert claim is not None
+    # The second worker finds it leased.
+    assert sending.delivery_attempt(delivery_id=delivery.pk) is None
+    assert hook.requests == []
+
+
+def test_an_attempt_whose_worker_died_is_made_again_when_its_lease_ends(endpoint, hook):
+    emit_and_dispatch()
+    delivery = Delivery.objects.get()
+    assert sending._claim(delivery.pk) is not None  # ... and the worker dies here
+    leased_until = Delivery.objects.get().next_attempt_at
+    assert leased_until - timezone.now() > timedelta(seconds=25)
+    assert DBTaskResult.objects.filter(
+        status="READY", task_path="events.tasks.deliver", run_after=leased_until
+    ).exists()
+
+    make_due(delivery)
+    run_ready_tasks()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    assert len(hook.requests) == 1
+
+
+@override_settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=False)
+def test_a_delivery_to_a_private_address_is_refused_at_sending(hook):
+    # Saved while allowed (as a name could resolve to a public address when saved).
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=True):
+        services.endpoint_create(url=hook.url, events=["*"])
+    emit_and_dispatch()
+    run_ready_tasks()
+    [attempt] = DeliveryAttempt.objects.all()
+    assert attempt.status_code is None
+    assert "https" in attempt.error
+    assert hook.requests == []
+
+
+def test_the_body_is_compact_json_with_the_sequence_of_a_stock_level(endpoint, hook):
+    services.emit("stock_level.updated", {"on_hand": 3}, sequence=7)
+    run_ready_tasks()
+    [request] = hook.requests
+    assert json.loads(request.body)["sequence"] == 7
+    assert b" " not in request.body

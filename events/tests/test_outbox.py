@@ -1,0 +1,99 @@
+"""The outbox: an event and its task are written in the transaction of the change, so a change
+rolled back leaves neither, and a committed one both."""
+
+import pytest
+from django.db import transaction
+from django_tasks_db.models import DBTaskResult
+
+from events import services
+from events.models import Delivery, Event, WebhookEndpoint
+from events.tests.receiver import run_ready_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+class Boom(Exception):
+    pass
+
+
+def test_an_event_emitted_in_a_rolled_back_transaction_leaves_no_event_and_no_task():
+    def change_that_fails():
+        with transaction.atomic():
+            services.emit("order.placed", {"number": "SO-1"})
+            assert Event.objects.count() == 1
+            raise Boom
+
+    with pytest.raises(Boom):
+        change_that_fails()
+
+    assert Event.objects.count() == 0
+    assert DBTaskResult.objects.count() == 0
+
+
+def test_a_committed_event_has_its_task_written_with_it():
+    with transaction.atomic():
+        event = services.emit("order.placed", {"number": "SO-1"})
+
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "events.tasks.dispatch_event"
+    assert task.args_kwargs == {"args": [event.pk], "kwargs": {}}
+    assert task.status == "READY"
+
+
+def test_emitting_costs_two_queries(django_assert_num_queries):
+    with django_assert_num_queries(2):
+        services.emit("product.created", {"id": 1})
+
+
+def test_dispatch_writes_a_delivery_to_each_active_subscribed_endpoint(hook):
+    everything = services.endpoint_create(url=hook.url, events=["*"])
+    orders = services.endpoint_create(url=hook.url, events=["order.placed", "order.paid"])
+    services.endpoint_create(url=hook.url, events=["product.created"])
+    services.endpoint_create(url=hook.url, events=["*"], is_active=False)
+    event = services.emit("order.placed", {"number": "SO-1"})
+
+    run_ready_tasks(limit=1)
+
+    deliveries = Delivery.objects.filter(event=event).order_by("endpoint_id")
+    assert [d.endpoint_id for d in deliveries] == [everything.pk, orders.pk]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    # Each delivery has its task.
+    assert DBTaskResult.objects.filter(task_path="events.tasks.deliver").count() == 2
+
+
+def test_dispatching_twice_delivers_once(hook):
+    services.endpoint_create(url=hook.url, events=["*"])
+    event = services.emit("order.placed", {"number": "SO-1"})
+    from events.delivery import event_dispatch
+
+    assert event_dispatch(event_id=event.pk) == 1
+    assert event_dispatch(event_id=event.pk) == 0
+    assert Delivery.objects.count() == 1
+
+
+def test_a_burst_with_one_key_is_coalesced_into_one_event_with_the_latest_data():
+    first = services.emit("stock_level.updated", {"on_hand": 5}, key="level:1:1", sequence=1)
+    second = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=2)
+    other = services.emit("stock_level.updated", {"on_hand": 9}, key="level:2:1", sequence=1)
+
+    assert second.pk == first.pk
+    assert other.pk != first.pk
+    first.refresh_from_db()
+    assert (first.data, first.sequence) == ({"on_hand": 4}, 2)
+    assert Event.objects.count() == 2
+
+
+def test_a_key_already_sent_out_starts_a_new_event(hook):
+    first = services.emit("stock_level.updated", {"on_hand": 5}, key="level:1:1", sequence=1)
+    Event.objects.filter(pk=first.pk).update(dispatched_at=first.occurred_at)
+
+    second = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=2)
+
+    assert second.pk != first.pk
+
+
+def test_an_unknown_event_type_is_a_programming_error():
+    with pytest.raises(ValueError, match="Unknown event type"):
+        services.emit("order.lost", {})
+    assert not WebhookEndpoint.objects.exists()

@@ -1,0 +1,138 @@
+"""Real worker processes (``manage.py db_worker``) against the test database, delivering to a
+real receiver on loopback: signed deliveries, retries until the receiver answers and then never
+again, nothing for a rolled-back change, and two workers never making the same attempt."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+
+import pytest
+from django.db import transaction
+from standardwebhooks.webhooks import Webhook
+
+from events import services
+from events.models import Delivery, DeliveryAttempt
+from events.tests.receiver import receiver
+from inventory_project.tests.support import ROOT, database_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@contextmanager
+def worker(lease="10"):
+    """A worker process on the test database, with retries a fraction of a second apart."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="inventory_project.settings.test",
+        DATABASE_URL=database_url(),
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        WEBHOOK_RETRY_DELAYS="0.3,0.3,0.3,0.3,0.3,0.3",
+        WEBHOOK_ATTEMPT_LEASE_SECONDS=lease,
+    )
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"),
+            *("--interval", "0.05", "--no-startup-delay", "--verbosity", "0"),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _settle(hook, count, quiet=1.5):
+    """The receiver's requests once it has ``count``, and nothing more came for ``quiet``."""
+    hook.wait_for(count, timeout=30)
+    time.sleep(quiet)
+    return list(hook.requests)
+
+
+def test_a_receiver_failing_twice_gets_the_event_three_times_then_never_again():
+    with receiver(script=[500, 502]) as hook, worker():
+        endpoint = services.endpoint_create(url=hook.url, events=["order.placed"])
+        event = services.emit("order.placed", {"number": "SO-1"})
+        services.emit("product.created", {"id": 1})  # not subscribed
+
+        requests = _settle(hook, 3)
+
+    assert len(requests) == 3
+    for request in requests:
+        body = Webhook(endpoint.secret).verify(request.body, request.headers)
+        assert body["id"] == str(event.uuid)
+        assert body["data"] == {"number": "SO-1"}
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("succeeded", 3)
+    codes = list(DeliveryAttempt.objects.order_by("number").values_list("status_code", flat=True))
+    assert codes == [500, 502, 200]
+
+
+def test_a_rolled_back_change_sends_nothing():
+    class Boom(Exception):
+        pass
+
+    def rolled_back():
+        with transaction.atomic():
+            services.emit("order.placed", {"number": "ROLLED-BACK"})
+            raise Boom
+
+    with receiver() as hook, worker():
+        services.endpoint_create(url=hook.url, events=["*"])
+        with pytest.raises(Boom):
+            rolled_back()
+        services.emit("order.placed", {"number": "COMMITTED"})
+        requests = _settle(hook, 1)
+
+    assert [json.loads(r.body)["data"]["number"] for r in requests] == ["COMMITTED"]
+
+
+def test_two_workers_never_make_the_same_attempt():
+    with receiver(script=[500] * 10) as hook, ExitStack() as stack:
+        services.endpoint_create(url=hook.url, events=["*"])
+        for number in range(40):
+            services.emit("order.placed", {"number": number})
+        stack.enter_context(worker())
+        stack.enter_context(worker())
+        # 40 deliveries; the first 10 answers fail, and those deliveries are tried again.
+        requests = _settle(hook, 50, quiet=2)
+
+    attempts = list(DeliveryAttempt.objects.values_list("delivery_id", "number"))
+    assert len(attempts) == len(set(attempts)) == 50
+    assert len(requests) == 50
+    ids = [r.headers["webhook-id"] for r in requests]
+    assert len(set(ids)) == 40
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_an_attempt_whose_worker_is_killed_mid_delivery_is_made_again_by_another():
+    with receiver() as hook:
+        hook.delay = 3.0  # the first delivery hangs while its worker is killed
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        event = services.emit("order.placed", {"number": "SO-1"})
+        with worker(lease="2") as first:
+            hook.wait_for(1)
+            first.kill()
+            first.wait()
+        hook.delay = 0.0
+        with worker(lease="2"):
+            requests = _settle(hook, 2, quiet=1)
+
+    assert len(requests) == 2
+    for request in requests:
+        assert Webhook(endpoint.secret).verify(request.body, request.headers)["id"] == str(
+            event.uuid
+        )
+    delivery = Delivery.objects.get()
+    # The killed attempt counts (the receiver may have had it); the second is logged.
+    assert (delivery.status, delivery.attempts) == ("succeeded", 2)
+    assert list(DeliveryAttempt.objects.values_list("number", "status_code")) == [(2, 200)]
