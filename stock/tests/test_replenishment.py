@@ -7,9 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from catalog.models import Variant
 from core.actors import system_actor
 from core.api.services import api_key_create
-from stock.models import Location, LocationKind, Transfer, TransferStatus
+from stock.models import Location, LocationKind, StockLevel, Transfer, TransferStatus
 from stock.replenishment import (
     ReplenishmentLine,
     replenishment_lines,
@@ -340,3 +341,21 @@ def test_who_may_draft(key_client, shelves, store):
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
         assert client.post(URL, body, format="json").status_code == status
     assert Transfer.objects.count() == 1
+
+
+def test_a_target_below_a_raised_variant_threshold_still_replenishes(shelves, main, store):
+    # The level's target (3) was set when the variant's threshold was 2; raised to 5 since,
+    # the level is low, and its target is at least one above the threshold.
+    small = shelves["small"]
+    stock_level_settings_set(
+        variant=small, location=store, low_stock_threshold=None, target=3, actor=ACTOR
+    )
+    Variant.objects.filter(pk=small.pk).update(low_stock_threshold=5)
+    [line] = [
+        line
+        for line in replenishment_lines(to_location=store, from_location=main)
+        if line.variant_id == small.pk
+    ]
+    assert (line.low_stock_threshold, line.target, line.needed) == (5, 6, 5)
+    level = StockLevel.objects.select_related("variant").get(variant=small, location=store)
+    assert level.effective_target == 6
