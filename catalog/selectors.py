@@ -88,7 +88,7 @@ def variant_levels(*, variant_id: int, low_stock_threshold: int) -> list[dict[st
                 "available": on_hand - committed,
                 "incoming": incoming,
                 "low_stock_threshold": threshold,
-                "target": threshold + 1 if own_target is None else own_target,
+                "target": max(own_target or 0, threshold + 1),
                 "low_stock": on_hand - committed <= threshold,
                 "settings": {"low_stock_threshold": own_threshold, "target": own_target},
             }

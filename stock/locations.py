@@ -96,9 +96,14 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
         field: value.strip() if field == "name" and isinstance(value, str) else value
         for field, value in data.items()
     }
-    old_default = _lock_default() if cleaned.get("is_default") is True else None
-    # The current row, locked: it may have changed (or gone: 404) since the caller read it.
-    locked = Location.objects.select_for_update(of=("self",)).get(pk=location.pk)
+    # The current row, locked: it may have changed (or gone: 404) since the caller read it;
+    # moving the default here, the default's row too, both in key order (as a transfer locks
+    # its two ends), so that neither can wait for the other in a cycle.
+    if cleaned.get("is_default") is True:
+        locked, old_default = _lock_with_default(location)
+    else:
+        old_default = None
+        locked = Location.objects.select_for_update(of=("self",)).get(pk=location.pk)
     changed = [field for field, value in cleaned.items() if getattr(locked, field) != value]
     if not changed:
         return locked
@@ -132,13 +137,36 @@ def location_update(*, location: Location, data: Mapping[str, Any]) -> Location:
 
 
 def _lock_default() -> Location:
-    """The default location, its row locked for the rest of the transaction."""
+    """The default location, its row locked for the rest of the transaction (a new location
+    taking the mark: no other row is locked)."""
     for _ in range(_DEFAULT_LOCK_ATTEMPTS):
         # A concurrent move may take the mark while we wait for the lock: the row is read
         # again once locked, and without the mark it is not returned, so we look anew.
         locked = Location.objects.select_for_update(of=("self",)).filter(is_default=True).first()
         if locked is not None:
             return locked
+        location_default()  # none at all (an emptied database): it makes MAIN the default
+    raise Conflict("The default location is being changed by another request; retry.")
+
+
+def _lock_with_default(location: Location) -> tuple[Location, Location]:
+    """``location`` and the default location, their rows locked in key order for the rest of
+    the transaction (one row when it is the default already)."""
+    for _ in range(_DEFAULT_LOCK_ATTEMPTS):
+        # A concurrent move may take the mark while we wait for the lock: the rows are read
+        # again once locked, and a row without the mark is no longer the default's, so we
+        # look anew.
+        rows = list(
+            Location.objects.select_for_update(of=("self",))
+            .filter(Q(is_default=True) | Q(pk=location.pk))
+            .order_by("pk")
+        )
+        locked = next((row for row in rows if row.pk == location.pk), None)
+        if locked is None:
+            raise Location.DoesNotExist(f"No location with id {location.pk}.")
+        default = next((row for row in rows if row.is_default), None)
+        if default is not None:
+            return locked, default
         location_default()  # none at all (an emptied database): it makes MAIN the default
     raise Conflict("The default location is being changed by another request; retry.")
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Now, Upper
+from django.db.models.functions import Coalesce, Greatest, Now, Upper
 from django.utils import timezone
 
 from catalog.fields import CodeField
@@ -180,10 +180,11 @@ class StockLevel(models.Model):
     @property
     def effective_target(self) -> int:
         """The level's own target, else one more than its threshold: the fewest units at which
-        it is not low (``EFFECTIVE_TARGET`` in a query)."""
-        if self.target is not None:
-            return self.target
-        return self.effective_low_stock_threshold + 1
+        it is not low, and never fewer (a variant's threshold raised above a level's target
+        since it was set would otherwise leave the level low with nothing to replenish).
+        ``EFFECTIVE_TARGET`` in a query."""
+        floor = self.effective_low_stock_threshold + 1
+        return floor if self.target is None else max(self.target, floor)
 
     @property
     def is_low(self) -> bool:
@@ -193,7 +194,7 @@ class StockLevel(models.Model):
 # The same rules as the level's properties, for queries of levels (annotate or filter with
 # them; the variant is joined).
 EFFECTIVE_THRESHOLD = Coalesce(F("low_stock_threshold"), F("variant__low_stock_threshold"))
-EFFECTIVE_TARGET = Coalesce(F("target"), EFFECTIVE_THRESHOLD + 1)
+EFFECTIVE_TARGET = Greatest(Coalesce(F("target"), EFFECTIVE_THRESHOLD + 1), EFFECTIVE_THRESHOLD + 1)
 
 
 class MovementReason(models.TextChoices):

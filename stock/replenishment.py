@@ -16,12 +16,20 @@ at the source then.
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, IntegerField, OuterRef, Subquery, Value
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from catalog.validators import normalize_code
 from core.actors import Actor
-from stock.models import EFFECTIVE_TARGET, EFFECTIVE_THRESHOLD, Location, StockLevel, Transfer
+from stock.models import (
+    EFFECTIVE_TARGET,
+    EFFECTIVE_THRESHOLD,
+    Location,
+    StockLevel,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 from stock.transfers import TransferLineRequest, transfer_create
 
 REPLENISHMENT_NOTE = "Replenishment"
@@ -37,10 +45,11 @@ class ReplenishmentLine:
     size: str
     available: int  # at the destination
     incoming: int  # at the destination, shipped and not received yet
+    drafted: int  # in draft transfers to the destination, from anywhere: not shipped yet
     low_stock_threshold: int
     target: int
-    available_at_source: int
-    needed: int  # target - available - incoming
+    available_at_source: int  # less what draft transfers from it already ask for
+    needed: int  # target - available - incoming - drafted
     suggested: int  # needed, limited by what is available at the source
 
 
@@ -75,13 +84,28 @@ def replenishment_lines(
     *, to_location: Location, from_location: Location
 ) -> list[ReplenishmentLine]:
     """What to send from ``from_location`` to bring each low level at ``to_location`` (of an
-    active product's variant) back to its target, by product name then variant. Levels whose
-    incoming units already cover their target are left out; those the source cannot supply
-    are kept, with 0 suggested. One query."""
+    active product's variant) back to its target, by product name then variant. Units already
+    on their way (incoming) or already drafted to it (draft transfers from any location) count
+    towards the target, and what draft transfers already ask of the source is not available
+    there again, so that asking twice drafts nothing twice; levels already covered are left
+    out, and those the source cannot supply are kept, with 0 suggested. One query."""
     at_source = (
         StockLevel.objects.filter(variant=OuterRef("variant_id"), location=from_location)
         .annotate(units=F("on_hand") - F("committed"))
         .values("units")
+    )
+    drafted, drafted_out = (
+        TransferLine.objects.filter(
+            variant=OuterRef("variant_id"), transfer__status=TransferStatus.DRAFT, **end
+        )
+        .order_by()
+        .values("variant")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+        for end in (
+            {"transfer__to_location": to_location},
+            {"transfer__from_location": from_location},
+        )
     )
     rows = (
         StockLevel.objects.filter(
@@ -93,7 +117,9 @@ def replenishment_lines(
         .annotate(
             threshold=EFFECTIVE_THRESHOLD,
             par=EFFECTIVE_TARGET,
-            source=Coalesce(Subquery(at_source, output_field=IntegerField()), Value(0)),
+            source=Coalesce(Subquery(at_source, output_field=IntegerField()), Value(0))
+            - Coalesce(Subquery(drafted_out, output_field=IntegerField()), Value(0)),
+            drafted=Coalesce(Subquery(drafted, output_field=IntegerField()), Value(0)),
         )
         .order_by("variant__product__name", "variant_id")
         .values_list(
@@ -107,12 +133,15 @@ def replenishment_lines(
             "threshold",
             "par",
             "source",
+            "drafted",
         )
     )
     lines = []
-    for variant_id, sku, name, size, on_hand, committed, incoming, threshold, par, source in rows:
+    for row in rows:
+        variant_id, sku, name, size, on_hand, committed, incoming, threshold, par, source = row[:10]
+        drafted_units = row[10]
         available = on_hand - committed
-        needed = par - available - incoming
+        needed = par - available - incoming - drafted_units
         if needed <= 0:
             continue
         lines.append(
@@ -123,6 +152,7 @@ def replenishment_lines(
                 size=size,
                 available=available,
                 incoming=incoming,
+                drafted=drafted_units,
                 low_stock_threshold=threshold,
                 target=par,
                 available_at_source=source,
@@ -149,7 +179,8 @@ def replenishment_transfer_create(
         raise ValidationError(
             {
                 "to": f"Nothing to replenish at {to_location.code} from {from_location.code}: "
-                "no level there is low, or the units it needs are already on their way, or "
+                "no level there is low, or the units it needs are already on their way or in a "
+                "draft transfer, or "
                 f"{from_location.code} has none of them available."
             }
         )

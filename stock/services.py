@@ -125,10 +125,19 @@ def stock_location_for_change(location: Location | None, actor: Actor) -> Locati
     return _where(location, actor)
 
 
-def stock_location_lock(location: Location) -> Location:
-    """``location`` read again under the key-share lock a change holds (``_where``), with no
-    check of who acts: the other end of a transfer, which the actor need not be bound to."""
-    return _lock(location)
+def stock_locations_lock(locations: Collection[Location]) -> dict[int, Location]:
+    """``locations`` read again under the key-share lock a change holds (``_where``), with no
+    check of who acts, by id: both ends of a transfer, locked in one statement in primary-key
+    order, so that two transfers between the same places, or a transfer and a move of the
+    default location (which locks both rows for update, also in key order), never wait for
+    each other in a cycle."""
+    quote = connection.ops.quote_name
+    ids = sorted({location.pk for location in locations})
+    marks = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT * FROM {quote(Location._meta.db_table)} WHERE id IN ({marks}) ORDER BY id"  # noqa: S608  # the table's name from the model
+    if connection.features.has_select_for_update:
+        sql += " FOR KEY SHARE"
+    return {row.pk: row for row in Location.objects.raw(sql, ids)}
 
 
 def _lock(location: Location) -> Location:

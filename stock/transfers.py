@@ -12,7 +12,7 @@ proves it.
 
 Locks, always in this order: the transfer's row (``FOR UPDATE``: racing ships, receipts and
 cancels of one transfer act once, the later ones see the new status), the two locations
-(key-share, as every change takes them), the variants in primary-key order (``stock_lock``,
+(key-share, as every change takes them, both in one statement in key order), the variants in primary-key order (``stock_lock``,
 as every change takes them), and under those the levels. Orders take locations then variants,
 and never a transfer, so no cycle can form between the two.
 """
@@ -46,7 +46,7 @@ from stock.models import (
     TransferLine,
     TransferStatus,
 )
-from stock.services import stock_location_for_change, stock_location_lock, stock_lock
+from stock.services import stock_location_for_change, stock_locations_lock, stock_lock
 
 # Transfer numbers: "TR-" and 10 characters of Crockford's base32, as order numbers are.
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -135,8 +135,9 @@ def _create(
     # Both ends read again under the key-share lock every change takes: an archive under way
     # (which locks the row for update, then looks for open transfers) is waited for and seen,
     # and one that starts later waits for this draft and refuses.
+    ends = stock_locations_lock([from_location, to_location])
     for field, location in (("from_location", from_location), ("to_location", to_location)):
-        _active(stock_location_lock(location), field)
+        _active(ends[location.pk], field)
     variants = _line_variants(lines)
     transfer = Transfer.objects.create(
         number=number,
@@ -196,8 +197,11 @@ def transfer_ship(*, transfer_id: int, actor: Actor) -> Transfer:
     there (``InsufficientStock`` names every short line; nothing moves), and is incoming at the
     destination. A key bound to locations ships only from its own."""
     transfer = _locked(transfer_id, allowed={TransferStatus.DRAFT}, action="ship")
+    # Both ends first, in key order (one lock order for every transfer); then the source
+    # checked as every change checks its location (its lock is held already).
+    ends = stock_locations_lock([transfer.from_location, transfer.to_location])
     source = stock_location_for_change(transfer.from_location, actor)
-    destination = _active(stock_location_lock(transfer.to_location), "to_location")
+    destination = _active(ends[transfer.to_location_id], "to_location")
     lines = list(transfer.lines.all())
     variants = stock_lock(ids=[line.variant_id for line in lines])
     ids = sorted(variants)
@@ -356,8 +360,9 @@ def transfer_cancel(*, transfer_id: int, actor: Actor) -> Transfer:
             f"Units of {transfer.number} have arrived: close it instead of cancelling it.",
             details={"status": transfer.status, "action": "cancel"},
         )
+    ends = stock_locations_lock([transfer.from_location, transfer.to_location])
     source = stock_location_for_change(transfer.from_location, actor)
-    destination = stock_location_lock(transfer.to_location)
+    destination = ends[transfer.to_location_id]
     variants = stock_lock(ids=[line.variant_id for line in lines])
     _move(
         transfer,

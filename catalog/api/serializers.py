@@ -368,7 +368,7 @@ class VariantLevelSerializer(serializers.Serializer[Any]):
     target = serializers.IntegerField(
         read_only=True,
         help_text="The units a replenishment brings the level up to: the level's own "
-        "(settings), else low_stock_threshold + 1.",
+        "(settings), else low_stock_threshold + 1; never below low_stock_threshold + 1.",
     )
     low_stock = serializers.BooleanField(
         read_only=True, help_text="available is at or below low_stock_threshold there."

@@ -245,6 +245,8 @@ class CountSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         try:
             result = counts.count_apply(session_id=session_id, actor=user_actor(request.user))
+        except CountSession.DoesNotExist:
+            raise Http404("No such count session.") from None
         except (ApplicationError, ValidationError) as error:
             self.message_user(request, f"Nothing was applied: {_text(error)}", messages.ERROR)
             return HttpResponseRedirect(_url("preview", session_id))
@@ -261,6 +263,8 @@ class CountSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             raise PermissionDenied
         try:
             session = counts.count_cancel(session_id=session_id, actor=user_actor(request.user))
+        except CountSession.DoesNotExist:
+            raise Http404("No such count session.") from None
         except (ApplicationError, ValidationError) as error:
             self.message_user(request, f"Not cancelled: {_text(error)}", messages.ERROR)
         else:

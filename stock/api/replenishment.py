@@ -59,15 +59,25 @@ class ReplenishmentLineSerializer(serializers.Serializer[ReplenishmentLine]):
     incoming = serializers.IntegerField(
         read_only=True, help_text="Units on their way to the destination (shipped transfers)."
     )
+    drafted = serializers.IntegerField(
+        read_only=True,
+        help_text="Units in draft transfers to the destination (from any location): not "
+        "shipped yet, but already asked for.",
+    )
     low_stock_threshold = serializers.IntegerField(
         read_only=True, help_text="The destination level's, else the variant's."
     )
     target = serializers.IntegerField(
         read_only=True, help_text="The destination level's, else low_stock_threshold + 1."
     )
-    available_at_source = serializers.IntegerField(read_only=True)
+    available_at_source = serializers.IntegerField(
+        read_only=True,
+        help_text="Units available at the source, less those draft transfers from it already "
+        "ask for.",
+    )
     needed = serializers.IntegerField(
-        read_only=True, help_text="target - available - incoming: what would reach the target."
+        read_only=True,
+        help_text="target - available - incoming - drafted: what would reach the target.",
     )
     suggested = serializers.IntegerField(
         read_only=True,
@@ -82,6 +92,7 @@ class ReplenishmentLineSerializer(serializers.Serializer[ReplenishmentLine]):
             "size": instance.size,
             "available": instance.available,
             "incoming": instance.incoming,
+            "drafted": instance.drafted,
             "low_stock_threshold": instance.low_stock_threshold,
             "target": instance.target,
             "available_at_source": instance.available_at_source,
@@ -141,7 +152,7 @@ class ReplenishmentView(StrictRequestMixin, APIView):
         responses={200: ReplenishmentSerializer},
         description="Every level at `to` (of an active product's variant) whose units available "
         "are at or below its low-stock threshold, with what would bring it to its target "
-        "counting the units already incoming (`needed`), and what `from` can send of it "
+        "counting the units already incoming or in draft transfers to it (`needed`), and what `from` can send of it "
         "(`suggested`: needed, limited by what is available there). Levels whose incoming "
         "units already cover their target are left out. By product name, then variant. "
         "Missing, unknown, archived or identical locations are 400.",

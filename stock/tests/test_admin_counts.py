@@ -167,6 +167,13 @@ def test_cancelling_moves_nothing(clerk, tee):
     assert clerk.get(f"{LIST}{session.pk}/cancel/").status_code == 405
 
 
+@pytest.mark.parametrize("action", ["apply", "cancel", "preview"])
+def test_a_session_that_does_not_exist_is_404_on_every_action(clerk, action):
+    # A stale tab, or a session that never was: not a server error.
+    request = clerk.get if action == "preview" else clerk.post
+    assert request(f"{LIST}999/{action}/").status_code == 404
+
+
 def test_the_list_of_counts_in_a_pinned_number_of_queries(
     clerk, tee, main, django_assert_num_queries
 ):

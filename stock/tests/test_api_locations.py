@@ -267,9 +267,9 @@ def test_a_code_never_changes(writer, store):
 def test_making_a_location_the_default_moves_the_mark_in_one_step(
     writer, store, django_assert_num_queries
 ):
-    # The key and the store; in the service's savepoint: the default found and locked, the
-    # store locked, the old default's mark taken, the store's set.
-    with django_assert_num_queries(8):
+    # The key and the store; in the service's savepoint: the store and the default found and
+    # locked together (in key order), the old default's mark taken, the store's set.
+    with django_assert_num_queries(7):
         response = writer.patch(location_url(store), {"is_default": True}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["is_default"] is True

@@ -22,6 +22,7 @@ from core.api.services import api_key_create
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from stock.exceptions import InsufficientStock, InvalidTransferLines, InvalidTransition
+from stock.locations import location_update
 from stock.models import (
     Location,
     LocationKind,
@@ -347,3 +348,29 @@ def test_one_idempotency_key_shipping_from_five_threads_ships_once(make_product,
     assert _ship_over_the_api(raw_key, transfer.pk) == (200, "true", answer)
     assert StockMovement.objects.filter(reason__in=TRANSFER_MOVEMENTS).count() == 4
     assert _level(small, main) == (2, 0, 0)
+
+
+def test_transfers_and_moves_of_the_default_location_never_deadlock(make_product, store):
+    # Both orders of the two rows: a transfer each way between MAIN and the shop, while the
+    # default moves to the shop and back. Each locks both rows in key order, whoever asks.
+    main = location_default()
+    variants = _variants(make_product, 20)
+    stock_adjust(variant_id=variants[1], delta=5, reason="received", actor=ACTOR, location=store)
+    for round_ in range(ROUNDS):
+        there = _draft(main, store, [(variants[0], 1)])
+        back = _draft(store, main, [(variants[1], 1)])
+        target = store if round_ % 2 == 0 else main
+        outcomes = race(
+            [
+                functools.partial(transfer_ship, transfer_id=there.pk, actor=ACTOR),
+                functools.partial(transfer_ship, transfer_id=back.pk, actor=ACTOR),
+                functools.partial(location_update, location=target, data={"is_default": True}),
+            ]
+        )
+        assert not _unexpected(outcomes), (round_, outcomes)
+        assert list(Location.objects.filter(is_default=True).values_list("code", flat=True)) == [
+            target.code
+        ]
+        assert set(
+            Transfer.objects.filter(pk__in=[there.pk, back.pk]).values_list("status", flat=True)
+        ) == {TransferStatus.IN_TRANSIT}

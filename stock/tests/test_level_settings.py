@@ -215,6 +215,7 @@ def _level_json(variant, code, on_hand, threshold, target, settings):
         "on_hand": on_hand,
         "committed": 0,
         "available": on_hand,
+        "incoming": 0,
         "low_stock_threshold": threshold,
         "target": target,
         "low_stock": on_hand <= threshold,
@@ -236,9 +237,9 @@ def test_put_sets_both_and_answers_the_level(stock_client, shop_level):
     assert [row["location"] for row in low] == ["STORE-01"]
     detail = stock_client.get(f"/api/v1/variants/{shop_level.pk}/").json()["levels"]
     assert detail == [
-        {"location": "MAIN", "on_hand": 5, "committed": 0, "available": 5,
+        {"location": "MAIN", "on_hand": 5, "committed": 0, "available": 5, "incoming": 0,
          "low_stock_threshold": 2, "target": 3, "low_stock": False, "settings": NOTHING_SET},
-        {"location": "STORE-01", "on_hand": 4, "committed": 0, "available": 4,
+        {"location": "STORE-01", "on_hand": 4, "committed": 0, "available": 4, "incoming": 0,
          "low_stock_threshold": 4, "target": 10, "low_stock": True, "settings": settings},
     ]  # fmt: skip
     at_shop = stock_client.get(f"/api/v1/variants/{shop_level.pk}/", {"location": "STORE-01"})

@@ -7,9 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from catalog.models import Variant
 from core.actors import system_actor
 from core.api.services import api_key_create
-from stock.models import Location, LocationKind, Transfer, TransferStatus
+from stock.models import Location, LocationKind, StockLevel, Transfer, TransferStatus
 from stock.replenishment import (
     ReplenishmentLine,
     replenishment_lines,
@@ -51,8 +52,8 @@ def shelves(make_product, place_order, main, store):
     return {"small": small, "large": large, "one": one, "pant_small": pant_small, "tee": tee}
 
 
-def _line(variant, *, available, incoming=0, threshold=2, target=None, source, needed,
-          suggested):  # fmt: skip
+def _line(variant, *, available, incoming=0, drafted=0, threshold=2, target=None, source,
+          needed, suggested):  # fmt: skip
     return ReplenishmentLine(
         variant_id=variant.pk,
         sku=variant.sku,
@@ -60,6 +61,7 @@ def _line(variant, *, available, incoming=0, threshold=2, target=None, source, n
         size=variant.size,
         available=available,
         incoming=incoming,
+        drafted=drafted,
         low_stock_threshold=threshold,
         target=threshold + 1 if target is None else target,
         available_at_source=source,
@@ -169,8 +171,8 @@ def test_nothing_to_suggest_drafts_no_transfer(shelves, main, online):
 # The API
 
 
-def _json_line(variant, *, available, incoming=0, threshold=2, target=None, source, needed,
-               suggested):  # fmt: skip
+def _json_line(variant, *, available, incoming=0, drafted=0, threshold=2, target=None, source,
+               needed, suggested):  # fmt: skip
     return {
         "variant": variant.pk,
         "sku": variant.sku,
@@ -178,6 +180,7 @@ def _json_line(variant, *, available, incoming=0, threshold=2, target=None, sour
         "size": variant.size,
         "available": available,
         "incoming": incoming,
+        "drafted": drafted,
         "low_stock_threshold": threshold,
         "target": threshold + 1 if target is None else target,
         "available_at_source": source,
@@ -272,6 +275,26 @@ def test_post_drafts_the_transfer(stock_client, shelves, main, store):
     assert levels() == before  # a draft moves nothing
 
 
+def test_asking_twice_drafts_nothing_twice(stock_client, shelves, main, store):
+    # The first draft's units count towards each target, and are no longer available at the
+    # source for another: the second POST finds nothing left to ask for.
+    first = stock_client.post(URL, {"to": "STORE-01", "from": "MAIN"}, format="json")
+    assert first.status_code == 201, first.json()
+    again = stock_client.post(URL, {"to": "STORE-01", "from": "MAIN"}, format="json")
+    assert again.status_code == 400, again.json()
+    assert Transfer.objects.count() == 1
+    small, large, one = shelves["small"], shelves["large"], shelves["one"]
+    assert replenishment_lines(to_location=store, from_location=main) == [
+        # L-XL: 3 of the 8 it needs drafted, all that MAIN had (the draft asks for them);
+        # One Size: MAIN has none.
+        _line(large, available=4, drafted=3, threshold=5, target=12, source=0, needed=5,
+              suggested=0),
+        _line(one, available=1, source=0, needed=2, suggested=0),
+    ]  # fmt: skip
+    assert small.pk not in {line.variant_id for line in replenishment_lines(
+        to_location=store, from_location=main)}  # fmt: skip
+
+
 def test_post_with_nothing_to_suggest_is_400(stock_client, shelves, online):
     response = stock_client.post(URL, {"to": "WEB", "from": "MAIN"}, format="json")
     assert response.status_code == 400
@@ -318,3 +341,21 @@ def test_who_may_draft(key_client, shelves, store):
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
         assert client.post(URL, body, format="json").status_code == status
     assert Transfer.objects.count() == 1
+
+
+def test_a_target_below_a_raised_variant_threshold_still_replenishes(shelves, main, store):
+    # The level's target (3) was set when the variant's threshold was 2; raised to 5 since,
+    # the level is low, and its target is at least one above the threshold.
+    small = shelves["small"]
+    stock_level_settings_set(
+        variant=small, location=store, low_stock_threshold=None, target=3, actor=ACTOR
+    )
+    Variant.objects.filter(pk=small.pk).update(low_stock_threshold=5)
+    [line] = [
+        line
+        for line in replenishment_lines(to_location=store, from_location=main)
+        if line.variant_id == small.pk
+    ]
+    assert (line.low_stock_threshold, line.target, line.needed) == (5, 6, 5)
+    level = StockLevel.objects.select_related("variant").get(variant=small, location=store)
+    assert level.effective_target == 6

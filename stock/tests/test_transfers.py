@@ -193,3 +193,17 @@ def test_a_draft_needs_two_places_and_good_lines(sizes, main, store, archived):
         {"variant": ["No such variant."]},
         {"quantity": [f"From 1 to {MAX_QUANTITY}."]},
     ]
+
+
+def test_closing_a_transfer_of_which_nothing_arrived_writes_it_all_off(sizes, main, store):
+    # A shipment lost on the way: cancelling would put units back on a shelf they left.
+    small, _ = sizes
+    transfer = _draft(main, store, (small, 2))
+    transfer_ship(transfer_id=transfer.pk, actor=CLERK)
+
+    transfer = transfer_close(transfer_id=transfer.pk, actor=CLERK)
+
+    assert transfer.status == TransferStatus.RECEIVED
+    assert transfer.lines.get().quantity_lost == 2
+    assert _level(small, main) == (3, 0, 0)
+    assert _level(small, store) == (0, 0, 0)
