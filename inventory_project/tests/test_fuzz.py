@@ -25,6 +25,7 @@ from core.api.models import Scope
 from core.api.services import api_key_create
 from inventory_project.tests.support import ROOT, Server, database_url
 from orders.services import LineRequest, order_place, order_transition
+from stock.counts import count_start
 from stock.locations import location_create
 from stock.selectors import location_default
 from stock.transfers import TransferLineRequest, transfer_create, transfer_ship
@@ -85,6 +86,7 @@ def _seed(api_key):
         if ship:
             transfer_ship(transfer_id=transfer.pk, actor=actor)
         transfers.append(transfer)
+    count = count_start(location=store, actor=actor)
     return {
         "products": [product.pk for product in products],
         "variants": variants,
@@ -93,6 +95,7 @@ def _seed(api_key):
         "locations": ["MAIN", "main", "STORE-F"],
         "transfers": [transfer.pk for transfer in transfers],
         "transfer_lines": [line.pk for transfer in transfers for line in transfer.lines.all()],
+        "counts": [count.pk],
     }
 
 
@@ -118,6 +121,12 @@ RULES_IN_PROSE = {
     "transfers_receive": "each line is a line of this transfer, given once, at most the units "
     "still in transit",
     "reports_sales": "date_from is not after date_to, and the range is 366 days at most",
+    "counts_create": "location names an active location with no count open; product, when "
+    "given, an active product",
+    "counts_lines": "exactly one of barcode, sku and variant, naming a variant the session counts",
+    "replenishment_retrieve": "to and from name two different active locations",
+    "replenishment_create": "to and from name two different active locations, and there is "
+    "something to suggest",
     **dict.fromkeys(
         ("products_list", "products_retrieve", "variants_list", "variants_retrieve"),
         "location names an active location",
@@ -156,6 +165,11 @@ DICTIONARY_PARAMETERS = {
         for name in ("retrieve", "ship", "close", "cancel")
     },
     **{f"orders_{name}": {"path.id": "orders"} for name in ("retrieve", "pay", "fulfil", "cancel")},
+    "counts_create": {"body.location": "locations"},
+    "counts_lines": {"path.id": "counts", "body.variant": "variants"},
+    **{f"counts_{name}": {"path.id": "counts"} for name in ("retrieve", "preview", "apply", "cancel")},
+    "replenishment_retrieve": {"query.to": "locations", "query.from": "locations"},
+    "replenishment_create": {"body.to": "locations", "body.from": "locations"},
 }  # fmt: skip
 
 
