@@ -138,13 +138,14 @@ class EventSerializer(serializers.Serializer[Event]):
     data = serializers.DictField(read_only=True)  # type: ignore[assignment]
     sequence = serializers.IntegerField(
         read_only=True,
-        required=False,
-        help_text="stock_level.updated only: grows with each change of that level; drop an "
-        "update whose sequence is below one you have.",
+        allow_null=True,
+        help_text="stock_level.updated only (null for the others): grows with each change of "
+        "that level; drop an update whose sequence is below one you have.",
     )
 
     def to_representation(self, instance: Event) -> dict[str, Any]:
-        return instance.payload()
+        # Every key the schema lists, in every event (a delivery's body leaves it out when null).
+        return {"sequence": None, **instance.payload()}
 
 
 @extend_schema_serializer(component_name="DeliveryAttempt")

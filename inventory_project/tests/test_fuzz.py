@@ -125,6 +125,7 @@ RULES_IN_PROSE = {
     "given, an active product",
     "counts_lines": "exactly one of barcode, sku and variant, naming a variant the session counts",
     "replenishment_retrieve": "to and from name two different active locations",
+    "webhooks_create": "url is an https address of a public host",
     "replenishment_create": "to and from name two different active locations, and there is "
     "something to suggest",
     **dict.fromkeys(
