@@ -1,6 +1,7 @@
 """Reads of the stock: locations, levels, the ledger, low stock and the ledger's invariants.
 Each selector owns the joins its callers need."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -203,12 +204,23 @@ def stock_committed_drift() -> list[CommittedDrift]:
     Four queries (one per source, the committed levels, the names of what differs), however
     many levels there are. Run them in one snapshot (``reconcile_stock`` does), or concurrent
     orders show as differences."""
-    expected = committed_expected()
+    return [
+        CommittedDrift(sku=sku, location=code, committed=held, expected=expected)
+        for sku, code, held, expected in _levels_differing("committed", committed_expected())
+    ]
+
+
+def _levels_differing(
+    column: str, expected: Mapping[tuple[int, int], int]
+) -> list[tuple[str, str, int, int]]:
+    """Where the levels' ``column`` differs from ``expected`` (units by variant id and
+    location id; missing: 0), by variant then location: the SKU, the location's code, what the
+    level holds and what was expected. Two queries, a third to name what differs."""
     held = {
-        (variant_id, location_id): committed
-        for variant_id, location_id, committed in StockLevel.objects.exclude(committed=0)
+        (variant_id, location_id): units
+        for variant_id, location_id, units in StockLevel.objects.exclude(**{column: 0})
         .order_by()
-        .values_list("variant_id", "location_id", "committed")
+        .values_list("variant_id", "location_id", column)
     }
     differ = sorted(
         key for key in expected.keys() | held.keys() if expected.get(key, 0) != held.get(key, 0)
@@ -220,13 +232,7 @@ def stock_committed_drift() -> list[CommittedDrift]:
         Location.objects.filter(pk__in={loc for _, loc in differ}).values_list("pk", "code")
     )
     return [
-        CommittedDrift(
-            sku=skus[variant_id],
-            location=codes[location_id],
-            committed=held.get((variant_id, location_id), 0),
-            expected=expected.get((variant_id, location_id), 0),
-        )
-        for variant_id, location_id in differ
+        (skus[v], codes[loc], held.get((v, loc), 0), expected.get((v, loc), 0)) for v, loc in differ
     ]
 
 
@@ -253,29 +259,9 @@ def stock_incoming_drift() -> list[IncomingDrift]:
         .annotate(units=Sum(F("quantity") - F("quantity_received") - F("quantity_lost")))
     )
     expected = {(variant, location): units for variant, location, units in carried if units}
-    held = {
-        (variant_id, location_id): incoming
-        for variant_id, location_id, incoming in StockLevel.objects.exclude(incoming=0)
-        .order_by()
-        .values_list("variant_id", "location_id", "incoming")
-    }
-    differ = sorted(
-        key for key in expected.keys() | held.keys() if expected.get(key, 0) != held.get(key, 0)
-    )
-    if not differ:
-        return []
-    skus = dict(Variant.objects.filter(pk__in={v for v, _ in differ}).values_list("pk", "sku"))
-    codes = dict(
-        Location.objects.filter(pk__in={loc for _, loc in differ}).values_list("pk", "code")
-    )
     return [
-        IncomingDrift(
-            sku=skus[variant_id],
-            location=codes[location_id],
-            incoming=held.get((variant_id, location_id), 0),
-            expected=expected.get((variant_id, location_id), 0),
-        )
-        for variant_id, location_id in differ
+        IncomingDrift(sku=sku, location=code, incoming=held, expected=expected)
+        for sku, code, held, expected in _levels_differing("incoming", expected)
     ]
 
 

@@ -3,7 +3,6 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from catalog.api.fields import SkuField
 from catalog.models import Size
 from catalog.validators import MAX_ID, MAX_QUANTITY
 from core.api.serializers import InputSerializer
@@ -19,27 +18,14 @@ from orders.models import (
 )
 from orders.services import MAX_LINES, LineRequest, ReturnRequest
 from stock.api.fields import StockLocationField
+from stock.api.serializers import VariantLineInputSerializer
 
 # Input
 
 
 @extend_schema_serializer(component_name="OrderLineCreate")
-class OrderLineInputSerializer(InputSerializer):
-    variant = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="The variant's id, or give its sku.",
-    )
-    sku = SkuField(required=False, max_length=64, help_text="Or the variant's SKU, any case.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("variant" in attrs) == ("sku" in attrs):
-            raise serializers.ValidationError(
-                {"variant": ["Give the variant's id or its sku (one of the two)."]}
-            )
-        return attrs
+class OrderLineInputSerializer(VariantLineInputSerializer):
+    """A variant, by id or by SKU, and the units of it ordered."""
 
 
 class OrderCreateSerializer(InputSerializer):

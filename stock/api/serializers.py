@@ -6,13 +6,14 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from catalog.api.fields import SkuField
 from catalog.api.serializers import (
     SERVER_OWNED,
     LevelSettingsSerializer,
     VariantOutputSerializer,
 )
 from catalog.models import Size
-from catalog.validators import MAX_QUANTITY
+from catalog.validators import MAX_ID, MAX_QUANTITY
 from core.api.models import ApiKey
 from core.api.serializers import InputSerializer
 from stock.api.fields import LocationCodeField, StockLocationField
@@ -35,6 +36,27 @@ WHERE_STOCK_CHANGES = (
     "The code of the location whose stock changes, any case; the default location when "
     "omitted. An unknown or archived location is refused."
 )
+
+
+class VariantLineInputSerializer(InputSerializer):
+    """A line naming a variant by id or by SKU (one of the two), with a quantity: an order's
+    line, a transfer's."""
+
+    variant = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The variant's id, or give its sku.",
+    )
+    sku = SkuField(required=False, max_length=64, help_text="Or the variant's SKU, any case.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("variant" in attrs) == ("sku" in attrs):
+            raise serializers.ValidationError(
+                {"variant": ["Give the variant's id or its sku (one of the two)."]}
+            )
+        return attrs
 
 
 class StockAdjustSerializer(InputSerializer):

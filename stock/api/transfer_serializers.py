@@ -10,11 +10,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from catalog.api.fields import SkuField
 from catalog.api.representations import timestamp_writer
 from catalog.validators import MAX_ID, MAX_QUANTITY
 from core.api.serializers import InputSerializer
 from stock.api.fields import StockLocationField
+from stock.api.serializers import VariantLineInputSerializer
 from stock.models import (
     NOTE_MAX_LENGTH,
     REFERENCE_MAX_LENGTH,
@@ -28,22 +28,9 @@ from stock.transfers import MAX_LINES, ReceiptLine, TransferLineRequest
 
 
 @extend_schema_serializer(component_name="TransferLineCreate")
-class TransferLineInputSerializer(InputSerializer):
-    variant = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text="The variant's id, or give its sku. Each variant once per transfer.",
-    )
-    sku = SkuField(required=False, max_length=64, help_text="Or the variant's SKU, any case.")
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("variant" in attrs) == ("sku" in attrs):
-            raise serializers.ValidationError(
-                {"variant": ["Give the variant's id or its sku (one of the two)."]}
-            )
-        return attrs
+class TransferLineInputSerializer(VariantLineInputSerializer):
+    """A variant, by id or by SKU, and the units to send of it; each variant once per
+    transfer."""
 
 
 class TransferCreateSerializer(InputSerializer):
