@@ -48,6 +48,16 @@ class InvalidTransition(ApplicationError):
     default_message = "This action does not apply in the present state; nothing was changed."
 
 
+class TransferChanged(Conflict):
+    """Units of the transfer arrived since the caller read it (compare-and-set, as a count's
+    expected quantity): the same receipt submitted twice books it once."""
+
+    default_message = (
+        "Units of this transfer were received since you read it; nothing was received. "
+        "Look at the transfer again."
+    )
+
+
 class InvalidTransferLines(InvalidSaleLines):
     """Field errors of a transfer's lines, or of the lines of a receipt, one entry per line
     (DRF's nested shape)."""

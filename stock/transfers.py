@@ -33,6 +33,7 @@ from stock.exceptions import (
     InvalidTransferLines,
     InvalidTransition,
     LocationNotAllowed,
+    TransferChanged,
 )
 from stock.ledger import StockChange, stock_levels, write_changes
 from stock.models import (
@@ -248,14 +249,31 @@ def transfer_ship(*, transfer_id: int, actor: Actor) -> Transfer:
 
 
 @transaction.atomic
-def transfer_receive(*, transfer_id: int, lines: Sequence[ReceiptLine], actor: Actor) -> Transfer:
+def transfer_receive(
+    *,
+    transfer_id: int,
+    lines: Sequence[ReceiptLine],
+    actor: Actor,
+    expected_received: int | None = None,
+) -> Transfer:
     """Record units that arrived: each line's quantity goes from incoming to on hand at the
     destination; never more than is still in transit on that line (``InvalidTransferLines``).
     When every unit has arrived, the transfer is received. A key bound to locations receives
-    only at its own."""
+    only at its own.
+
+    With ``expected_received`` (the units received so far when the caller read the transfer,
+    as a form shows them), a transfer that has received others since is refused
+    (``TransferChanged``, 409): a receipt submitted twice is booked once."""
     transfer = _locked(transfer_id, allowed={TransferStatus.IN_TRANSIT}, action="receive")
     destination = stock_location_for_change(transfer.to_location, actor)
     own = {line.pk: line for line in transfer.lines.all()}
+    received = sum(line.quantity_received for line in own.values())
+    if expected_received is not None and expected_received != received:
+        raise TransferChanged(
+            f"{received - expected_received} unit(s) of {transfer.number} were received since "
+            "you read it; nothing was received. Look at the transfer again.",
+            details={"expected_received": expected_received, "received": received},
+        )
     _check_receipt(lines, own)
     variants = stock_lock(ids=[own[line.line_id].variant_id for line in lines])
     write_changes(

@@ -200,8 +200,13 @@ class ReceiveForm(forms.Form):
         help_text="Scan or type a SKU or barcode and press Enter: one more unit of its line.",
     )
 
+    # The units received when the form was shown: a second submit of it is refused by the
+    # service, not booked twice.
+    received_before = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, lines: Sequence[TransferLine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["received_before"].initial = sum(line.quantity_received for line in lines)
         self.lines = [line for line in lines if line.in_transit]
         for line in self.lines:
             self.fields[self.field_name(line)] = forms.IntegerField(
@@ -504,7 +509,10 @@ class TransferAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 receipt = form.receipt()
                 try:
                     received = transfer_receive(
-                        transfer_id=transfer.pk, lines=receipt, actor=user_actor(request.user)
+                        transfer_id=transfer.pk,
+                        lines=receipt,
+                        actor=user_actor(request.user),
+                        expected_received=form.cleaned_data.get("received_before"),
                     )
                 except InvalidTransferLines as error:
                     for line, errors in zip(receipt, error.details["lines"], strict=True):

@@ -578,6 +578,27 @@ def test_receiving_part_of_a_transfer_leaves_the_rest_in_transit(clerk_web, size
     ]
 
 
+def test_the_same_receipt_submitted_twice_is_booked_once(clerk_web, sizes, main, store):
+    # A double click: both posts carry what the form showed (nothing received yet).
+    small, large = sizes
+    transfer = _shipped(main, store, (small, 2), (large, 3))
+    shown = clerk_web.get(_url("receive", transfer)).context["form"]
+    assert 'name="received_before" value="0"' in str(shown["received_before"])
+    body = {**_receipt(transfer, **{small.sku: 1, large.sku: 0}), "received_before": "0"}
+
+    first = clerk_web.post(_url("receive", transfer), body)
+    assert _messages(first)[0][0] == "success"
+    again = clerk_web.post(_url("receive", transfer), body)
+
+    # (the first answer's message, not shown yet, comes first)
+    assert _messages(again)[-1] == (
+        "error",
+        f"Nothing was received: 1 unit(s) of {transfer.number} were received since you "
+        "read it; nothing was received. Look at the transfer again.",
+    )
+    assert _level(small, store) == (1, 0, 1)
+
+
 def test_receiving_every_unit_receives_the_transfer(clerk_web, sizes, main, store):
     small, large = sizes
     transfer = _shipped(main, store, (small, 2), (large, 3))
