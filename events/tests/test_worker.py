@@ -18,7 +18,11 @@ from events.models import Delivery, DeliveryAttempt
 from events.tests.receiver import receiver
 from inventory_project.tests.support import ROOT, database_url
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @contextmanager
