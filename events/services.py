@@ -1,7 +1,8 @@
 """Writes of the events app: emitting events (called by the other apps' services, inside their
 transactions), the webhook endpoints, redeliveries and the purge of old events."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +29,21 @@ from events.targets import check_url
 ROTATION_OVERLAP = timedelta(hours=24)
 # Events with a key wait this long before they are sent, gathering the burst they start.
 COALESCE_WINDOW = timedelta(seconds=1)
+# The most events one query reads or one task sends.
+EMIT_CHUNK = 500
 
 ENDPOINT_FIELDS = ("url", "events", "is_active", "description")
+
+
+@dataclass(frozen=True, slots=True)
+class Emission:
+    """An event to record: its type and data, and for coalesced events (stock levels) the
+    ``key`` of what it is about and the ``sequence`` of this change of it."""
+
+    type: str
+    data: Mapping[str, Any]
+    key: str = ""
+    sequence: int | None = None
 
 
 def emit(
@@ -39,40 +53,90 @@ def emit(
     key: str = "",
     sequence: int | None = None,
 ) -> Event:
-    """Record an event in the caller's transaction, with the task that sends it out: both are
-    committed with the change the event tells of, or rolled back with it.
+    """Record one event in the caller's transaction (``emit_many``)."""
+    [event] = emit_many([Emission(event_type, data, key=key, sequence=sequence)])
+    return event
 
-    With a ``key``, an event of that key not yet sent out is updated to this one's data instead
-    (a burst of changes to one stock level gives one event, with the latest figures).
-    Two queries (three with a key): the event's INSERT and its task's.
+
+def emit_many(emissions: Sequence[Emission], *, new_keys: bool = False) -> list[Event]:
+    """Record events in the caller's transaction, with the task that sends them out: both are
+    committed with the change the events tell of, or rolled back with it. The events, in the
+    order given (one event for emissions coalesced into it).
+
+    An emission with a ``key`` updates the event of that key not yet sent out, if there is one,
+    to its data and sequence instead of adding another (a burst of changes to one stock level
+    gives one event, with the latest figures); such events wait ``COALESCE_WINDOW`` before they
+    are sent, gathering the burst they start. With ``new_keys`` the caller knows no event of
+    its keys can be pending (the levels were just created) and none is looked for.
+
+    Four queries at most for up to ``EMIT_CHUNK`` events (the pending events of the keys, their
+    UPDATE, the new events' INSERT and one task's), and as many more for each further chunk: an
+    import of thousands of rows stays within the database's parameters, and no task sends more
+    than a chunk.
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {event_type!r}.")
+    for emission in emissions:
+        if emission.type not in EVENT_TYPES:
+            raise ValueError(f"Unknown event type {emission.type!r}.")
+    result: list[Event] = []
     # No savepoint: the caller's transaction is the unit, and a savepoint would cost it two
     # round trips more.
     with transaction.atomic(savepoint=False):
         now = timezone.now()
-        if key:
-            pending = (
-                Event.objects.select_for_update()
-                .filter(key=key, dispatched_at__isnull=True)
-                .order_by("-id")
-                .first()
+        for start in range(0, len(emissions), EMIT_CHUNK):
+            result += _emit_chunk(emissions[start : start + EMIT_CHUNK], now, new_keys=new_keys)
+    return result
+
+
+def _emit_chunk(emissions: Sequence[Emission], now: datetime, *, new_keys: bool) -> list[Event]:
+    keys = sorted({emission.key for emission in emissions if emission.key})
+    pending: dict[str, Event] = {}
+    if keys and not new_keys:
+        # In id order: two transactions locking the same pending events queue, never cross.
+        for event in (
+            Event.objects.select_for_update()
+            .filter(key__in=keys, dispatched_at__isnull=True)
+            .order_by("id")
+        ):
+            pending[event.key] = event  # the newest of a key, should there be two
+    updated: dict[int, Event] = {}
+    created: list[Event] = []
+    result: list[Event] = []
+    for emission in emissions:
+        found = pending.get(emission.key) if emission.key else None
+        if found is None or found.type != emission.type:
+            event = Event(
+                type=emission.type,
+                data=dict(emission.data),
+                key=emission.key,
+                sequence=emission.sequence,
+                occurred_at=now,
             )
-            if pending is not None and pending.type == event_type:
-                pending.data = dict(data)
-                pending.sequence = sequence
-                pending.occurred_at = now
-                pending.save(update_fields=["data", "sequence", "occurred_at"])
-                return pending
-        event = Event.objects.create(
-            type=event_type, data=dict(data), key=key, sequence=sequence, occurred_at=now
-        )
-        task = tasks.dispatch_event
-        if key:
-            task = task.using(run_after=now + COALESCE_WINDOW)
-        task.enqueue(event.pk)
-        return event
+            created.append(event)
+            if emission.key:
+                pending[emission.key] = event  # later ones in this call coalesce into it
+        else:
+            event = found
+            event.data = dict(emission.data)
+            event.sequence = emission.sequence
+            event.occurred_at = now
+            if event.pk is not None:
+                updated[event.pk] = event
+        result.append(event)
+    if updated:
+        Event.objects.bulk_update(list(updated.values()), ["data", "sequence", "occurred_at"])
+    if created:
+        Event.objects.bulk_create(created)
+        # One task sends them all; with a keyed one among them, after the window.
+        run_after = now + COALESCE_WINDOW if any(event.key for event in created) else None
+        if len(created) == 1:
+            single = tasks.dispatch_event
+            (single.using(run_after=run_after) if run_after else single).enqueue(created[0].pk)
+        else:
+            batch = tasks.dispatch_events
+            (batch.using(run_after=run_after) if run_after else batch).enqueue(
+                [event.pk for event in created]
+            )
+    return result
 
 
 def _clean_events(events: Any) -> list[str]:

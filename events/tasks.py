@@ -6,10 +6,22 @@ from django_tasks import task
 
 @task()
 def dispatch_event(event_id: int) -> None:
-    """Write the deliveries of an event to the endpoints subscribed to it, and enqueue them."""
+    """Write the deliveries of an event to the endpoints subscribed to it, and enqueue them;
+    then those of events whose dispatch died with its worker."""
     from events import delivery
 
     delivery.event_dispatch(event_id=event_id)
+    delivery.events_dispatch_stale()
+
+
+@task()
+def dispatch_events(event_ids: list[int]) -> None:
+    """``dispatch_event`` for each of the events (those emitted together), one by one."""
+    from events import delivery
+
+    for event_id in event_ids:
+        delivery.event_dispatch(event_id=event_id)
+    delivery.events_dispatch_stale()
 
 
 @task()
