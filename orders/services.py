@@ -19,7 +19,7 @@ from catalog.models import Variant
 from core.actors import Actor
 from core.exceptions import ApplicationError
 from core.testing import pause_point
-from events.services import emit
+from events.services import Emission, emit, emit_many
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderLine, OrderReturn, OrderReturnLine, OrderStatus
 from orders.selectors import order_cancel_restock
@@ -190,11 +190,18 @@ def _order_place(
         {"sku": line.sku, "quantity": line.quantity, "unit_price": str(line.unit_price)}
         for line in order.ordered_lines
     ]
-    emit("order.placed", {**order_event_data(order), "lines": lines_data})
+    placed_event = Emission("order.placed", {**order_event_data(order), "lines": lines_data})
     if fulfil:
         # A till sale is paid and handed over at once: each step has its event.
-        emit("order.paid", order_event_data(order))
-        emit("order.fulfilled", order_event_data(order))
+        emit_many(
+            [
+                placed_event,
+                Emission("order.paid", order_event_data(order)),
+                Emission("order.fulfilled", order_event_data(order)),
+            ]
+        )
+    else:
+        emit_many([placed_event])
     # Inert outside tests: lets a test kill the worker with everything written but not committed.
     pause_point("order_place")
     return order
