@@ -18,6 +18,8 @@ from django.utils import timezone
 from catalog.models import Variant
 from catalog.versions import catalog_changed
 from core.actors import Actor
+from events.services import emit_many
+from stock.events import before_change, level_emissions
 from stock.models import (
     ACTOR_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -65,9 +67,13 @@ def write_changes(
 ) -> list[StockMovement]:
     """Change the levels at ``location`` and their variants' totals, and append a movement per
     change: one statement per table however many variants change. The caller holds the
-    variants' locks (``stock_lock``) and read ``levels`` under them (``stock_levels``)."""
+    variants' locks (``stock_lock``) and read ``levels`` under them (``stock_levels``).
+    The events of the change (``stock.events``) are recorded with it."""
     now = timezone.now()
     ordered = sorted(changes, key=lambda c: c.variant_id)
+    before = {
+        c.variant_id: before_change(variants[c.variant_id], levels[c.variant_id]) for c in ordered
+    }
     movements = []
     for change in ordered:
         level = levels[change.variant_id]
@@ -122,7 +128,9 @@ def write_changes(
         },
         at=now,
     )
-    return StockMovement.objects.bulk_create(movements)
+    written = StockMovement.objects.bulk_create(movements)
+    emit_many(level_emissions(variants, levels, before, written, location=location))
+    return written
 
 
 def _add(

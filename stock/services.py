@@ -26,7 +26,9 @@ from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from catalog.versions import catalog_changed
 from core.actors import Actor
+from events.services import emit_many
 from stock.count_selectors import count_open_at
+from stock.events import level_emissions
 from stock.exceptions import (
     CountSessionOpen,
     InsufficientStock,
@@ -481,11 +483,11 @@ def stock_open(
     if not opening:
         return []
     location = _where(location, actor)
-    StockLevel.objects.bulk_create(
+    levels = StockLevel.objects.bulk_create(
         StockLevel(variant=variant, location=location, on_hand=variant.quantity)
         for variant in opening
     )
-    return StockMovement.objects.bulk_create(
+    movements = StockMovement.objects.bulk_create(
         stock_movement(
             variant,
             location=location,
@@ -499,6 +501,18 @@ def stock_open(
         )
         for variant in opening
     )
+    # A level's first figures (a new variant is no crossing: ``product.created`` tells of it).
+    emit_many(
+        level_emissions(
+            {variant.pk: variant for variant in opening},
+            {level.variant_id: level for level in levels},
+            {},
+            movements,
+            location=location,
+        ),
+        new_keys=True,
+    )
+    return movements
 
 
 @transaction.atomic

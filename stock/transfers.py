@@ -28,6 +28,8 @@ from django.utils import timezone
 from catalog.models import Variant
 from catalog.validators import MAX_QUANTITY, normalize_code
 from core.actors import Actor
+from events.services import emit
+from stock.events import transfer_event_data
 from stock.exceptions import (
     InsufficientStock,
     InvalidTransferLines,
@@ -245,7 +247,9 @@ def transfer_ship(*, transfer_id: int, actor: Actor) -> Transfer:
         reason=MovementReason.TRANSFER_OUT,
         actor=actor,
     )
-    return _save(transfer, TransferStatus.IN_TRANSIT, shipped_at=timezone.now())
+    shipped = _save(transfer, TransferStatus.IN_TRANSIT, shipped_at=timezone.now())
+    emit("transfer.shipped", transfer_event_data(shipped))
+    return shipped
 
 
 @transaction.atomic
@@ -297,7 +301,7 @@ def transfer_receive(
         own[line.line_id].quantity_received += line.quantity
     TransferLine.objects.bulk_update([own[line.line_id] for line in lines], ["quantity_received"])
     if all(line.in_transit == 0 for line in own.values()):
-        return _save(transfer, TransferStatus.RECEIVED, received_at=timezone.now())
+        return _received(transfer)
     return _save(transfer, TransferStatus.IN_TRANSIT)
 
 
@@ -357,7 +361,7 @@ def transfer_close(*, transfer_id: int, actor: Actor) -> Transfer:
         for line in missing:
             line.quantity_lost = line.in_transit
         TransferLine.objects.bulk_update(missing, ["quantity_lost"])
-    return _save(transfer, TransferStatus.RECEIVED, received_at=timezone.now())
+    return _received(transfer)
 
 
 @transaction.atomic
@@ -469,6 +473,13 @@ def _check_either_end(source: Location, destination: Location, actor: Actor) -> 
                 "allowed_locations": sorted(own),
             },
         )
+
+
+def _received(transfer: Transfer) -> Transfer:
+    """The transfer ends: every unit arrived, or the rest was written off by a close."""
+    received = _save(transfer, TransferStatus.RECEIVED, received_at=timezone.now())
+    emit("transfer.received", transfer_event_data(received))
+    return received
 
 
 def _save(transfer: Transfer, status: str, **stamps: object) -> Transfer:

@@ -147,9 +147,10 @@ def test_the_numbers_of_queries_are_pinned(django_assert_num_queries):
     batch = ImportBatch.objects.get(pk=batch.pk)
     # Apply: savepoint, the imports of the same content applied before, savepoint, the claim,
     # release, the same four reads (locking), savepoint, products, SKUs, variants, the opening
-    # location read and key-share locked, opening levels and opening movements inserted, both
+    # location read and key-share locked, opening levels and opening movements inserted, the
+    # levels' events inserted (new levels: none pending to look for) and their task, both
     # savepoints released.
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(20):
         import_apply(batch=batch, actor=ACTOR)
 
 
