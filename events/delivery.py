@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # An endpoint that has failed every delivery for this long is disabled.
 DISABLE_AFTER = timedelta(days=1)
+# An event not dispatched this long after it occurred lost its dispatching worker.
+STALE_DISPATCH = timedelta(minutes=2)
 # Each retry waits its delay give or take this share, so that the retries of many deliveries
 # that failed together (a receiver's outage) do not all come back at the same second.
 JITTER = 0.2
@@ -91,6 +93,20 @@ def event_dispatch(*, event_id: int) -> int:
         event.dispatched_at = now
         event.save(update_fields=["dispatched_at"])
         return len(deliveries)
+
+
+def events_dispatch_stale(*, limit: int = 100) -> int:
+    """Dispatch events left undispatched well past their time: their task's worker died in the
+    middle of it (the task queue leaves such a task running for ever, and nothing else would
+    send them). Every dispatch task and ``purge_events`` call it. The number dispatched."""
+    stale = (
+        Event.objects.filter(
+            dispatched_at__isnull=True, occurred_at__lt=timezone.now() - STALE_DISPATCH
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return sum(bool(event_dispatch(event_id=event_id)) for event_id in stale)
 
 
 def _claim(delivery_id: int) -> tuple[Delivery, str] | None:

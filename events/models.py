@@ -62,6 +62,12 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["type", "-id"], name="events_event_type_idx"),
             models.Index(fields=["occurred_at"], name="events_event_occurred_idx"),
+            # The events not handed out yet: few at any time (the stale ones' sweep reads them).
+            models.Index(
+                fields=["id"],
+                name="events_event_undispatched_idx",
+                condition=Q(dispatched_at__isnull=True),
+            ),
             models.Index(
                 fields=["key"],
                 name="events_event_pending_key_idx",

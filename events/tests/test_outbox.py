@@ -1,11 +1,17 @@
 """The outbox: an event and its task are written in the transaction of the change, so a change
 rolled back leaves neither, and a committed one both."""
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from events import services
+from events.delivery import STALE_DISPATCH
 from events.models import Delivery, Event, WebhookEndpoint
 from events.tests.receiver import run_ready_tasks
 
@@ -97,3 +103,40 @@ def test_an_unknown_event_type_is_a_programming_error():
     with pytest.raises(ValueError, match="Unknown event type"):
         services.emit("order.lost", {})
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_event_whose_dispatching_worker_died_is_dispatched_by_the_next_dispatch(hook):
+    endpoint = services.endpoint_create(url=hook.url, events=["*"])
+    lost = services.emit("order.placed", {"number": "SO-1"})
+    # Its worker claimed the task and died: the queue leaves the task running, undone.
+    DBTaskResult.objects.filter(args_kwargs__args=[lost.pk]).update(status="RUNNING")
+    Event.objects.filter(pk=lost.pk).update(
+        occurred_at=timezone.now() - STALE_DISPATCH - timedelta(seconds=1)
+    )
+    recent = services.emit("order.placed", {"number": "SO-2"})
+    Event.objects.filter(pk=recent.pk).update(occurred_at=timezone.now() - timedelta(seconds=5))
+
+    run_ready_tasks(limit=1)  # the next event's dispatch
+
+    assert set(Delivery.objects.values_list("event_id", "endpoint_id")) == {
+        (lost.pk, endpoint.pk),
+        (recent.pk, endpoint.pk),
+    }
+
+
+def test_purge_events_dispatches_the_events_whose_worker_died(hook):
+    services.endpoint_create(url=hook.url, events=["*"])
+    lost = services.emit("order.placed", {"number": "SO-1"})
+    DBTaskResult.objects.update(status="RUNNING")
+    fresh = services.emit("order.placed", {"number": "SO-2"})  # its task will do: left alone
+    Event.objects.filter(pk=lost.pk).update(
+        occurred_at=timezone.now() - STALE_DISPATCH - timedelta(seconds=1)
+    )
+    out = StringIO()
+
+    call_command("purge_events", stdout=out)
+
+    assert "Dispatched 1 event(s)" in out.getvalue()
+    assert list(Delivery.objects.values_list("event_id", flat=True)) == [lost.pk]
+    fresh.refresh_from_db()
+    assert fresh.dispatched_at is None
