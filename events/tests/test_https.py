@@ -4,6 +4,7 @@ certificate a throwaway CA signed: the CA is trusted as a worker would trust it,
 attempt with the TLS error, and the delivery is tried again."""
 
 import socket
+import ssl
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -98,3 +99,20 @@ def test_a_receiver_that_never_answers_the_handshake_is_given_up_on(db, monkeypa
     assert "The handshake operation timed out" in attempt.error
     assert attempt.duration_ms < 1500
     assert Delivery.objects.get().status == "pending"
+
+
+def test_the_tls_context_is_built_once_per_trust_store(certificates, monkeypatch):
+    built = []
+
+    def counting_default_context() -> ssl.SSLContext:
+        built.append(1)
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    monkeypatch.setattr(transport, "_tls_contexts", {})
+    monkeypatch.setattr(ssl, "create_default_context", counting_default_context)
+    first = transport.tls_context()
+    assert transport.tls_context() is first
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca))
+    assert transport.tls_context() is not first
+    assert transport.tls_context() is transport.tls_context()
+    assert len(built) == 2
