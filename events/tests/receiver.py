@@ -161,14 +161,16 @@ def receiver(
             address_family = family
 
             def get_request(self) -> tuple[socket.socket, object]:
-                connection, address = super().get_request()
+                connection, client = super().get_request()
                 # The handshake happens in the request's thread, at its first read.
                 tls = context.wrap_socket(
                     connection, server_side=True, do_handshake_on_connect=False
                 )
-                return tls, address
+                return tls, client
 
-            def handle_error(self, request: object, client_address: object) -> None:
+            def handle_error(
+                self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+            ) -> None:
                 error = sys.exc_info()[1]
                 if not isinstance(error, ssl.SSLError):
                     super().handle_error(request, client_address)
