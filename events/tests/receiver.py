@@ -1,11 +1,18 @@
-"""A real webhook receiver for the tests: an HTTP server on loopback, in a thread, that records
-every request and answers each with the next status of its script (then 200)."""
+"""A real webhook receiver for the tests: an HTTP or HTTPS server on loopback, in a thread, that
+records every request and answers each with the next status of its script (then 200); and the
+throwaway certificates its HTTPS is served with."""
 
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -23,6 +30,9 @@ class Receiver:
     answer: bytes = b"ok"
     # Seconds to wait before answering (a slow receiver).
     delay: float = 0.0
+    # Over HTTPS: the host names clients asked for (SNI), and the handshakes that failed.
+    server_names: list[str | None] = field(default_factory=list)
+    tls_errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -39,9 +49,83 @@ class Receiver:
         return list(self.requests)
 
 
+@dataclass(frozen=True)
+class ServerCertificate:
+    """A server's certificate and its key, in PEM files."""
+
+    certificate: Path
+    key: Path
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A throwaway CA (``ca``, its certificate in PEM) and certificates it signed."""
+
+    ca: Path
+    localhost: ServerCertificate
+    other_host: ServerCertificate
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    openssl = shutil.which("openssl")
+    assert openssl, "the HTTPS tests make their certificates with the openssl command"
+    subprocess.run([openssl, *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(directory: Path) -> Certificates:
+    """A CA valid for a day, and certificates it signed for ``localhost`` and for another
+    host name, with the extensions a strict verifier asks for (in ``directory``)."""
+    new_key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc")
+    _openssl(
+        *("req", "-x509", *new_key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1"),
+        *("-subj", "/CN=Webhook tests CA"),
+        *("-addext", "basicConstraints=critical,CA:TRUE"),
+        *("-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+        cwd=directory,
+    )
+
+    def signed_for(name: str) -> ServerCertificate:
+        (directory / f"{name}.ext").write_text(
+            f"subjectAltName=DNS:{name}\n"
+            "basicConstraints=critical,CA:FALSE\n"
+            "keyUsage=critical,digitalSignature\n"
+            "extendedKeyUsage=serverAuth\n"
+            "subjectKeyIdentifier=hash\n"
+            "authorityKeyIdentifier=keyid\n"
+        )
+        _openssl(
+            *("req", *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr"),
+            *("-subj", f"/CN={name}"),
+            cwd=directory,
+        )
+        _openssl(
+            *("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key"),
+            *("-CAcreateserial", "-days", "1", "-extfile", f"{name}.ext", "-out", f"{name}.pem"),
+            cwd=directory,
+        )
+        return ServerCertificate(
+            certificate=directory / f"{name}.pem", key=directory / f"{name}.key"
+        )
+
+    return Certificates(
+        ca=directory / "ca.pem",
+        localhost=signed_for("localhost"),
+        other_host=signed_for("other-host.test"),
+    )
+
+
+def _localhost() -> tuple[socket.AddressFamily, str]:
+    """The address ``localhost`` resolves to first: the one a delivery to it connects to."""
+    family, _, _, _, address = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)[0]
+    return family, str(address[0])
+
+
 @contextmanager
-def receiver(script: list[int] | None = None) -> Iterator[Receiver]:
-    """A receiver at ``http://127.0.0.1:<port>/hook``, stopped at the end."""
+def receiver(
+    script: list[int] | None = None, *, certificate: ServerCertificate | None = None
+) -> Iterator[Receiver]:
+    """A receiver at ``http://127.0.0.1:<port>/hook``, or with a ``certificate`` at
+    ``https://localhost:<port>/hook``; stopped at the end."""
     state = Receiver(url="", script=list(script or []))
 
     class Handler(BaseHTTPRequestHandler):
@@ -63,8 +147,39 @@ def receiver(script: list[int] | None = None) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    if certificate is None:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate.certificate, certificate.key)
+        context.sni_callback = lambda _connection, name, _context: state.server_names.append(name)
+
+        family, address = _localhost()
+
+        class TLSServer(ThreadingHTTPServer):
+            address_family = family
+
+            def get_request(self) -> tuple[socket.socket, object]:
+                connection, client = super().get_request()
+                # The handshake happens in the request's thread, at its first read.
+                tls = context.wrap_socket(
+                    connection, server_side=True, do_handshake_on_connect=False
+                )
+                return tls, client
+
+            def handle_error(
+                self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+            ) -> None:
+                error = sys.exc_info()[1]
+                if not isinstance(error, ssl.SSLError):
+                    super().handle_error(request, client_address)
+                    return
+                with state.lock:
+                    state.tls_errors.append(str(error))
+
+        server = TLSServer((address, 0), Handler)
+        state.url = f"https://localhost:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,6 +1,7 @@
 """Real worker processes (``manage.py db_worker``) against the test database, delivering to a
 real receiver on loopback: signed deliveries, retries until the receiver answers and then never
-again, nothing for a rolled-back change, and two workers never making the same attempt."""
+again, nothing for a rolled-back change, two workers never making the same attempt, and HTTPS
+with the CA the worker's environment trusts."""
 
 import json
 import os
@@ -15,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from events import services
 from events.models import Delivery, DeliveryAttempt
-from events.tests.receiver import receiver
+from events.tests.receiver import make_certificates, receiver
 from inventory_project.tests.support import ROOT, database_url
 
 pytestmark = [
@@ -26,8 +27,9 @@ pytestmark = [
 
 
 @contextmanager
-def worker(lease="10"):
-    """A worker process on the test database, with retries a fraction of a second apart."""
+def worker(lease="10", **environment):
+    """A worker process on the test database, with retries a fraction of a second apart (and
+    ``environment`` added to its environment)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="inventory_project.settings.test",
@@ -35,6 +37,7 @@ def worker(lease="10"):
         WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
         WEBHOOK_RETRY_DELAYS="0.3,0.3,0.3,0.3,0.3,0.3",
         WEBHOOK_ATTEMPT_LEASE_SECONDS=lease,
+        **environment,
     )
     process = subprocess.Popen(
         [
@@ -140,3 +143,43 @@ def test_an_attempt_whose_worker_is_killed_mid_delivery_is_made_again_by_another
     # The killed attempt counts (the receiver may have had it); the second is logged.
     assert (delivery.status, delivery.attempts) == ("succeeded", 2)
     assert list(DeliveryAttempt.objects.values_list("number", "status_code")) == [(2, 200)]
+
+
+def test_over_https_a_worker_delivers_to_certificates_its_ca_signed_for_the_host_and_no_other(
+    certificates, tmp_path
+):
+    untrusted = make_certificates(tmp_path)  # the same names, signed by a CA nobody trusts
+    with (
+        receiver(certificate=certificates.localhost) as hook,
+        receiver(certificate=certificates.other_host) as other_host,
+        receiver(certificate=untrusted.localhost) as not_trusted,
+        worker(SSL_CERT_FILE=str(certificates.ca)) as process,
+    ):
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        refused = {
+            services.endpoint_create(url=other_host.url, events=["*"]).pk: "Hostname mismatch",
+            services.endpoint_create(url=not_trusted.url, events=["*"]).pk: "local issuer",
+        }
+        event = services.emit("order.placed", {"number": "SO-1"})
+        requests = _settle(hook, 1)
+        # Every attempt at the two others fails (seven, 0.3 s apart), and then the delivery.
+        deadline = time.monotonic() + 30
+        while Delivery.objects.filter(status="pending").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is None  # the worker is still running
+
+    [request] = requests
+    body = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert (body["id"], body["data"]) == (str(event.uuid), {"number": "SO-1"})
+    assert hook.server_names == ["localhost"]
+    assert other_host.requests == not_trusted.requests == []
+    assert Delivery.objects.get(endpoint=endpoint).status == "succeeded"
+    for endpoint_id, reason in refused.items():
+        delivery = Delivery.objects.get(endpoint_id=endpoint_id)
+        assert (delivery.status, delivery.attempts) == ("failed", 7)
+        errors = delivery.attempt_log.values_list("status_code", "error")
+        assert len(errors) == 7
+        for status_code, error in errors:
+            assert status_code is None
+            assert error.startswith("SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]")
+            assert reason in error
