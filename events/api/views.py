@@ -21,6 +21,7 @@ from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from core.api.serializers import EmptyBodySerializer
 from events import selectors, services
 from events.api.filters import EventFilter
+from events.api.payloads import EVENT_SCHEMA
 from events.api.serializers import (
     DeliverySerializer,
     EventSerializer,
@@ -144,6 +145,10 @@ class WebhookEndpointViewSet(
         )
 
 
+@extend_schema_view(
+    list=extend_schema(responses=EVENT_SCHEMA),
+    retrieve=extend_schema(responses=EVENT_SCHEMA),
+)
 class EventViewSet(
     StrictRequestMixin,
     mixins.ListModelMixin,

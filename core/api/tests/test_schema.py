@@ -119,7 +119,9 @@ def test_components_read_like_an_sdk(schema):
         "StockLevelSettings", "LevelSettings",
         "Replenishment", "ReplenishmentLine", "ReplenishmentCreate",
         "WebhookEndpoint", "WebhookEndpointWithSecret",
-        "WebhookEndpointCreate", "PatchedWebhookEndpointUpdate", "Event", "EventType",
+        "WebhookEndpointCreate", "PatchedWebhookEndpointUpdate", "Event", "OrderPlacedEvent",
+        "OrderPlacedEventType", "OrderPlacedData", "StockLevelUpdatedEvent",
+        "StockLevelUpdatedData", "VariantStockCrossingData", "TransferEventData",
         "Delivery", "DeliveryAttempt", "DeliveryStatus", "PaginatedEventList",
     }  # fmt: skip
     assert not [n for n in names if n.endswith(("Request", "Output", "Enum", "Serializer"))]
