@@ -363,7 +363,11 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                     response.setdefault("headers", {}).update(_LOCATION)
             for parameter in operation.get("parameters", []):
                 schema = parameter["schema"]
-                if parameter["in"] == "path" and parameter["name"] == "id":
+                if (
+                    parameter["in"] == "path"
+                    and parameter["name"] == "id"
+                    and schema.get("format") != "uuid"  # an event's id
+                ):
                     # Ids are positive whole numbers without leading zeros (18 digits at most).
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
                     continue

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -147,7 +148,14 @@ class WebhookEndpointViewSet(
 
 @extend_schema_view(
     list=extend_schema(responses=EVENT_SCHEMA),
-    retrieve=extend_schema(responses=EVENT_SCHEMA),
+    retrieve=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The event's id."
+            )
+        ],
+        responses=EVENT_SCHEMA,
+    ),
 )
 class EventViewSet(
     StrictRequestMixin,

@@ -217,6 +217,11 @@ def test_the_schema_states_the_rules_the_server_enforces(schema):
                 assert components[name]["properties"][key]["minimum"] == 1
     assert components["VariantCreate"]["properties"]["product"]["minimum"] == 1
     assert _parameter(schema, "/api/v1/products/{id}/", "get", "id")["schema"]["minimum"] == 1
+    # An event's id is its UUID, not a number.
+    assert _parameter(schema, "/api/v1/events/{id}/", "get", "id")["schema"] == {
+        "type": "string",
+        "format": "uuid",
+    }
     page_size = _parameter(schema, "/api/v1/products/", "get", "page_size")["schema"]
     assert (page_size["minimum"], page_size["maximum"]) == (1, 100)
     key = _parameter(schema, "/api/v1/orders/", "post", "Idempotency-Key")["schema"]
