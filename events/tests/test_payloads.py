@@ -4,6 +4,7 @@ their component (closed: no field more, none less) and against exactly one branc
 A payload and its documentation cannot drift apart without failing here."""
 
 import copy
+import re
 from decimal import Decimal
 
 import pytest
@@ -323,3 +324,20 @@ def test_a_payload_that_drifts_from_its_shape_fails(schema):
     fulfilled = {**good, "type": "order.fulfilled"}
     assert _errors(components, "OrderPaidEvent", fulfilled)
     assert _errors(components, "OrderFulfilledEvent", fulfilled) == []
+
+
+def test_the_readme_tables_every_event_type_with_its_payload_component():
+    from django.conf import settings
+
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    table = readme.split("| Type | Sent when | `data` |\n|---|---|---|\n", 1)[1].split("\n\n")[0]
+    documented = {}
+    component = None
+    for row in table.splitlines():  # "the same": the component of the row above
+        types_cell, _, data_cell = (cell.strip() for cell in row.strip("|").split(" | "))
+        found = re.findall(r": `(\w+)`$", data_cell)
+        component = found[0] if found else component
+        for event_type in re.findall(r"`([a-z_]+\.[a-z_]+)`", types_cell):
+            assert event_type not in documented, event_type
+            documented[event_type] = component
+    assert documented == DATA_OF
