@@ -286,14 +286,22 @@ def _strict_body(schema: dict[str, Any]) -> None:
         _string_rule(value)
 
 
-def _drop_request_suffix(result: dict[str, Any]) -> None:
+# The suffixes drf-spectacular gives the components it names itself.
+_SUFFIXES = ("Request", "Enum")
+
+
+def _drop_suffixes(result: dict[str, Any]) -> None:
     """``OrderCreateRequest`` is ``OrderCreate``: bodies have serializers of their own, so the
-    suffix drf-spectacular gives every body's component only makes a generated SDK wordier."""
+    suffix drf-spectacular gives every body's component only makes a generated SDK wordier.
+    Likewise ``OrderPlacedEventTypeEnum`` (an enum of one component's field, here the one
+    value of an event's type) is ``OrderPlacedEventType``; the enums shared by several
+    components are named in ENUM_NAME_OVERRIDES."""
     components = result["components"]["schemas"]
     renames = {
-        name: name.removesuffix("Request")
+        name: name.removesuffix(suffix)
         for name in components
-        if name.endswith("Request") and name.removesuffix("Request") not in components
+        for suffix in _SUFFIXES
+        if name.endswith(suffix) and name.removesuffix(suffix) not in components
     }
     result["components"]["schemas"] = {
         renames.get(name, name): schema for name, schema in components.items()
@@ -337,7 +345,7 @@ def _links(result: dict[str, Any]) -> None:
 
 
 def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> Any:
-    _drop_request_suffix(result)
+    _drop_suffixes(result)
     components = result["components"]["schemas"]
     components.update(ERROR_COMPONENTS)
     # An order line names its variant by id or by SKU, never both: with its quantity, exactly
@@ -355,7 +363,11 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                     response.setdefault("headers", {}).update(_LOCATION)
             for parameter in operation.get("parameters", []):
                 schema = parameter["schema"]
-                if parameter["in"] == "path" and parameter["name"] == "id":
+                if (
+                    parameter["in"] == "path"
+                    and parameter["name"] == "id"
+                    and schema.get("format") != "uuid"  # an event's id
+                ):
                     # Ids are positive whole numbers without leading zeros (18 digits at most).
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
                     continue

@@ -4,9 +4,9 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.serializers import InputSerializer
+from events.api.payloads import EventField
 from events.models import (
     ALL_EVENTS,
-    EVENT_TYPE_CHOICES,
     EVENT_TYPES,
     URL_MAX_LENGTH,
     Delivery,
@@ -127,24 +127,13 @@ class WebhookEndpointSecretSerializer(WebhookEndpointOutputSerializer):
         return {**super().to_representation(instance), "secret": instance.secret}
 
 
-@extend_schema_serializer(component_name="Event")
 class EventSerializer(serializers.Serializer[Event]):
-    id = serializers.UUIDField(
-        read_only=True, help_text="The event's id: the same in every delivery (webhook-id)."
-    )
-    type = serializers.ChoiceField(choices=EVENT_TYPE_CHOICES, read_only=True)
-    occurred_at = serializers.DateTimeField(read_only=True)
-    # A field named like Serializer.data: only for the schema, as to_representation renders.
-    data = serializers.DictField(read_only=True)  # type: ignore[assignment]
-    sequence = serializers.IntegerField(
-        read_only=True,
-        allow_null=True,
-        help_text="stock_level.updated only (null for the others): grows with each change of "
-        "that level; drop an update whose sequence is below one you have.",
-    )
+    """An event as GET /api/v1/events/ and a delivery show it. Documented per type as ``Event``
+    (events.api.payloads)."""
 
     def to_representation(self, instance: Event) -> dict[str, Any]:
-        # Every key the schema lists, in every event (a delivery's body leaves it out when null).
+        # Every key the schema lists, in every event (a webhook's body leaves sequence out when
+        # it is null).
         return {"sequence": None, **instance.payload()}
 
 
@@ -177,7 +166,7 @@ class DeliveryAttemptSerializer(serializers.Serializer[DeliveryAttempt]):
 @extend_schema_serializer(component_name="Delivery")
 class DeliverySerializer(serializers.Serializer[Delivery]):
     id = serializers.IntegerField(read_only=True)
-    event = EventSerializer(read_only=True)
+    event = EventField(read_only=True)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, read_only=True)
     attempts = serializers.IntegerField(read_only=True)
     next_attempt_at = serializers.DateTimeField(
@@ -189,7 +178,7 @@ class DeliverySerializer(serializers.Serializer[Delivery]):
     def to_representation(self, instance: Delivery) -> dict[str, Any]:
         return {
             "id": instance.pk,
-            "event": instance.event.payload(),
+            "event": EventSerializer(instance.event).data,
             "status": str(instance.status),
             "attempts": instance.attempts,
             "next_attempt_at": _time(instance.next_attempt_at),

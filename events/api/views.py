@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +22,7 @@ from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from core.api.serializers import EmptyBodySerializer
 from events import selectors, services
 from events.api.filters import EventFilter
+from events.api.payloads import EVENT_SCHEMA
 from events.api.serializers import (
     DeliverySerializer,
     EventSerializer,
@@ -144,6 +146,17 @@ class WebhookEndpointViewSet(
         )
 
 
+@extend_schema_view(
+    list=extend_schema(responses=EVENT_SCHEMA),
+    retrieve=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The event's id."
+            )
+        ],
+        responses=EVENT_SCHEMA,
+    ),
+)
 class EventViewSet(
     StrictRequestMixin,
     mixins.ListModelMixin,

@@ -342,7 +342,6 @@ SPECTACULAR_SETTINGS = {
         "TransferStatus": "stock.models.TransferStatus",
         "CountStatus": "stock.models.CountStatus",
         "AdjustReason": "stock.services.MANUAL_REASON_CHOICES",
-        "EventType": "events.models.EVENT_TYPE_CHOICES",
         "DeliveryStatus": "events.models.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [

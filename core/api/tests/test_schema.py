@@ -119,7 +119,9 @@ def test_components_read_like_an_sdk(schema):
         "StockLevelSettings", "LevelSettings",
         "Replenishment", "ReplenishmentLine", "ReplenishmentCreate",
         "WebhookEndpoint", "WebhookEndpointWithSecret",
-        "WebhookEndpointCreate", "PatchedWebhookEndpointUpdate", "Event", "EventType",
+        "WebhookEndpointCreate", "PatchedWebhookEndpointUpdate", "Event", "OrderPlacedEvent",
+        "OrderPlacedEventType", "OrderPlacedData", "StockLevelUpdatedEvent",
+        "StockLevelUpdatedData", "VariantStockCrossingData", "TransferEventData",
         "Delivery", "DeliveryAttempt", "DeliveryStatus", "PaginatedEventList",
     }  # fmt: skip
     assert not [n for n in names if n.endswith(("Request", "Output", "Enum", "Serializer"))]
@@ -215,6 +217,11 @@ def test_the_schema_states_the_rules_the_server_enforces(schema):
                 assert components[name]["properties"][key]["minimum"] == 1
     assert components["VariantCreate"]["properties"]["product"]["minimum"] == 1
     assert _parameter(schema, "/api/v1/products/{id}/", "get", "id")["schema"]["minimum"] == 1
+    # An event's id is its UUID, not a number.
+    assert _parameter(schema, "/api/v1/events/{id}/", "get", "id")["schema"] == {
+        "type": "string",
+        "format": "uuid",
+    }
     page_size = _parameter(schema, "/api/v1/products/", "get", "page_size")["schema"]
     assert (page_size["minimum"], page_size["maximum"]) == (1, 100)
     key = _parameter(schema, "/api/v1/orders/", "post", "Idempotency-Key")["schema"]
