@@ -157,7 +157,7 @@ def _send(delivery: Delivery) -> transport.Answer:
     except UnsafeTarget as refused:
         return transport.Answer(status_code=None, body="", error=refused.message, duration_ms=0)
     headers = signature_headers(endpoint, message_id=str(event.uuid), body=body, at=timezone.now())
-    return transport.post(target, body, headers)
+    return transport.post(target, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
 def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:

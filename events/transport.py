@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from events.models import RESPONSE_KEPT_BYTES
 from events.targets import Target
 
-TIMEOUT_SECONDS = 5.0
-
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -61,11 +59,12 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
         self.sock = tls_context().wrap_socket(self.sock, server_hostname=self.host)
 
 
-def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body``; any answer, or the reason there was none. Never raises for the network."""
+def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
+    """POST ``body``; any answer within ``timeout`` seconds, or the reason there was none.
+    Never raises for the network."""
     started = time.monotonic()
     kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(target, timeout=TIMEOUT_SECONDS)
+    connection = kind(target, timeout=timeout)
     status_code: int | None = None
     text = ""
     error = ""
@@ -85,7 +84,7 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
         status_code = response.status
         # One byte more than is kept tells a longer answer from one of exactly that length;
         # the rest (which may be gigabytes) is never read.
-        remaining = TIMEOUT_SECONDS - (time.monotonic() - started)
+        remaining = timeout - (time.monotonic() - started)
         if remaining <= 0:
             raise TimeoutError("timed out")
         if connection.sock is not None:

@@ -137,10 +137,8 @@ def test_only_the_first_kilobyte_of_the_answer_is_kept(endpoint, hook):
     assert attempt.succeeded
 
 
-def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, monkeypatch):
-    from events import transport
-
-    monkeypatch.setattr(transport, "TIMEOUT_SECONDS", 0.3)
+def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
     hook.delay = 2.0
     emit_and_dispatch()
     run_ready_tasks()

@@ -244,6 +244,8 @@ WEBHOOK_RETRY_DELAYS = env.list(
     "WEBHOOK_RETRY_DELAYS", cast=float, default=[5, 60, 600, 3600, 4 * 3600, 12 * 3600]
 )
 WEBHOOK_ATTEMPT_LEASE_SECONDS = env.float("WEBHOOK_ATTEMPT_LEASE_SECONDS", default=30)
+# A receiver that has not answered within this many seconds has failed the attempt.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
 # Events are kept at least this long for clients catching up (`purge_events` deletes older).
 EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=7)
 
