@@ -95,8 +95,12 @@ def test_a_receiver_that_never_answers_the_handshake_is_given_up_on(db, settings
 
     [attempt] = DeliveryAttempt.objects.all()
     assert attempt.status_code is None
+    # The handshake's own timeout, or the attempt's deadline at the same time: whichever is first.
     assert attempt.error.startswith("TimeoutError: ")
-    assert "The handshake operation timed out" in attempt.error
+    assert (
+        "The handshake operation timed out" in attempt.error
+        or "no whole answer within 0.3 s" in attempt.error
+    )
     assert attempt.duration_ms < 1500
     assert Delivery.objects.get().status == "pending"
 
