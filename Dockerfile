@@ -37,6 +37,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
     CMD python -c "import os, urllib.request; port = os.environ['GUNICORN_BIND'].rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2)"
 
-# The API; the same image runs the background worker with
-# `python manage.py db_worker --queue-name '*' --no-reload` as its command.
+# The API; the same image runs the background workers with
+# `python manage.py db_worker --queue-name default --no-reload` as its command, and
+# `python manage.py db_worker --queue-name webhooks-degraded --no-reload` (README, Events).
 CMD ["gunicorn", "inventory_project.wsgi", "--config", "gunicorn.conf.py"]

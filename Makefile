@@ -6,8 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# The background workers: one runs the default queue, the other the deliveries to degraded
+# (slow or failing) webhook endpoints, whose timeouts must not hold up the rest (events/tasks.py).
+DB_WORKER := $(BIN)/python manage.py db_worker --no-reload
+DEGRADED_QUEUE := webhooks-degraded
 
-.PHONY: install run worker reset-demo serve test check lint layers format types migrations-check deploy-check pytest migrate bench clean
+.PHONY: install run worker worker-degraded reset-demo serve test check lint layers format types migrations-check deploy-check pytest migrate bench clean
 
 install: $(VENV)/.installed
 
@@ -19,20 +23,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Set up, migrate, load the demo catalog, print a demo login and API key, and serve on SQLite
-# at http://$(HOST):$(PORT) (e.g. `make run PORT=8001`), with a worker beside the server that
-# sends the webhooks (stopped with it).
+# at http://$(HOST):$(PORT) (e.g. `make run PORT=8001`), with the two workers beside the server
+# that send the webhooks (stopped with it).
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_access --host $(HOST) --port $(PORT)
-	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(DB_WORKER) --queue-name default & worker=$$!; \
+	$(DB_WORKER) --queue-name $(DEGRADED_QUEUE) & degraded=$$!; \
+	trap 'kill $$worker $$degraded 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The background worker alone (webhook deliveries): what production runs beside the API, as
-# many as needed, on any machines.
+# The background workers alone, what production runs beside the API: at least one of each,
+# more as needed, on any machines. `worker` runs the default queue (the events' fan-out and the
+# deliveries to healthy endpoints), `worker-degraded` the deliveries to degraded endpoints.
 worker: install
-	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload
+	$(DB_WORKER) --queue-name default
+
+worker-degraded: install
+	$(DB_WORKER) --queue-name $(DEGRADED_QUEUE)
 
 # Start the demo over: empty the database (it asks first; only with DEBUG on, as `make run` has
 # it), load the demo catalog again and print a new demo login and API key. Then `make run`.

@@ -44,7 +44,15 @@ class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = WebhookEndpointForm
-    list_display = ["url", "event_list", "is_active", "state", "failing_since", "created_at"]
+    list_display = [
+        "url",
+        "event_list",
+        "is_active",
+        "state",
+        "failing_since",
+        "degraded_since",
+        "created_at",
+    ]
     list_filter = ["is_active", ("disabled_at", admin.EmptyFieldListFilter)]
     search_fields = ["url", "description"]
     fields = [
@@ -54,9 +62,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "description",
         "disabled_at",
         "failing_since",
+        "degraded_since",
         "previous_secret_expires_at",
     ]
-    readonly_fields = ["disabled_at", "failing_since", "previous_secret_expires_at"]
+    readonly_fields = [
+        "disabled_at",
+        "failing_since",
+        "degraded_since",
+        "previous_secret_expires_at",
+    ]
     actions = ["rotate_secret"]
 
     @admin.display(description="Events")
@@ -69,7 +83,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return f"disabled after a day of failures ({endpoint.disabled_at:%Y-%m-%d %H:%M})"
         if not endpoint.is_active:
             return "off"
-        return "failing" if endpoint.failing_since is not None else "ok"
+        if endpoint.failing_since is not None:
+            return "failing"
+        return "slow" if endpoint.degraded_since is not None else "ok"
 
     def save_model(
         self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool

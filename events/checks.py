@@ -1,4 +1,5 @@
-"""Deployment checks of the events, run by ``manage.py check --deploy``."""
+"""Checks of the events' settings: the lease against the timeout (always), and private targets
+(``manage.py check --deploy``)."""
 
 from typing import Any
 
@@ -18,5 +19,25 @@ def private_targets_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
             "loopback, private and link-local addresses.",
             hint="Unset WEBHOOK_ALLOW_PRIVATE_TARGETS in production; it is for development.",
             id="inventory.W010",
+        )
+    ]
+
+
+@checks.register()
+def attempt_lease_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Until an attempt's lease ends no other worker makes it; after, one does, taking the first
+    worker for dead. A lease no longer than the request's timeout lets two workers make the same
+    attempt (resolving the name comes on top of the timeout)."""
+    lease = settings.WEBHOOK_ATTEMPT_LEASE_SECONDS
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    if lease > timeout:
+        return []
+    return [
+        checks.Error(
+            f"WEBHOOK_ATTEMPT_LEASE_SECONDS ({lease:g}) must be longer than "
+            f"WEBHOOK_TIMEOUT_SECONDS ({timeout:g}): another worker would make an attempt still "
+            "being made.",
+            hint="Keep the lease several times the timeout (30 s and 5 s by default).",
+            id="inventory.E011",
         )
     ]

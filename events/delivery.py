@@ -5,11 +5,17 @@ past the attempt's longest duration (the lease) and enqueues a task for then, in
 transaction: of two workers only one claims it, and if the one that did dies mid-attempt the
 task at the lease's end tries again. When the attempt ends its outcome is written with the next
 retry (and its task) in one transaction, and the lease's task is dropped.
+
+An endpoint whose latest attempt failed or was slow is degraded, and its deliveries' tasks go to
+the degraded queue (``events.tasks``). A task on the default queue that finds its delivery's
+endpoint degraded makes no attempt: it hands the delivery over to that queue, in the claim's
+transaction, so deliveries queued before the endpoint went bad cost the default lane nothing.
 """
 
 import json
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -55,9 +61,17 @@ def attempts_per_round() -> int:
     return len(retry_delays()) + 1
 
 
-def _enqueue(delivery_id: int, *, at: datetime | None = None) -> str:
-    """Enqueue the delivery's task (in the current transaction); its id."""
-    task = tasks.deliver if at is None else tasks.deliver.using(run_after=at)
+def slow_seconds() -> float:
+    """Seconds after which an attempt, even a successful one, leaves its endpoint degraded."""
+    return float(settings.WEBHOOK_SLOW_SECONDS)
+
+
+def _enqueue(delivery_id: int, *, degraded: bool, at: datetime | None = None) -> str:
+    """Enqueue the delivery's task (in the current transaction), in the lane of its endpoint's
+    state (``degraded``); its id."""
+    task = tasks.deliver.using(queue_name=tasks.DEGRADED_QUEUE) if degraded else tasks.deliver
+    if at is not None:
+        task = task.using(run_after=at)
     return str(task.enqueue(delivery_id).id)
 
 
@@ -89,7 +103,7 @@ def event_dispatch(*, event_id: int) -> int:
             for endpoint in endpoints
         )
         for delivery in deliveries:
-            _enqueue(delivery.pk)
+            _enqueue(delivery.pk, degraded=delivery.endpoint.degraded_since is not None)
         event.dispatched_at = now
         event.save(update_fields=["dispatched_at"])
         return len(deliveries)
@@ -109,9 +123,9 @@ def events_dispatch_stale(*, limit: int = 100) -> int:
     return sum(bool(event_dispatch(event_id=event_id)) for event_id in stale)
 
 
-def _claim(delivery_id: int) -> tuple[Delivery, str] | None:
-    """Claim the delivery's next attempt, or None when it is not due, finished, or being tried
-    by another worker."""
+def _claim(delivery_id: int, *, degraded_lane: bool = False) -> tuple[Delivery, str] | None:
+    """Claim the delivery's next attempt, or None when it is not due, finished, being tried by
+    another worker, or (in the default lane) handed over to the degraded lane."""
     with transaction.atomic():
         now = timezone.now()
         lease_end = now + lease()
@@ -129,8 +143,17 @@ def _claim(delivery_id: int) -> tuple[Delivery, str] | None:
             delivery.next_attempt_at = None
             delivery.save(update_fields=["attempts", "status", "next_attempt_at", "updated_at"])
             return None
+        degraded = delivery.endpoint.degraded_since is not None
+        if degraded and not degraded_lane:
+            # Not this lane's to make: due now, in the other lane. (Claiming first keeps the
+            # common case at the queries it had; the hand-over is one UPDATE more.)
+            delivery.attempts -= 1
+            delivery.next_attempt_at = now
+            delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
+            _enqueue(delivery_id, degraded=True)
+            return None
         # If this worker dies, the delivery is tried again when the lease ends.
-        safety_net = _enqueue(delivery_id, at=lease_end)
+        safety_net = _enqueue(delivery_id, degraded=degraded, at=lease_end)
         return delivery, safety_net
 
 
@@ -157,24 +180,34 @@ def _send(delivery: Delivery) -> transport.Answer:
     except UnsafeTarget as refused:
         return transport.Answer(status_code=None, body="", error=refused.message, duration_ms=0)
     headers = signature_headers(endpoint, message_id=str(event.uuid), body=body, at=timezone.now())
-    return transport.post(target, body, headers)
+    return transport.post(target, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
-def delivery_attempt(*, delivery_id: int) -> DeliveryAttempt | None:
+def delivery_attempt(*, delivery_id: int, degraded_lane: bool = False) -> DeliveryAttempt | None:
     """Make the delivery's next attempt, if it is due and no other worker is making it, and
-    record its outcome; the attempt, or None when there was none to make."""
-    claim = _claim(delivery_id)
+    record its outcome; the attempt, or None when there was none to make. In the default lane
+    (not ``degraded_lane``) a delivery to a degraded endpoint is handed over to the degraded
+    lane instead."""
+    claim = _claim(delivery_id, degraded_lane=degraded_lane)
     if claim is None:
         return None
     delivery, safety_net = claim
     attempted_at = timezone.now()
+    started = time.monotonic()
     answer = _send(delivery)
-    return _record(delivery, safety_net, answer, attempted_at)
+    # The whole attempt (resolving the name too) is what held the worker.
+    took = time.monotonic() - started
+    return _record(delivery, safety_net, answer, attempted_at, took=took)
 
 
 @transaction.atomic
 def _record(
-    delivery: Delivery, safety_net: str, answer: transport.Answer, attempted_at: datetime
+    delivery: Delivery,
+    safety_net: str,
+    answer: transport.Answer,
+    attempted_at: datetime,
+    *,
+    took: float,
 ) -> DeliveryAttempt:
     now = timezone.now()
     attempt = DeliveryAttempt.objects.create(
@@ -190,6 +223,7 @@ def _record(
     # Only a ready task is dropped: one a worker has taken finds the delivery not due.
     DBTaskResult.objects.filter(id=safety_net, status="READY").delete()
     endpoint = delivery.endpoint
+    _endpoint_degraded(endpoint, not answer.succeeded or took > slow_seconds(), now)
     if answer.succeeded:
         delivery.status = DeliveryStatus.SUCCEEDED
         delivery.next_attempt_at = None
@@ -202,6 +236,17 @@ def _record(
     return attempt
 
 
+def _endpoint_degraded(endpoint: WebhookEndpoint, degraded: bool, now: datetime) -> None:
+    """Start the endpoint's degraded spell after a failed or slow attempt, end it after one that
+    succeeded in time. A healthy endpoint's fast success writes nothing."""
+    if degraded:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, degraded_since__isnull=True).update(
+            degraded_since=now
+        )
+    elif endpoint.degraded_since is not None:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(degraded_since=None)
+
+
 def _failed(delivery: Delivery, now: datetime) -> None:
     if delivery.attempts >= delivery.max_attempts:
         delivery.status = DeliveryStatus.FAILED
@@ -212,7 +257,8 @@ def _failed(delivery: Delivery, now: datetime) -> None:
     delay = delays[min(max(done_this_round, 1), len(delays)) - 1]
     delay *= 1 + random.uniform(-JITTER, JITTER)  # noqa: S311  (not a secret)
     delivery.next_attempt_at = now + timedelta(seconds=delay)
-    _enqueue(delivery.pk, at=delivery.next_attempt_at)
+    # A failed attempt leaves its endpoint degraded: the retry is the degraded lane's.
+    _enqueue(delivery.pk, degraded=True, at=delivery.next_attempt_at)
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint, now: datetime) -> None:

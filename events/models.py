@@ -121,6 +121,9 @@ class WebhookEndpoint(models.Model):
     # and it is disabled (``disabled_at``, and ``is_active`` off) until someone turns it on.
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Since when its attempts have been failing or slow (none: the last one succeeded in time).
+    # While degraded, its deliveries are made by the degraded queue's workers (events.tasks).
+    degraded_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,17 +1,18 @@
 """One webhook POST: to the address that was checked, within a deadline, never following a
 redirect, reading no more of the answer than is kept."""
 
+import contextlib
 import http.client
 import os
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
+from types import TracebackType
 
 from events.models import RESPONSE_KEPT_BYTES
 from events.targets import Target
-
-TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,44 +62,115 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
         self.sock = tls_context().wrap_socket(self.sock, server_hostname=self.host)
 
 
-def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST ``body``; any answer, or the reason there was none. Never raises for the network."""
+class _Deadline:
+    """Cuts the connection off when the attempt's time is up. A socket's timeout bounds each
+    read, not the whole answer: a receiver sending a byte now and then would hold the worker
+    for as long as it liked (and past the lease, when another worker tries the delivery too)."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self._connection = connection
+        self._seconds = seconds
+        self.passed = False
+
+    def __enter__(self) -> "_Deadline":
+        _watchdog.watch(self, time.monotonic() + self._seconds)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _watchdog.forget(self)
+
+    def cut(self) -> None:
+        self.passed = True
+        sock = self._connection.sock
+        if sock is not None:
+            # The plain socket's shutdown, also under TLS: the reading thread's call returns.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """Cuts off the connections whose deadline passed, from one thread for the process (a
+    thread per attempt would cost more than a whole delivery to a fast receiver). Under its
+    lock, a deadline forgotten is never cut: the caller goes on to close its socket."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._deadlines: dict[_Deadline, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline, at: float) -> None:
+        with self._lock:
+            self._deadlines[deadline] = at
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._lock.notify()
+
+    def forget(self, deadline: _Deadline) -> None:
+        with self._lock:
+            self._deadlines.pop(deadline, None)
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                for deadline, at in list(self._deadlines.items()):
+                    if at <= now:
+                        del self._deadlines[deadline]
+                        deadline.cut()
+                soonest = min(self._deadlines.values(), default=None)
+                self._lock.wait(None if soonest is None else soonest - now)
+
+
+_watchdog = _Watchdog()
+
+
+def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
+    """POST ``body``; any answer within ``timeout`` seconds, or the reason there was none.
+    Never raises for the network."""
     started = time.monotonic()
     kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(target, timeout=TIMEOUT_SECONDS)
+    connection = kind(target, timeout=timeout)
+    deadline = _Deadline(connection, timeout)
     status_code: int | None = None
     text = ""
     error = ""
     try:
-        connection.request(
-            "POST",
-            target.path,
-            body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": "inventory-webhooks/1",
-                "Connection": "close",
-            },
-        )
-        response = connection.getresponse()
-        status_code = response.status
-        # One byte more than is kept tells a longer answer from one of exactly that length;
-        # the rest (which may be gigabytes) is never read.
-        remaining = TIMEOUT_SECONDS - (time.monotonic() - started)
-        if remaining <= 0:
-            raise TimeoutError("timed out")
-        if connection.sock is not None:
-            connection.sock.settimeout(remaining)
-        text = response.read(RESPONSE_KEPT_BYTES + 1)[:RESPONSE_KEPT_BYTES].decode(
-            "utf-8", errors="replace"
-        )
+        with deadline:
+            connection.request(
+                "POST",
+                target.path,
+                body=body,
+                headers={
+                    **headers,
+                    "Content-Type": "application/json",
+                    "User-Agent": "inventory-webhooks/1",
+                    "Connection": "close",
+                },
+            )
+            response = connection.getresponse()
+            status_code = response.status
+            # One byte more than is kept tells a longer answer from one of exactly that length;
+            # the rest (which may be gigabytes) is never read.
+            text = response.read(RESPONSE_KEPT_BYTES + 1)[:RESPONSE_KEPT_BYTES].decode(
+                "utf-8", errors="replace"
+            )
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
             if 300 <= status_code < 400:
                 error += " (redirects are not followed)"
     except (OSError, http.client.HTTPException) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        if deadline.passed:
+            error = f"TimeoutError: timed out (no whole answer within {timeout:g} s)"
+        else:
+            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
         if status_code is not None and 200 <= status_code < 300:
             # The answer was 2xx but its body broke off: the receiver did get the event.
             error = ""

@@ -97,6 +97,14 @@ class WebhookEndpointOutputSerializer(serializers.Serializer[WebhookEndpoint]):
         allow_null=True,
         help_text="Since when every delivery to it has failed; null after a success.",
     )
+    degraded_since = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "Since when its attempts have been failing or slow, so that its deliveries are made "
+            "apart from the other endpoints'; null after a success within the time."
+        ),
+    )
     previous_secret_expires_at = serializers.DateTimeField(
         read_only=True,
         allow_null=True,
@@ -114,6 +122,7 @@ class WebhookEndpointOutputSerializer(serializers.Serializer[WebhookEndpoint]):
             "description": instance.description,
             "disabled_at": _time(instance.disabled_at),
             "failing_since": _time(instance.failing_since),
+            "degraded_since": _time(instance.degraded_since),
             "previous_secret_expires_at": _time(expires) if instance.previous_secret else None,
             "created_at": _time(instance.created_at),
         }

@@ -1,6 +1,6 @@
 """A real webhook receiver for the tests: an HTTP or HTTPS server on loopback, in a thread, that
-records every request and answers each with the next status of its script (then 200); and the
-throwaway certificates its HTTPS is served with."""
+records every request and answers each with the next status of its script (then 200), maybe
+slowly, or hangs up without answering; and the throwaway certificates its HTTPS is served with."""
 
 import shutil
 import socket
@@ -30,6 +30,8 @@ class Receiver:
     answer: bytes = b"ok"
     # Seconds to wait before answering (a slow receiver).
     delay: float = 0.0
+    # Close the connection instead of answering.
+    hang_up: bool = False
     # Over HTTPS: the host names clients asked for (SNI), and the handshakes that failed.
     server_names: list[str | None] = field(default_factory=list)
     tls_errors: list[str] = field(default_factory=list)
@@ -139,10 +141,16 @@ def receiver(
                 )
             if state.delay:
                 threading.Event().wait(state.delay)
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(state.answer)))
-            self.end_headers()
-            self.wfile.write(state.answer)
+            if state.hang_up:
+                self.close_connection = True
+                return
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(state.answer)))
+                self.end_headers()
+                self.wfile.write(state.answer)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a timeout): nothing to tell it
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -189,18 +197,26 @@ def receiver(
         server.server_close()
 
 
-def run_ready_tasks(limit: int = 100) -> int:
-    """Run the tasks that are due, in this process and transaction (what a worker would do,
-    one at a time); the number run."""
+def run_ready_tasks(limit: int = 100, *, queue: str | None = None) -> int:
+    """Run the tasks that are due (on ``queue``, or on any), in this process and transaction
+    (what a worker would do, one at a time); the number run."""
+    from django_tasks import TaskContext
     from django_tasks_db.models import DBTaskResult
 
+    ready = DBTaskResult.objects.ready()
+    if queue is not None:
+        ready = ready.filter(queue_name=queue)
     ran = 0
     while ran < limit:
-        row = DBTaskResult.objects.ready().first()
+        row = ready.first()
         if row is None:
             return ran
         row.claim("test")
-        row.task.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+        task, args, kwargs = row.task, row.args_kwargs["args"], row.args_kwargs["kwargs"]
+        if task.takes_context:
+            task.call(TaskContext(task_result=row.task_result), *args, **kwargs)
+        else:
+            task.call(*args, **kwargs)
         row.set_successful(None)
         ran += 1
     return ran

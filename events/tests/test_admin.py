@@ -36,6 +36,18 @@ def test_the_list_shows_a_disabled_endpoint(manager_web):
     assert "disabled after a day of failures" in page.content.decode()
 
 
+def test_the_list_shows_a_slow_endpoint_and_since_when(manager_web):
+    from django.utils import timezone
+
+    slow = services.endpoint_create(url="https://93.184.216.34/slow", events=["*"])
+    services.endpoint_create(url="https://93.184.216.34/fast", events=["*"])
+    WebhookEndpoint.objects.filter(pk=slow.pk).update(degraded_since=timezone.now())
+    page = manager_web.get(reverse("admin:events_webhookendpoint_changelist")).content.decode()
+    assert "Degraded since" in page
+    assert page.count('<td class="field-state">slow</td>') == 1
+    assert page.count('<td class="field-state">ok</td>') == 1
+
+
 def test_a_failed_delivery_is_shown_with_its_attempts_and_sent_again(manager_web):
     with receiver(script=[500] * 7) as hook:
         services.endpoint_create(url=hook.url, events=["*"])

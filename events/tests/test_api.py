@@ -31,6 +31,7 @@ def _as_json(endpoint):
         "description": endpoint.description,
         "disabled_at": _time(endpoint.disabled_at),
         "failing_since": _time(endpoint.failing_since),
+        "degraded_since": _time(endpoint.degraded_since),
         "previous_secret_expires_at": _time(endpoint.previous_secret_expires_at),
         "created_at": _time(endpoint.created_at),
     }

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from events import services
-from events.checks import private_targets_check
+from events.checks import attempt_lease_check, private_targets_check
 from events.delivery import event_dispatch
 from events.models import Delivery, Event
 
@@ -43,3 +43,12 @@ def test_the_deploy_check_warns_while_private_targets_are_allowed():
     assert warning.id == "inventory.W010"
     with override_settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=False):
         assert private_targets_check(None) == []
+
+
+def test_the_check_refuses_a_lease_no_longer_than_the_timeout():
+    with override_settings(WEBHOOK_ATTEMPT_LEASE_SECONDS=5, WEBHOOK_TIMEOUT_SECONDS=5):
+        [error] = attempt_lease_check(None)
+    assert error.id == "inventory.E011"
+    assert error.msg.startswith("WEBHOOK_ATTEMPT_LEASE_SECONDS (5) must be longer than")
+    with override_settings(WEBHOOK_ATTEMPT_LEASE_SECONDS=6, WEBHOOK_TIMEOUT_SECONDS=5):
+        assert attempt_lease_check(None) == []

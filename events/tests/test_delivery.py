@@ -2,6 +2,8 @@
 Webhooks, retried on failure with backoff, logged, never sent to a refused address."""
 
 import json
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -137,10 +139,8 @@ def test_only_the_first_kilobyte_of_the_answer_is_kept(endpoint, hook):
     assert attempt.succeeded
 
 
-def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, monkeypatch):
-    from events import transport
-
-    monkeypatch.setattr(transport, "TIMEOUT_SECONDS", 0.3)
+def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
     hook.delay = 2.0
     emit_and_dispatch()
     run_ready_tasks()
@@ -149,6 +149,39 @@ def test_a_receiver_slower_than_the_timeout_is_given_up_on(endpoint, hook, monke
     assert "timed out" in attempt.error
     assert attempt.duration_ms < 1500
     assert Delivery.objects.get().status == "pending"
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(db, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: yes\r\n" * 4
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        stop = threading.Event()
+
+        def trickle() -> None:
+            # A byte every 0.1 s, well within a socket's timeout each, for 7 s in all.
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in answer:
+                    if stop.wait(0.1):
+                        return
+                    try:
+                        connection.sendall(bytes([byte]))
+                    except OSError:
+                        return
+
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
+        services.endpoint_create(url=f"http://127.0.0.1:{server.getsockname()[1]}/", events=["*"])
+        emit_and_dispatch()
+        run_ready_tasks()
+        stop.set()
+        thread.join()
+
+    [attempt] = DeliveryAttempt.objects.all()
+    assert (attempt.status_code, attempt.succeeded) == (None, False)
+    assert attempt.error == "TimeoutError: timed out (no whole answer within 0.5 s)"
+    assert attempt.duration_ms < 1500
 
 
 def test_a_receiver_that_is_down_is_logged_as_a_connection_error(db):

@@ -84,8 +84,8 @@ def test_a_certificate_for_another_host_name_fails_every_attempt(certificates, t
     assert (delivery.status, delivery.attempts) == ("pending", 2)
 
 
-def test_a_receiver_that_never_answers_the_handshake_is_given_up_on(db, monkeypatch):
-    monkeypatch.setattr(transport, "TIMEOUT_SECONDS", 0.3)
+def test_a_receiver_that_never_answers_the_handshake_is_given_up_on(db, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.3
     # Listening, so the connection is made, but nobody ever reads the client's hello.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
@@ -95,8 +95,12 @@ def test_a_receiver_that_never_answers_the_handshake_is_given_up_on(db, monkeypa
 
     [attempt] = DeliveryAttempt.objects.all()
     assert attempt.status_code is None
+    # The handshake's own timeout, or the attempt's deadline at the same time: whichever is first.
     assert attempt.error.startswith("TimeoutError: ")
-    assert "The handshake operation timed out" in attempt.error
+    assert (
+        "The handshake operation timed out" in attempt.error
+        or "no whole answer within 0.3 s" in attempt.error
+    )
     assert attempt.duration_ms < 1500
     assert Delivery.objects.get().status == "pending"
 

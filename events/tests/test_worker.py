@@ -1,7 +1,7 @@
 """Real worker processes (``manage.py db_worker``) against the test database, delivering to a
 real receiver on loopback: signed deliveries, retries until the receiver answers and then never
-again, nothing for a rolled-back change, two workers never making the same attempt, and HTTPS
-with the CA the worker's environment trusts."""
+again, nothing for a rolled-back change, two workers never making the same attempt, HTTPS with
+the CA the worker's environment trusts, and bad endpoints kept out of the good ones' way."""
 
 import json
 import os
@@ -15,7 +15,8 @@ from django.db import transaction
 from standardwebhooks.webhooks import Webhook
 
 from events import services
-from events.models import Delivery, DeliveryAttempt
+from events.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from events.tasks import DEGRADED_QUEUE
 from events.tests.receiver import make_certificates, receiver
 from inventory_project.tests.support import ROOT, database_url
 
@@ -27,9 +28,9 @@ pytestmark = [
 
 
 @contextmanager
-def worker(lease="10", **environment):
-    """A worker process on the test database, with retries a fraction of a second apart (and
-    ``environment`` added to its environment)."""
+def worker(lease="10", queue="*", **environment):
+    """A worker process on the test database running the tasks of ``queue`` (all by default),
+    with retries a fraction of a second apart (and ``environment`` added to its environment)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="inventory_project.settings.test",
@@ -41,7 +42,7 @@ def worker(lease="10", **environment):
     )
     process = subprocess.Popen(
         [
-            *(sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"),
+            *(sys.executable, "manage.py", "db_worker", "--queue-name", queue, "--no-reload"),
             *("--interval", "0.05", "--no-startup-delay", "--verbosity", "0"),
         ],
         cwd=ROOT,
@@ -126,12 +127,14 @@ def test_an_attempt_whose_worker_is_killed_mid_delivery_is_made_again_by_another
         hook.delay = 3.0  # the first delivery hangs while its worker is killed
         endpoint = services.endpoint_create(url=hook.url, events=["*"])
         event = services.emit("order.placed", {"number": "SO-1"})
-        with worker(lease="2") as first:
+        # A short lease, and a timeout shorter still (the workers refuse to start otherwise).
+        short = {"lease": "2", "WEBHOOK_TIMEOUT_SECONDS": "1"}
+        with worker(**short) as first:
             hook.wait_for(1)
             first.kill()
             first.wait()
         hook.delay = 0.0
-        with worker(lease="2"):
+        with worker(**short):
             requests = _settle(hook, 2, quiet=1)
 
     assert len(requests) == 2
@@ -183,3 +186,46 @@ def test_over_https_a_worker_delivers_to_certificates_its_ca_signed_for_the_host
             assert status_code is None
             assert error.startswith("SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]")
             assert reason in error
+
+
+def test_slow_failing_and_hanging_up_endpoints_do_not_hold_up_a_good_ones_deliveries():
+    # Workers as `make run` starts them: one per lane. An attempt times out after 1 s.
+    settings = {"WEBHOOK_TIMEOUT_SECONDS": "1", "WEBHOOK_SLOW_SECONDS": "0.5"}
+    with (
+        receiver() as good,
+        receiver() as slow,
+        receiver(script=[500] * 1000) as failing,
+        receiver() as hanging_up,
+        worker(queue="default", **settings),
+        worker(queue=DEGRADED_QUEUE, **settings),
+    ):
+        slow.delay = 3.0
+        hanging_up.hang_up = True
+        fast = services.endpoint_create(url=good.url, events=["*"])
+        services.emit("order.placed", {"number": "warm-up"})
+        good.wait_for(1)  # the workers are up
+        bad = [
+            services.endpoint_create(url=hook.url, events=["*"])
+            for hook in (slow, failing, hanging_up)
+        ]
+
+        started = time.monotonic()
+        for number in range(20):
+            services.emit("order.placed", {"number": number})
+        good.wait_for(21, timeout=60)
+        took = time.monotonic() - started
+        slow_requests = len(slow.requests)
+        slow_pending = Delivery.objects.filter(endpoint=bad[0], status="pending").count()
+
+    # One worker making every attempt would take 20 s for the slow endpoint's timeouts alone.
+    assert len(good.requests) == 21
+    assert took < 10, f"the good endpoint had its 20 events after {took:.1f} s"
+    assert slow_requests < 20
+    assert slow_pending == 20
+    assert set(Delivery.objects.filter(endpoint=fast).values_list("status", "attempts")) == {
+        ("succeeded", 1)
+    }
+    degraded = dict(WebhookEndpoint.objects.values_list("pk", "degraded_since"))
+    assert degraded.pop(fast.pk) is None
+    assert None not in degraded.values()
+    assert set(degraded) == {endpoint.pk for endpoint in bad}

@@ -232,7 +232,14 @@ SHORTCUTS_OFF = check_names(frozenset(env.list("SHORTCUTS_OFF", default=[])))
 
 # Background tasks (webhook deliveries) are rows in the database, written in the transaction of
 # the change that causes them; `manage.py db_worker` runs them (several may, on any machines).
-TASKS = {"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}
+# Deliveries to degraded endpoints (slow or failing) have a queue of their own, run by workers of
+# their own, so that their timeouts never hold up the other endpoints' deliveries (events.tasks).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.backend.DatabaseBackend",
+        "QUEUES": ["default", "webhooks-degraded"],
+    }
+}
 
 # Webhook URLs must be https and must not reach loopback, private or link-local addresses (checked
 # when an endpoint is saved and again, after DNS, at each delivery). On for development and tests
@@ -244,6 +251,11 @@ WEBHOOK_RETRY_DELAYS = env.list(
     "WEBHOOK_RETRY_DELAYS", cast=float, default=[5, 60, 600, 3600, 4 * 3600, 12 * 3600]
 )
 WEBHOOK_ATTEMPT_LEASE_SECONDS = env.float("WEBHOOK_ATTEMPT_LEASE_SECONDS", default=30)
+# A receiver that has not answered within this many seconds has failed the attempt.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+# An endpoint whose latest attempt failed or took longer than this is degraded: its deliveries
+# go to the degraded queue until an attempt succeeds within this time again.
+WEBHOOK_SLOW_SECONDS = env.float("WEBHOOK_SLOW_SECONDS", default=2)
 # Events are kept at least this long for clients catching up (`purge_events` deletes older).
 EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=7)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from events.tasks import DEGRADED_QUEUE
 from inventory_project.tests.support import ENTRY_COMMAND, ROOT, Server, database_url, free_port
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -77,7 +78,7 @@ def test_dockerignore_lets_in_exactly_what_the_image_needs():
 def test_the_stack_names_its_services_for_what_they_do():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"api", "db", "cache", "migrate", "proxy", "worker"}
+    assert set(services) == {"api", "db", "cache", "migrate", "proxy", "worker", "worker-degraded"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["cache"]["image"].startswith("redis:")
     api_env = services["api"]["environment"]
@@ -86,13 +87,17 @@ def test_the_stack_names_its_services_for_what_they_do():
     # Migrations run once, before the API starts.
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--no-input"]
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    # The worker runs the same image, with the tasks' command, once migrated.
-    assert services["worker"]["image"] == services["api"]["image"]
-    assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
-    assert services["worker"]["environment"] == api_env
-    assert (
-        services["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    )
+    # The workers run the same image, with the tasks' command, once migrated: one the default
+    # queue, one the deliveries to degraded webhook endpoints.
+    queues = {}
+    for name in ("worker", "worker-degraded"):
+        worker = services[name]
+        assert worker["image"] == services["api"]["image"]
+        assert worker["command"][:3] == ["python", "manage.py", "db_worker"]
+        queues[name] = worker["command"][worker["command"].index("--queue-name") + 1]
+        assert worker["environment"] == api_env
+        assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert queues == {"worker": "default", "worker-degraded": DEGRADED_QUEUE}
 
 
 def test_gunicorn_takes_its_workers_from_the_cpus():
