@@ -233,3 +233,19 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path, database_url):
     assert "refused: applied already" in run.stdout
     for name in ("web-shop", "back-office", "ops"):
         assert name in run.stdout
+
+
+def _slug(heading: str) -> str:
+    """The anchor a Markdown renderer gives a heading: lower case, punctuation dropped, spaces
+    as hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_the_readmes_links_to_its_own_sections_lead_somewhere():
+    text = README.read_text()
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
+    anchors = {_slug(h) for h in re.findall(r"^#+ (.+)$", prose, flags=re.MULTILINE)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", prose))
+    assert links, "the README links to none of its sections: is the pattern still right?"
+    assert links - anchors == set()
