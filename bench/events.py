@@ -27,6 +27,7 @@ signature in ``VERIFY_EVERY`` with the standardwebhooks verifier. Endpoints on l
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,14 @@ LAG_LIMIT_S = 2.0
 RATIO_FLOOR = 0.8
 # The longest the outbox may take to drain before a phase is reported as not done.
 DRAIN_TIMEOUT_S = 180.0
+# Beside a good endpoint: one slower than the delivery timeout (5 s), one answering 500, one
+# closing the connection unanswered; a low rate, and a bounded wait for the good one's events.
+BAD_MODES = ("slow", "500", "close")
+SLOW_S = 6.0
+BAD_RATE = 20.0
+BAD_SECONDS = 5.0
+BAD_WORKERS = 2
+BAD_TIMEOUT_S = 60.0
 # Long enough for a worker to set Django up and start polling.
 STARTUP_S = 3.0
 WORKER_COMMAND = ["manage.py", "db_worker", "--queue-name", "*", "--no-reload"]
@@ -125,6 +134,8 @@ class Receiver:
     port: int = 0
     receipts: list[Receipt] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    # How a path misbehaves (BAD_MODES); others answer 204 at once.
+    modes: dict[str, str] = field(default_factory=dict)
     verified: int = 0
     unverified: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -175,8 +186,14 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             at = time.time()
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.send_response(204)
-            self.end_headers()
+            mode = state.modes.get(self.path)
+            if mode == "slow":
+                time.sleep(SLOW_S)
+            if mode == "close":
+                self.close_connection = True
+            else:
+                self.send_response(500 if mode == "500" else 204)
+                self.end_headers()
             state.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body, at)
 
         def log_message(self, format: str, *args: object) -> None:
@@ -214,8 +231,9 @@ class Workers:
     def __init__(self, count: int, env: dict[str, str], log_dir: Path, label: str) -> None:
         self.logs: list[TextIO] = []
         self.processes: list[subprocess.Popen[bytes]] = []
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
         for number in range(1, count + 1):
-            log = (log_dir / f"worker-{label}-{number}.log").open("w")
+            log = (log_dir / f"worker-{slug}-{count}-{number}.log").open("w")
             self.logs.append(log)
             self.processes.append(
                 subprocess.Popen(  # noqa: S603  # our own command line
@@ -325,6 +343,36 @@ def events_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "WEBHOOK_ALLOW_PRIVATE_TARGETS": "1"}
 
 
+def create_endpoint(api: Server, key: str, hook: Receiver, path: str, *, active: bool) -> int:
+    """A webhook endpoint for ``path`` of the receiver, subscribed to all events; its id."""
+    status, body = http(
+        api.port,
+        "POST",
+        "/api/v1/webhooks/",
+        json.dumps(
+            {"url": hook.url(path), "events": ["*"], "is_active": active, "description": path}
+        ),
+        key=key,
+    )
+    if status != 201:
+        raise RuntimeError(f"Creating the webhook endpoint answered {status}: {body!r}")
+    endpoint = json.loads(body)
+    hook.secrets[path] = endpoint["secret"]
+    return int(endpoint["id"])
+
+
+def switch(api: Server, key: str, endpoint_id: int, *, active: bool) -> None:
+    status, body = http(
+        api.port,
+        "PATCH",
+        f"/api/v1/webhooks/{endpoint_id}/",
+        json.dumps({"is_active": active}),
+        key=key,
+    )
+    if status != 200:
+        raise RuntimeError(f"Switching the endpoint answered {status}: {body!r}")
+
+
 def run_events(
     *,
     env: dict[str, str],
@@ -335,30 +383,27 @@ def run_events(
     settings: Settings,
     log_dir: Path,
 ) -> JSON:
-    """The three figures (see the module's docstring), as one JSON object."""
+    """The figures (see the module's docstring), as one JSON object."""
     env = events_env(env)
+    path = "/hook/all"
     with receiver() as hook, psycopg.connect(database_url, autocommit=True) as conn:
+        # The API stays up (idle after the orders) to switch endpoints on and off.
         api = Server("api_events", API_COMMAND, env, log_dir, load.work_dir)
         try:
-            path = "/hook/all"
-            status, body = http(
-                api.port,
-                "POST",
-                "/api/v1/webhooks/",
-                json.dumps({"url": hook.url(path), "events": ["*"], "description": "bench"}),
-                key=key,
-            )
-            if status != 201:
-                raise RuntimeError(f"Creating the webhook endpoint answered {status}: {body!r}")
-            endpoint = json.loads(body)
-            hook.secrets[path] = endpoint["secret"]
+            good = create_endpoint(api, key, hook, path, active=True)
+            bad = {
+                mode: create_endpoint(api, key, hook, f"/hook/{mode}", active=False)
+                for mode in BAD_MODES
+            }
+            for mode in BAD_MODES:
+                hook.modes[f"/hook/{mode}"] = mode
             orders = order_rounds(
                 api=api,
                 env=env,
                 conn=conn,
                 hook=hook,
                 path=path,
-                endpoint_id=int(endpoint["id"]),
+                endpoint_id=good,
                 order=order,
                 load=load,
                 key=key,
@@ -366,29 +411,104 @@ def run_events(
                 log_dir=log_dir,
             )
             api_log_errors = api.log_since(0).count('"level": "ERROR"')
+            bursts = [
+                burst(
+                    env=env,
+                    conn=conn,
+                    hook=hook,
+                    path=path,
+                    n=n,
+                    settings=settings,
+                    log_dir=log_dir,
+                )
+                for n in settings.worker_counts
+            ]
+            paced = [
+                at_rate(
+                    env=env,
+                    conn=conn,
+                    hook=hook,
+                    path=path,
+                    n=n,
+                    rate=settings.rate,
+                    seconds=settings.rate_seconds,
+                    label="at rate",
+                    log_dir=log_dir,
+                )
+                for n in settings.worker_counts
+            ]
+            beside_bad = bad_endpoints(
+                api=api,
+                env=env,
+                conn=conn,
+                hook=hook,
+                path=path,
+                bad=bad,
+                key=key,
+                log_dir=log_dir,
+            )
         finally:
             api.stop()
-        bursts = [
-            burst(env=env, conn=conn, hook=hook, path=path, n=n, settings=settings, log_dir=log_dir)
-            for n in settings.worker_counts
-        ]
-        paced = [
-            at_rate(
-                env=env, conn=conn, hook=hook, path=path, n=n, settings=settings, log_dir=log_dir
-            )
-            for n in settings.worker_counts
-        ]
-        return {
-            "orders": orders,
-            "delivery_rate": bursts,
-            "lag_at_rate": paced,
-            "signatures": {"verified": hook.verified, "failed": hook.unverified},
-            "api_log_error_lines": api_log_errors,
-            "worker_log_error_lines": sum(
-                log.read_text(errors="replace").count('"level": "ERROR"')
-                for log in log_dir.glob("worker-*.log")
-            ),
-        }
+        failed_tasks = count(conn, "django_tasks_database_dbtaskresult WHERE status = 'FAILED'")
+    return {
+        "orders": orders,
+        "delivery_rate": bursts,
+        "lag_at_rate": paced,
+        "bad_endpoints": beside_bad,
+        "signatures": {"verified": hook.verified, "failed": hook.unverified},
+        "failed_tasks": failed_tasks,
+        "api_log_error_lines": api_log_errors,
+        "worker_log_error_lines": sum(
+            log.read_text(errors="replace").count('"level": "ERROR"')
+            for log in log_dir.glob("worker-*.log")
+        ),
+    }
+
+
+def bad_endpoints(
+    *,
+    api: Server,
+    env: dict[str, str],
+    conn: psycopg.Connection,
+    hook: Receiver,
+    path: str,
+    bad: Mapping[str, int],
+    key: str,
+    log_dir: Path,
+) -> JSON:
+    """The good endpoint's lag at ``BAD_RATE`` alone, then beside endpoints that answer slower
+    than the timeout, answer 500 and close the connection unanswered (the last phase: their
+    retries stay queued)."""
+
+    def good(label: str, *, timeout: float = DRAIN_TIMEOUT_S, drained: bool = True) -> JSON:
+        return at_rate(
+            env=env,
+            conn=conn,
+            hook=hook,
+            path=path,
+            n=BAD_WORKERS,
+            rate=BAD_RATE,
+            seconds=BAD_SECONDS,
+            label=label,
+            log_dir=log_dir,
+            timeout=timeout,
+            drained=drained,
+        )
+
+    alone = good("good alone")
+    for endpoint_id in bad.values():
+        switch(api, key, endpoint_id, active=True)
+    marks = {mode: hook.mark() for mode in bad}
+    beside = good("good beside bad", timeout=BAD_TIMEOUT_S, drained=False)
+    for endpoint_id in bad.values():
+        switch(api, key, endpoint_id, active=False)
+    return {
+        "alone": alone,
+        "beside_bad": beside,
+        "bad_receipts": {mode: len(hook.since(marks[mode], f"/hook/{mode}")) for mode in bad},
+        "slow_s": SLOW_S,
+        "timeout_s": BAD_TIMEOUT_S,
+    }
 
 
 def order_rounds(
@@ -505,7 +625,7 @@ def burst(
 ) -> JSON:
     """``settings.burst`` events written at once (in about a second or two) while ``n`` idle
     workers wait: the rate they deliver them at, and the workers' CPU time per event."""
-    with workers(n, env, log_dir, f"burst-{n}") as running:
+    with workers(n, env, log_dir, "burst") as running:
         time.sleep(STARTUP_S)
         cpu_before = running.cpu_seconds()
         mark = hook.mark()
@@ -538,24 +658,29 @@ def at_rate(
     hook: Receiver,
     path: str,
     n: int,
-    settings: Settings,
+    rate: float,
+    seconds: float,
+    label: str,
     log_dir: Path,
+    timeout: float = DRAIN_TIMEOUT_S,
+    drained: bool = True,
 ) -> JSON:
-    """Events emitted at ``settings.rate`` while ``n`` workers run; their lag."""
-    with workers(n, env, log_dir, f"rate-{n}") as running:
+    """Events emitted at ``rate`` a second for ``seconds`` while ``n`` workers run: their lag
+    at ``path`` (those that arrived within ``timeout`` after the emitting ended)."""
+    with workers(n, env, log_dir, label) as running:
         time.sleep(STARTUP_S)
         cpu_before = running.cpu_seconds()
         mark = hook.mark()
-        emitted = emit(env, "--rate", str(settings.rate), "--seconds", str(settings.rate_seconds))
+        emitted = emit(env, "--rate", str(rate), "--seconds", str(seconds))
         behind = backlog(conn)
-        received = wait_for(hook, mark, path, emitted["events"], DRAIN_TIMEOUT_S)
+        received = wait_for(hook, mark, path, emitted["events"], timeout)
         cpu = running.cpu_seconds() - cpu_before
     firsts, duplicates = first_copies(received)
     lags = [r.received_at - r.occurred_at for r in firsts]
     row = {
         "workers": n,
-        "rate": settings.rate,
-        "seconds": settings.rate_seconds,
+        "rate": rate,
+        "seconds": seconds,
         "events": emitted["events"],
         "emitted_per_second": round(emitted["events"] / emitted["seconds"], 1),
         "delivered": len(firsts),
@@ -567,11 +692,12 @@ def at_rate(
     }
     lag = row["lag"]
     say(
-        f"  lag at {settings.rate:.0f}/s, {n} worker(s): p50 {lag.get('p50_s')} s, p95 "
-        f"{lag.get('p95_s')} s, max {lag.get('max_s')} s; {row['delivered']}/{row['events']} "
-        f"delivered, {behind} behind when emitting stopped"
+        f"  {label}: {n} worker(s), {row['emitted_per_second']:.0f} events/s for {seconds:.0f} s: "
+        f"lag p50 {lag.get('p50_s')} s, p95 {lag.get('p95_s')} s, max {lag.get('max_s')} s; "
+        f"{row['delivered']}/{row['events']} delivered, {behind} behind when emitting stopped"
     )
-    drain(conn)
+    if drained:
+        drain(conn)
     return row
 
 
@@ -620,10 +746,30 @@ def events_table(results: JSON) -> str:
             f"{lag.get('p95_s')!s:>6} {lag.get('p99_s')!s:>6} {lag.get('max_s')!s:>6} "
             f"{lag.get('over_limit')!s:>6} | {row['worker_cpu_ms_per_event']}"
         )
+    bad = results["bad_endpoints"]
+    lines += [
+        "",
+        f"Bad endpoints: the good endpoint's lag at {bad['alone']['rate']:.0f} events/s, alone and "
+        f"beside endpoints that answer after {bad['slow_s']:.0f} s (past the 5 s timeout), answer "
+        f"500, and close the connection (waiting at most {bad['timeout_s']:.0f} s after emitting)",
+        f"{'good endpoint':<16} | {'events':>6} {'delivered':>9} | {'p50 s':>6} {'p95 s':>6} "
+        f"{'max s':>6}",
+    ]
+    for label, row in (("alone", bad["alone"]), ("beside bad ones", bad["beside_bad"])):
+        lag = row["lag"]
+        lines.append(
+            f"{label:<16} | {row['events']:>6} {row['delivered']:>9} | {lag.get('p50_s')!s:>6} "
+            f"{lag.get('p95_s')!s:>6} {lag.get('max_s')!s:>6}"
+        )
+    lines.append(
+        "Attempts the bad ones received meanwhile: "
+        + ", ".join(f"{mode} {n}" for mode, n in bad["bad_receipts"].items())
+    )
+    lines.append("")
     signatures = results["signatures"]
     lines.append(
         f"Signatures checked: {signatures['verified']} verified, {signatures['failed']} failed; "
-        f"error lines: api {results['api_log_error_lines']}, workers "
-        f"{results['worker_log_error_lines']}"
+        f"failed tasks: {results['failed_tasks']}; error lines: api "
+        f"{results['api_log_error_lines']}, workers {results['worker_log_error_lines']}"
     )
     return "\n".join(lines)
