@@ -1,5 +1,5 @@
 """Events and webhooks under load (issue 16): ``run.py --events`` alone, or a stage of the
-full run. Three figures, each against a fast receiver on loopback:
+full run. Four figures, against a receiver on loopback:
 
 1. Order placement with one webhook endpoint subscribed to everything ("*") against none, side
    by side: one API (gunicorn, production settings, as in the other stages) and the worker
@@ -7,22 +7,29 @@ full run. Three figures, each against a fast receiver on loopback:
    since the worker is part of the deployment either way. Events are written to the outbox and
    dispatched in both; only the deliveries differ. The endpoint is turned on and off between
    runs (``PATCH is_active``); after each run the outbox is drained (every event dispatched and
-   delivered), so each run starts alike and what the worker owed at the run's end is reported
+   delivered), so each run starts alike, and what the worker owed at the run's end is reported
    (``behind``) with the time it took to catch up. Rounds alternate which phase goes first; the
    median of the rounds' ratios (with / without) is reported, as the API-vs-floor figures are.
 2. Delivery rate: a burst of events is written at once (bench/emitter.py, through
    ``events.services.emit``, in a second or two) while 1, then 2, idle workers wait: events
    delivered a second, from the first receipt to the last, and the workers' CPU time per event
-   (from /proc: robust to a busy machine, where the rate is not).
+   (from /proc: steadier on a busy machine than the rate).
 3. Lag at a rate: events emitted at ``rate`` a second (200: the issue's figure) while the
    workers run; lag = receipt at the receiver - the event's ``occurred_at`` (stamped in the
    emitting transaction just before its commit): p50, p95, p99 and max, and the share over 2 s.
+4. Bad endpoints: the good endpoint's lag at 20 events a second, alone and then beside three
+   endpoints subscribed to everything that answer after 6 s (past the 5 s timeout), answer
+   500, and close the connection unanswered. Last, since their retries stay queued.
 
-The receiver is a threaded HTTP server in this process: it answers 204 at once and records,
-per ``webhook-id``, when each copy arrived (a second copy is a duplicate), and checks one
-signature in ``VERIFY_EVERY`` with the standardwebhooks verifier. Endpoints on loopback need
-``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``: the production settings read it from the environment (and
-``check --deploy`` warns when it is on); it is set for this stage's API and workers only.
+Every event type counts alike: the stage does not depend on which events an order emits
+(``events_per_order`` says how many it did).
+
+The receiver is a threaded HTTP server in this process: it answers 204 at once (but on the bad
+paths) and records, per ``webhook-id``, when each copy arrived (a second copy is a duplicate),
+and checks one signature in ``VERIFY_EVERY`` with the standardwebhooks verifier. Endpoints on
+loopback need ``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``: the production settings read it from the
+environment (and ``check --deploy`` warns when it is on); it is set for this stage's API and
+workers only.
 """
 
 import json

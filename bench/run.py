@@ -29,8 +29,9 @@ What it does, in order:
    a deep and the last page.
 7. Events and webhooks (bench/events.py): order placement with one webhook endpoint
    subscribed to everything against none, side by side, with the worker running in both; the
-   worker's delivery rate to a fast receiver on loopback (1 and 2 workers); the lag from an
-   event's commit to its receipt at 200 events a second.
+   workers' delivery rate to a fast receiver on loopback (1 and 2 workers) and their CPU time
+   per event; the lag from an event's commit to its receipt at 200 events a second; a good
+   endpoint's lag beside slow, failing and disconnecting ones.
 8. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
    adjustment of the run, stops the servers, prints the tables and writes everything as JSON.
 
