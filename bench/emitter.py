@@ -1,12 +1,13 @@
 """Events for the delivery figures of bench/events.py, written through the outbox as the
 services write them (``events.services.emit``, inside a transaction).
 
-    python -m bench.emitter --count N              # as fast as it can (100 a transaction)
-    python -m bench.emitter --rate R --seconds S   # R a second, for S seconds
+    python -m bench.emitter --count N [--tag T]              # at once (100 a transaction)
+    python -m bench.emitter --rate R --seconds S [--tag T]   # R a second, for S seconds
 
 Run from the project's root with the API's environment (settings, DATABASE_URL). Prints one
 line of JSON: ``{"events": N, "seconds": S}``, the time taken from the first commit's start to
-the last commit.
+the last commit. The tag (in each event's data, as ``bench``) tells the receiver which phase
+an event belongs to.
 
 At a rate, it commits every ``TICK`` seconds the events due by then (four at 200 a second), as
 many small transactions of the API would: each event's ``occurred_at`` is stamped just before
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--count", type=int, help="emit this many, as fast as possible")
     group.add_argument("--rate", type=float, help="events a second (with --seconds)")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--tag", default="", help="in each event's data, as bench: TAG")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "inventory_project.settings.production")
@@ -54,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def emit_batch(first: int, count: int) -> None:
         with transaction.atomic():
             for number in range(first, first + count):
-                emit(EVENT_TYPE, {"id": number, "name": f"Bench {number}", "changed": ["name"]})
+                data = {"id": number, "name": f"Bench {number}", "changed": ["name"]}
+                emit(EVENT_TYPE, {**data, "bench": args.tag})
 
     emitted = 0
     started = time.monotonic()

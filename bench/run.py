@@ -184,9 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     event_settings = Settings(
         rounds=rounds,
         workers_with_orders=args.event_workers,
-        burst=500 if args.quick else 3000,
+        burst=300 if args.quick else 1000,
         rate=200.0,
-        rate_seconds=5.0 if args.quick else 20.0,
+        rate_seconds=3.0 if args.quick else 10.0,
     )
     order = next(e for e in plan if e.name == "order")
     if args.events:
