@@ -40,12 +40,19 @@ def test_lag_summary_gives_percentiles_and_the_share_over_the_limit() -> None:
     assert lag_summary([]) == {"events": 0}
 
 
-def test_delivery_rate_counts_intervals_between_the_first_and_last_receipt() -> None:
-    # 11 receipts over 2 seconds: 10 intervals, 5 a second.
-    assert delivery_rate([100.0 + 0.2 * n for n in range(11)]) == 5.0
-    assert delivery_rate([3.0, 1.0, 2.0]) == 1.0  # order does not matter
-    assert delivery_rate([1.0]) is None
-    assert delivery_rate([1.0, 1.0]) is None
+def receipt(webhook_id: str, *, occurred: float = 0.0, received: float = 0.0) -> Receipt:
+    return Receipt("/hook", webhook_id, received, occurred, "product.updated")
+
+
+def test_delivery_rate_runs_from_the_first_commit_to_the_last_receipt() -> None:
+    # 10 events committed from t=0 to t=1, the first received at 3 s, the last at 5 s:
+    # 10 in 5 seconds, though the receipts alone span 2.
+    receipts = [receipt(str(n), occurred=0.1 * n, received=3.0 + 0.2 * n) for n in range(10)]
+    receipts[-1] = receipt("9", occurred=0.9, received=5.0)
+    assert delivery_rate(receipts) == 2.0
+    assert delivery_rate(list(reversed(receipts))) == 2.0  # order does not matter
+    assert delivery_rate([]) is None
+    assert delivery_rate([receipt("a", occurred=1.0, received=1.0)]) is None
 
 
 def test_paired_ratio_is_the_median_of_each_rounds_ratio() -> None:
@@ -59,10 +66,12 @@ def test_paired_ratio_is_the_median_of_each_rounds_ratio() -> None:
 
 
 def test_first_copies_keeps_each_events_first_receipt_and_counts_the_rest() -> None:
-    def receipt(webhook_id: str, at: float) -> Receipt:
-        return Receipt("/hook", webhook_id, at, 0.0, "product.updated")
-
-    receipts = [receipt("a", 1.0), receipt("b", 2.0), receipt("a", 3.0), receipt("a", 4.0)]
+    receipts = [
+        receipt("a", received=1.0),
+        receipt("b", received=2.0),
+        receipt("a", received=3.0),
+        receipt("a", received=4.0),
+    ]
     firsts, duplicates = first_copies(receipts)
     assert [(r.webhook_id, r.received_at) for r in firsts] == [("a", 1.0), ("b", 2.0)]
     assert duplicates == 2
