@@ -14,8 +14,7 @@ full run. Four figures, against a receiver on loopback:
    ``events.services.emit``, in a second or two) while 1, then 2, idle workers wait: events
    delivered a second, from the first event's commit to the last receipt (dispatching
    included: a burst's deliveries start only once its dispatches are done, FIFO), and the
-   workers' CPU time per event
-   (from /proc: steadier on a busy machine than the rate).
+   workers' CPU time per event (from /proc: steadier on a busy machine than the rate).
 3. Lag at a rate: events emitted at ``rate`` a second (200: the issue's figure) while the
    workers run; lag = receipt at the receiver - the event's ``occurred_at`` (stamped in the
    emitting transaction just before its commit): p50, p95, p99 and max, and the share over 2 s.
