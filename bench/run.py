@@ -42,7 +42,7 @@ With ``--check`` it loads nothing (and needs no wrk): after step 1, steps 3 (eve
 plan, the writes' shapes) and 8 (the ledger, after those writes), in a minute or so.
 
 With ``--events`` it runs step 7 alone after step 1, then step 8, and writes bench/events.json
-(about 5 minutes; 1 with ``--quick``).
+(about 6 minutes; 2 to 3 with ``--quick``).
 
 The parts: bench/servers.py (gunicorn, the environment), bench/load.py (endpoints, wrk),
 bench/checks.py (parity, versions), bench/report.py (medians, tables), bench/floor.py (the floor),
