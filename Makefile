@@ -94,7 +94,8 @@ deploy-check: install
 # The API against the raw floor of the machine. Needs PostgreSQL on 127.0.0.1:5432 (user
 # postgres, trust; the database inventory_bench is dropped and recreated), Redis on
 # 127.0.0.1:6379 (its db 7 is flushed) and wrk (apt-get install -y wrk). About 10 minutes;
-# `make bench BENCH_ARGS=--quick` is a 2-minute smoke run.
+# `make bench BENCH_ARGS=--quick` is a 2-minute smoke run; BENCH_ARGS=--events measures the
+# events and webhooks alone (bench/events.py).
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -4,6 +4,7 @@ import statistics
 from pathlib import Path
 
 from bench.common import JSON, SMALL_CATALOG, say
+from bench.events import events_table
 from bench.load import Measurement
 
 
@@ -194,6 +195,10 @@ def print_results(results: JSON, output: Path, log_dir: Path) -> None:
     say()
     say(f"Scaling (list, page_size=100, {scaling['connections']} connections)")
     say(scaling_table(scaling))
+    if "events" in results:
+        say()
+        say("Events and webhooks")
+        say(events_table(results["events"]))
     say()
     say(
         f"Load average {meta['load_average_before']} before, {meta['load_average_after']} "

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py [--quick] [--runs N] [--duration S] [--output bench/results.json]
     .venv/bin/python bench/run.py --compare NAME [--compare NAME ...] [--endpoint NAME ...]
     .venv/bin/python bench/run.py --check
+    .venv/bin/python bench/run.py --events [--quick] [--event-workers N]
 
 What it does, in order:
 
@@ -26,17 +27,26 @@ What it does, in order:
    address's ``If-None-Match`` (304s).
 6. Scaling: list latency at 200 products, then (after bulk-seeding up to 20,000) on the first,
    a deep and the last page.
-7. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
+7. Events and webhooks (bench/events.py): order placement with one webhook endpoint
+   subscribed to everything against none, side by side, with the worker running in both; the
+   workers' delivery rate to a fast receiver on loopback (1 and 2 workers) and their CPU time
+   per event; the lag from an event's commit to its receipt at 200 events a second; a good
+   endpoint's lag beside slow, failing and disconnecting ones.
+8. Proves the ledger still adds up (``manage.py reconcile_stock``) after every order and
    adjustment of the run, stops the servers, prints the tables and writes everything as JSON.
 
 With ``--compare`` it measures shortcuts instead (bench/compare.py): after step 1, the API as
 deployed against the API with each named shortcut off, side by side, and nothing else.
 
 With ``--check`` it loads nothing (and needs no wrk): after step 1, steps 3 (every read of the
-plan, the writes' shapes) and 7 (the ledger, after those writes), in a minute or so.
+plan, the writes' shapes) and 8 (the ledger, after those writes), in a minute or so.
+
+With ``--events`` it runs step 7 alone after step 1, then step 8, and writes bench/events.json
+(about 6 minutes; 2 to 3 with ``--quick``).
 
 The parts: bench/servers.py (gunicorn, the environment), bench/load.py (endpoints, wrk),
-bench/checks.py (parity, versions), bench/report.py (medians, tables), bench/floor.py (the floor).
+bench/checks.py (parity, versions), bench/report.py (medians, tables), bench/floor.py (the floor),
+bench/events.py and bench/emitter.py (events and webhooks).
 """
 
 import argparse
@@ -60,6 +70,7 @@ from bench import seed
 from bench.checks import orjson_available, parity, versions
 from bench.common import API_COMMAND, BENCH, FLOOR_COMMAND, JSON, SMALL_CATALOG, say
 from bench.compare import AFFECTS, CONNECTIONS, compare, compare_table
+from bench.events import Settings, events_table, run_events
 from bench.load import CACHED_READS, Endpoint, Load, Measurement, as_dict, endpoints
 from bench.report import (
     conditional_summary,
@@ -79,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up before each run")
     parser.add_argument("--large", type=int, default=20_000, help="products for the scaling runs")
     parser.add_argument(
-        "--output", type=Path, help="default bench/results.json (bench/compare.json with --compare)"
+        "--output",
+        type=Path,
+        help="default bench/results.json (bench/compare.json with --compare, bench/events.json "
+        "with --events)",
     )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="inventory_bench")
@@ -101,6 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check",
         action="store_true",
         help="no load: the floor's answers against the API's, then the ledger (needs no wrk)",
+    )
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="only the events and webhooks stage (step 7), then the ledger",
+    )
+    parser.add_argument(
+        "--event-workers",
+        type=int,
+        default=1,
+        help="workers running while orders are placed, in both phases (default 1)",
     )
     args = parser.parse_args(argv)
     duration = args.duration or (2 if args.quick else 5)
@@ -156,6 +181,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed.drop_database(args.postgres, args.database)
             shutil.rmtree(work_dir, ignore_errors=True)
     load = Load(wrk, work_dir, duration=duration, warmup=args.warmup)
+    event_settings = Settings(
+        rounds=rounds,
+        workers_with_orders=args.event_workers,
+        burst=300 if args.quick else 1000,
+        rate=200.0,
+        rate_seconds=3.0 if args.quick else 10.0,
+    )
+    order = next(e for e in plan if e.name == "order")
+    if args.events:
+        try:
+            return run_events_alone(
+                args,
+                env=env,
+                database_url=database_url,
+                order=order,
+                load=load,
+                key=key.raw,
+                settings=event_settings,
+            )
+        finally:
+            if not args.keep:
+                seed.drop_database(args.postgres, args.database)
+            shutil.rmtree(work_dir, ignore_errors=True)
     if args.compare:
         try:
             return run_compare(args, env=env, plan=plan, load=load, key=key.raw, rounds=rounds)
@@ -278,6 +326,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale(args.large, scaling_pages)
         api_log_errors = api.log_since(0).count('"level": "ERROR"')
 
+    say("Events and webhooks: orders with one endpoint (all events) and none; delivery rate; lag")
+    events = run_events(
+        env=env,
+        database_url=database_url,
+        order=order,
+        load=load,
+        key=key.raw,
+        settings=event_settings,
+        log_dir=log_dir,
+    )
     say("Ledger: " + (ledger := manage(env, "reconcile_stock")))
     if not args.keep:
         seed.drop_database(args.postgres, args.database)
@@ -316,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": summary,
         "conditional": conditional,
         "scaling": scaling,
+        "events": events,
         "ledger": ledger,
         "api_log_error_lines": api_log_errors,
         "runs": [as_dict(m) for m in measurements],
@@ -365,6 +424,53 @@ def run_check(
     different = [name for name, c in checks.items() if not (c.get("same") or c.get("same_shape"))]
     say(f"Parity: {len(checks) - len(different)}/{len(checks)} same")
     return 1 if different else 0
+
+
+def run_events_alone(
+    args: argparse.Namespace,
+    *,
+    env: dict[str, str],
+    database_url: str,
+    order: Endpoint,
+    load: Load,
+    key: str,
+    settings: Settings,
+) -> int:
+    """Step 7 alone (bench/events.py), then the ledger."""
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    log_dir = BENCH / "logs"
+    say("Events and webhooks: orders with one endpoint (all events) and none; delivery rate; lag")
+    events = run_events(
+        env=env,
+        database_url=database_url,
+        order=order,
+        load=load,
+        key=key,
+        settings=settings,
+        log_dir=log_dir,
+    )
+    ledger = manage(env, "reconcile_stock")
+    say("Ledger: " + ledger)
+    meta = {
+        "started": started.isoformat(),
+        "finished": datetime.now(UTC).isoformat(),
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "duration_s": load.duration,
+        "warmup_s": load.warmup,
+        "gunicorn_workers": 2,
+    }
+    output = args.output or BENCH / "events.json"
+    output.write_text(
+        json.dumps({"meta": meta, "events": events, "ledger": ledger}, indent=2) + "\n"
+    )
+    say()
+    say(events_table(events))
+    say(f"Load average {meta['load_average_before']} before, {meta['load_average_after']} after")
+    say(f"Results: {output}; server and worker logs: {log_dir}")
+    return 0
 
 
 def run_compare(

@@ -35,7 +35,7 @@ STORE_EVERY = 2
 STORE_STOCK = 20
 # Fixed creation times (a product a minute), so that every run lists the same pages.
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-SCOPES = ["catalog:write", "stock:write", "orders:write", "reports:read"]
+SCOPES = ["catalog:write", "stock:write", "orders:write", "reports:read", "webhooks:manage"]
 
 
 @dataclass(frozen=True, slots=True)
