@@ -41,3 +41,18 @@ def attempt_lease_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMes
             id="inventory.E011",
         )
     ]
+
+
+@checks.register()
+def sends_per_endpoint_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A batch needs at least one sender: with none, deliveries would be claimed and never sent."""
+    sends = settings.WEBHOOK_SENDS_PER_ENDPOINT
+    if isinstance(sends, int) and sends >= 1:
+        return []
+    return [
+        checks.Error(
+            f"WEBHOOK_SENDS_PER_ENDPOINT ({sends!r}) must be a whole number, at least 1.",
+            hint="4 by default; 1 sends each endpoint's deliveries one at a time.",
+            id="inventory.E012",
+        )
+    ]

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from events import services
-from events.checks import attempt_lease_check, private_targets_check
+from events.checks import attempt_lease_check, private_targets_check, sends_per_endpoint_check
 from events.delivery import event_dispatch
 from events.models import Delivery, Event
 
@@ -52,3 +52,16 @@ def test_the_check_refuses_a_lease_no_longer_than_the_timeout():
     assert error.msg.startswith("WEBHOOK_ATTEMPT_LEASE_SECONDS (5) must be longer than")
     with override_settings(WEBHOOK_ATTEMPT_LEASE_SECONDS=6, WEBHOOK_TIMEOUT_SECONDS=5):
         assert attempt_lease_check(None) == []
+
+
+@pytest.mark.parametrize("sends", [0, -1, 2.5, "4"])
+def test_the_check_refuses_sends_per_endpoint_that_are_not_a_whole_number_from_one(sends):
+    with override_settings(WEBHOOK_SENDS_PER_ENDPOINT=sends):
+        [error] = sends_per_endpoint_check(None)
+    assert error.id == "inventory.E012"
+
+
+@pytest.mark.parametrize("sends", [1, 4])
+def test_the_check_accepts_sends_per_endpoint_from_one(sends):
+    with override_settings(WEBHOOK_SENDS_PER_ENDPOINT=sends):
+        assert sends_per_endpoint_check(None) == []

@@ -256,6 +256,8 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
 # An endpoint whose latest attempt failed or took longer than this is degraded: its deliveries
 # go to the degraded queue until an attempt succeeds within this time again.
 WEBHOOK_SLOW_SECONDS = env.float("WEBHOOK_SLOW_SECONDS", default=2)
+# The most requests one worker has in flight to one endpoint at once (a batch of its deliveries).
+WEBHOOK_SENDS_PER_ENDPOINT = env.int("WEBHOOK_SENDS_PER_ENDPOINT", default=4)
 # Events are kept at least this long for clients catching up (`purge_events` deletes older).
 EVENTS_KEEP_DAYS = env.int("EVENTS_KEEP_DAYS", default=7)
 
