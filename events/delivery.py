@@ -1,27 +1,40 @@
-"""Sending events: the fan-out of an event to its endpoints, and each delivery's attempts.
+"""Sending events: the fan-out of events to their endpoints, and the deliveries' attempts.
 
-An attempt is claimed in a conditional UPDATE that moves the delivery's ``next_attempt_at``
-past the attempt's longest duration (the lease) and enqueues a task for then, in one
-transaction: of two workers only one claims it, and if the one that did dies mid-attempt the
-task at the lease's end tries again. When the attempt ends its outcome is written with the next
-retry (and its task) in one transaction, and the lease's task is dropped.
+Deliveries go out in batches, a batch being one endpoint's deliveries claimed together. An
+attempt is claimed by moving the delivery's ``next_attempt_at`` past the longest the batch may
+take (the lease) and enqueuing a task for then, in one transaction: of two workers only one
+claims it, and if the one that did dies mid-attempt the task at the lease's end tries again.
+When the attempts end their outcomes are written with the retries (and their tasks) in one
+transaction, and the lease's task is dropped.
+
+The dispatch task claims the deliveries it writes to healthy endpoints in the same transaction
+and sends them itself right after: an event costs its endpoint no task of its own, and the
+tasks, queries and round trips of a dispatch are shared by all the events written together.
+A batch sends up to ``WEBHOOK_SENDS_PER_ENDPOINT`` requests at once, endpoints side by side.
 
 An endpoint whose latest attempt failed or was slow is degraded, and its deliveries' tasks go to
-the degraded queue (``events.tasks``). A task on the default queue that finds its delivery's
-endpoint degraded makes no attempt: it hands the delivery over to that queue, in the claim's
-transaction, so deliveries queued before the endpoint went bad cost the default lane nothing.
+the degraded queue (``events.tasks``), one delivery a task. A batch stops at the first failed
+or slow answer and hands the deliveries it did not try to that queue; a task on the default
+queue that finds its deliveries' endpoint degraded makes no attempt and hands them over too, so
+deliveries queued before the endpoint went bad cost the default lane nothing.
 """
 
 import json
 import logging
 import random
+import threading
 import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
 from standardwebhooks.webhooks import Webhook
 
@@ -33,7 +46,7 @@ from events.models import (
     Event,
     WebhookEndpoint,
 )
-from events.targets import UnsafeTarget, resolve_target
+from events.targets import Target, UnsafeTarget, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +57,9 @@ STALE_DISPATCH = timedelta(minutes=2)
 # Each retry waits its delay give or take this share, so that the retries of many deliveries
 # that failed together (a receiver's outage) do not all come back at the same second.
 JITTER = 0.2
+# A batch starts no attempt that could run past its lease: one within this many seconds of the
+# lease's end (beyond the timeout) is left for another task.
+LEASE_MARGIN_SECONDS = 1.0
 
 
 def retry_delays() -> list[float]:
@@ -52,8 +68,9 @@ def retry_delays() -> list[float]:
 
 
 def lease() -> timedelta:
-    """How long an attempt may take at most (the request's timeout, and resolving the name):
-    until then no other worker may try the delivery; after it one may, as its worker died."""
+    """How long a batch of attempts may take at most (each attempt's timeout and resolving the
+    name, no attempt starting too late to end in time): until then no other worker may try its
+    deliveries; after it one may, as the first worker died."""
     return timedelta(seconds=settings.WEBHOOK_ATTEMPT_LEASE_SECONDS)
 
 
@@ -66,47 +83,110 @@ def slow_seconds() -> float:
     return float(settings.WEBHOOK_SLOW_SECONDS)
 
 
-def _enqueue(delivery_id: int, *, degraded: bool, at: datetime | None = None) -> str:
-    """Enqueue the delivery's task (in the current transaction), in the lane of its endpoint's
-    state (``degraded``); its id."""
-    task = tasks.deliver.using(queue_name=tasks.DEGRADED_QUEUE) if degraded else tasks.deliver
-    if at is not None:
-        task = task.using(run_after=at)
-    return str(task.enqueue(delivery_id).id)
+@dataclass(eq=False)
+class Batch:
+    """Deliveries to one endpoint claimed by this worker until ``lease_end`` (attempts counted),
+    and the task (``safety_net``) that tries them again then, should this worker die first."""
+
+    endpoint: WebhookEndpoint
+    deliveries: list[Delivery]
+    safety_net: str
+    degraded_lane: bool
+    lease_end: datetime
+    claimed_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """What a dispatch wrote: the events handed out, their deliveries, and the batches claimed
+    for the caller to send (``batches_send``)."""
+
+    events: int
+    deliveries: int
+    batches: list[Batch]
+
+
+def _lane_task(
+    task: Task[..., None], *, degraded: bool, at: datetime | None = None
+) -> Task[..., None]:
+    """The task on the queue of the lane (``degraded`` or not), run from ``at`` if given."""
+    if degraded:
+        task = task.using(queue_name=tasks.DEGRADED_QUEUE)
+    return task.using(run_after=at) if at is not None else task
+
+
+def _enqueue_each(deliveries: Iterable[Delivery], *, at: datetime | None = None) -> None:
+    """One task each in the degraded lane, where an endpoint's deliveries go one at a time."""
+    task = _lane_task(tasks.deliver, degraded=True, at=at)
+    for delivery in deliveries:
+        task.enqueue(delivery.pk)
+
+
+def _enqueue_batch(
+    deliveries: Sequence[Delivery], *, degraded: bool, at: datetime | None = None
+) -> str:
+    """One task for the deliveries (in the current transaction); its id."""
+    task = _lane_task(tasks.deliver_batch, degraded=degraded, at=at)
+    return str(task.enqueue([delivery.pk for delivery in deliveries]).id)
+
+
+def _by_endpoint(deliveries: Iterable[Delivery]) -> list[tuple[WebhookEndpoint, list[Delivery]]]:
+    groups: dict[int, tuple[WebhookEndpoint, list[Delivery]]] = {}
+    for delivery in deliveries:
+        groups.setdefault(delivery.endpoint_id, (delivery.endpoint, []))[1].append(delivery)
+    return list(groups.values())
+
+
+def events_dispatch(*, event_ids: Sequence[int], send: bool = False) -> Dispatched:
+    """Write a delivery of each of the events to each active endpoint subscribed to its type:
+    all in one transaction, once (events already dispatched are left alone).
+
+    Deliveries to a degraded endpoint get a task each in the degraded lane. Those to a healthy
+    endpoint get one task for them all, or with ``send`` are claimed for the caller (the
+    dispatch task), who sends them right away with ``batches_send``: their task then is the
+    lease's, which sends them only if the caller dies first.
+    """
+    with transaction.atomic():
+        events = list(
+            Event.objects.select_for_update()
+            .filter(pk__in=event_ids, dispatched_at__isnull=True)
+            .order_by("id")
+        )
+        if not events:
+            return Dispatched(events=0, deliveries=0, batches=[])
+        now = timezone.now()
+        lease_end = now + lease()
+        deliveries: list[Delivery] = []
+        for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("id"):
+            claimed = send and endpoint.degraded_since is None
+            deliveries += [
+                Delivery(
+                    event=event,
+                    endpoint=endpoint,
+                    attempts=1 if claimed else 0,
+                    next_attempt_at=lease_end if claimed else now,
+                    max_attempts=attempts_per_round(),
+                )
+                for event in events
+                if endpoint.subscribes_to(event.type)
+            ]
+        Delivery.objects.bulk_create(deliveries)
+        batches = []
+        for endpoint, group in _by_endpoint(deliveries):
+            if endpoint.degraded_since is not None:
+                _enqueue_each(group)
+            elif send:
+                safety_net = _enqueue_batch(group, degraded=False, at=lease_end)
+                batches.append(Batch(endpoint, group, safety_net, False, lease_end))
+            else:
+                _enqueue_batch(group, degraded=False)
+        Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=now)
+        return Dispatched(events=len(events), deliveries=len(deliveries), batches=batches)
 
 
 def event_dispatch(*, event_id: int) -> int:
-    """Write a delivery of the event to each active endpoint subscribed to its type, and
-    enqueue each: all in one transaction, once (an event already dispatched is left alone).
-    The number of deliveries."""
-    with transaction.atomic():
-        event = (
-            Event.objects.select_for_update()
-            .filter(pk=event_id, dispatched_at__isnull=True)
-            .first()
-        )
-        if event is None:
-            return 0
-        endpoints = [
-            endpoint
-            for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("id")
-            if endpoint.subscribes_to(event.type)
-        ]
-        now = timezone.now()
-        deliveries = Delivery.objects.bulk_create(
-            Delivery(
-                event=event,
-                endpoint=endpoint,
-                next_attempt_at=now,
-                max_attempts=attempts_per_round(),
-            )
-            for endpoint in endpoints
-        )
-        for delivery in deliveries:
-            _enqueue(delivery.pk, degraded=delivery.endpoint.degraded_since is not None)
-        event.dispatched_at = now
-        event.save(update_fields=["dispatched_at"])
-        return len(deliveries)
+    """``events_dispatch`` of one event, its deliveries left to their tasks; their number."""
+    return events_dispatch(event_ids=[event_id]).deliveries
 
 
 def events_dispatch_stale(*, limit: int = 100) -> int:
@@ -120,41 +200,51 @@ def events_dispatch_stale(*, limit: int = 100) -> int:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
-    return sum(bool(event_dispatch(event_id=event_id)) for event_id in stale)
+    return events_dispatch(event_ids=list(stale)).events
 
 
-def _claim(delivery_id: int, *, degraded_lane: bool = False) -> tuple[Delivery, str] | None:
-    """Claim the delivery's next attempt, or None when it is not due, finished, being tried by
-    another worker, or (in the default lane) handed over to the degraded lane."""
+def deliveries_claim(*, delivery_ids: Sequence[int], degraded_lane: bool = False) -> list[Batch]:
+    """Claim the next attempt of each of the deliveries that is due and not being tried by
+    another worker, in batches by endpoint. Deliveries out of attempts (their last attempt's
+    worker died) or to an endpoint turned off fail instead; in the default lane, those to a
+    degraded endpoint are handed over to the degraded lane."""
     with transaction.atomic():
         now = timezone.now()
         lease_end = now + lease()
-        claimed = Delivery.objects.filter(
-            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-        ).update(next_attempt_at=lease_end, attempts=F("attempts") + 1, updated_at=now)
+        # Rows another worker is claiming are skipped: they are its to try.
+        due = list(
+            Delivery.objects.select_related("event", "endpoint")
+            .select_for_update(of=("self",), skip_locked=True)
+            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("id")
+        )
+        ended = [d for d in due if d.attempts >= d.max_attempts or not d.endpoint.is_active]
+        if ended:
+            # Nothing more is tried until someone redelivers them.
+            Delivery.objects.filter(pk__in=[d.pk for d in ended]).update(
+                status=DeliveryStatus.FAILED, next_attempt_at=None, updated_at=now
+            )
+        live = [d for d in due if d.attempts < d.max_attempts and d.endpoint.is_active]
+        # In the default lane, those to a degraded endpoint are not this lane's to make: due
+        # now, in the other lane.
+        handing = not degraded_lane
+        _enqueue_each(d for d in live if handing and d.endpoint.degraded_since is not None)
+        claimed = [d for d in live if not (handing and d.endpoint.degraded_since is not None)]
         if not claimed:
-            return None
-        delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-        if delivery.attempts > delivery.max_attempts or not delivery.endpoint.is_active:
-            # The last attempt's worker died (or the endpoint was turned off): nothing more is
-            # tried until someone redelivers it.
-            delivery.attempts -= 1
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            delivery.save(update_fields=["attempts", "status", "next_attempt_at", "updated_at"])
-            return None
-        degraded = delivery.endpoint.degraded_since is not None
-        if degraded and not degraded_lane:
-            # Not this lane's to make: due now, in the other lane. (Claiming first keeps the
-            # common case at the queries it had; the hand-over is one UPDATE more.)
-            delivery.attempts -= 1
-            delivery.next_attempt_at = now
-            delivery.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
-            _enqueue(delivery_id, degraded=True)
-            return None
-        # If this worker dies, the delivery is tried again when the lease ends.
-        safety_net = _enqueue(delivery_id, degraded=degraded, at=lease_end)
-        return delivery, safety_net
+            return []
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            next_attempt_at=lease_end, attempts=F("attempts") + 1, updated_at=now
+        )
+        batches = []
+        for endpoint, group in _by_endpoint(claimed):
+            for delivery in group:
+                delivery.attempts += 1
+                delivery.next_attempt_at = lease_end
+            # If this worker dies, they are tried again when the lease ends.
+            degraded = endpoint.degraded_since is not None
+            safety_net = _enqueue_batch(group, degraded=degraded, at=lease_end)
+            batches.append(Batch(endpoint, group, safety_net, degraded_lane, lease_end))
+        return batches
 
 
 def signature_headers(
@@ -172,15 +262,85 @@ def signature_headers(
     }
 
 
-def _send(delivery: Delivery) -> transport.Answer:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    delivery: Delivery
+    attempted_at: datetime
+    answer: transport.Answer
+    # Seconds the whole attempt (resolving the name too) held its sender.
+    took: float
+
+
+def _post(delivery: Delivery, target: Target) -> transport.Answer:
     event, endpoint = delivery.event, delivery.endpoint
     body = json.dumps(event.payload(), separators=(",", ":"), ensure_ascii=False).encode()
-    try:
-        target = resolve_target(endpoint.url)
-    except UnsafeTarget as refused:
-        return transport.Answer(status_code=None, body="", error=refused.message, duration_ms=0)
     headers = signature_headers(endpoint, message_id=str(event.uuid), body=body, at=timezone.now())
     return transport.post(target, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+
+
+class _Sender:
+    """Sends a batch's deliveries, from up to ``WEBHOOK_SENDS_PER_ENDPOINT`` threads at once:
+    each takes the next delivery not yet tried, until none is left, the endpoint has answered
+    one with a failure or slowly (``gone_bad``: the rest are for the degraded lane), or an
+    attempt started now could outlast the lease (the rest are for another task)."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.waiting = deque(batch.deliveries)
+        self.outcomes: list[_Outcome] = []
+        self.gone_bad = threading.Event()
+        timeout = float(settings.WEBHOOK_TIMEOUT_SECONDS)
+        self._start_by = batch.claimed_at + lease().total_seconds() - timeout - LEASE_MARGIN_SECONDS
+
+    def senders(self) -> int:
+        return max(1, min(int(settings.WEBHOOK_SENDS_PER_ENDPOINT), len(self.waiting)))
+
+    def run(self) -> None:
+        """One thread's share: its first attempt is always made (the lease covers one)."""
+        target: Target | None = None
+        first = True
+        while not self.gone_bad.is_set() and (first or time.monotonic() < self._start_by):
+            try:
+                delivery = self.waiting.popleft()
+            except IndexError:
+                return
+            first = False
+            attempted_at = timezone.now()
+            started = time.monotonic()
+            try:
+                # Resolved (and checked) once for the thread's attempts: at delivery time.
+                target = target or resolve_target(self.batch.endpoint.url)
+                answer = _post(delivery, target)
+            except UnsafeTarget as refused:
+                answer = transport.Answer(None, "", refused.message, 0)
+            except Exception as error:  # a fault of ours: logged, and retried like any failure
+                logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+                answer = transport.Answer(None, "", f"{type(error).__name__}: {error}", 0)
+            took = time.monotonic() - started
+            self.outcomes.append(_Outcome(delivery, attempted_at, answer, took))
+            if not answer.succeeded or took > slow_seconds():
+                self.gone_bad.set()
+
+    @property
+    def unsent(self) -> list[Delivery]:
+        return list(self.waiting)
+
+
+def batches_send(batches: Sequence[Batch]) -> list[DeliveryAttempt]:
+    """Make the claimed attempts, endpoints side by side, and record their outcomes (no
+    database work while sending); the attempts, in the order made."""
+    if not batches:
+        return []
+    senders = [_Sender(batch) for batch in batches]
+    threads = sum(sender.senders() for sender in senders)
+    if threads == 1:
+        senders[0].run()
+    else:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook") as pool:
+            for sender in senders:
+                for _ in range(sender.senders()):
+                    pool.submit(sender.run)
+    return _record(senders)
 
 
 def delivery_attempt(*, delivery_id: int, degraded_lane: bool = False) -> DeliveryAttempt | None:
@@ -188,57 +348,81 @@ def delivery_attempt(*, delivery_id: int, degraded_lane: bool = False) -> Delive
     record its outcome; the attempt, or None when there was none to make. In the default lane
     (not ``degraded_lane``) a delivery to a degraded endpoint is handed over to the degraded
     lane instead."""
-    claim = _claim(delivery_id, degraded_lane=degraded_lane)
-    if claim is None:
-        return None
-    delivery, safety_net = claim
-    attempted_at = timezone.now()
-    started = time.monotonic()
-    answer = _send(delivery)
-    # The whole attempt (resolving the name too) is what held the worker.
-    took = time.monotonic() - started
-    return _record(delivery, safety_net, answer, attempted_at, took=took)
+    made = batches_send(deliveries_claim(delivery_ids=[delivery_id], degraded_lane=degraded_lane))
+    return made[0] if made else None
 
 
 @transaction.atomic
-def _record(
-    delivery: Delivery,
-    safety_net: str,
-    answer: transport.Answer,
-    attempted_at: datetime,
-    *,
-    took: float,
-) -> DeliveryAttempt:
+def _record(senders: Sequence[_Sender]) -> list[DeliveryAttempt]:
     now = timezone.now()
-    attempt = DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        attempted_at=attempted_at,
-        status_code=answer.status_code,
-        duration_ms=answer.duration_ms,
-        succeeded=answer.succeeded,
-        error=answer.error[:500],
-        response_body=answer.body,
+    outcomes = [outcome for sender in senders for outcome in sender.outcomes]
+    attempts = DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery=outcome.delivery,
+            number=outcome.delivery.attempts,
+            attempted_at=outcome.attempted_at,
+            status_code=outcome.answer.status_code,
+            duration_ms=outcome.answer.duration_ms,
+            succeeded=outcome.answer.succeeded,
+            error=outcome.answer.error[:500],
+            response_body=outcome.answer.body,
+        )
+        for outcome in outcomes
     )
-    # Only a ready task is dropped: one a worker has taken finds the delivery not due.
-    DBTaskResult.objects.filter(id=safety_net, status="READY").delete()
-    endpoint = delivery.endpoint
-    _endpoint_degraded(endpoint, not answer.succeeded or took > slow_seconds(), now)
-    if answer.succeeded:
-        delivery.status = DeliveryStatus.SUCCEEDED
-        delivery.next_attempt_at = None
+    succeeded = [o.delivery for o in outcomes if o.answer.succeeded]
+    failed = [o.delivery for o in outcomes if not o.answer.succeeded]
+    if succeeded:
+        Delivery.objects.filter(pk__in=[d.pk for d in succeeded]).update(
+            status=DeliveryStatus.SUCCEEDED, next_attempt_at=None, updated_at=now
+        )
+        for delivery in succeeded:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, None
+    for delivery in failed:
+        _failed(delivery, now)
+    if failed:
+        Delivery.objects.bulk_update(failed, ["status", "next_attempt_at", "updated_at"])
+    for sender in senders:
+        _release(sender, now)
+    # Only a ready task is dropped: one a worker has taken finds its deliveries not due.
+    DBTaskResult.objects.filter(
+        id__in=[sender.batch.safety_net for sender in senders], status="READY"
+    ).delete()
+    for sender in senders:
+        _endpoint_outcomes(sender, now)
+    return attempts
+
+
+def _release(sender: _Sender, now: datetime) -> None:
+    """Give back the attempts the batch did not make: due now, in the degraded lane when the
+    endpoint has gone bad, else in a task of the batch's lane."""
+    unsent = sender.unsent
+    if not unsent:
+        return
+    Delivery.objects.filter(pk__in=[d.pk for d in unsent]).update(
+        attempts=F("attempts") - 1, next_attempt_at=now, updated_at=now
+    )
+    if sender.gone_bad.is_set():
+        _enqueue_each(unsent)
+    else:
+        _enqueue_batch(unsent, degraded=sender.batch.degraded_lane)
+
+
+def _endpoint_outcomes(sender: _Sender, now: datetime) -> None:
+    endpoint = sender.batch.endpoint
+    outcomes = sender.outcomes
+    if not outcomes:
+        return
+    _endpoint_degraded(endpoint, sender.gone_bad.is_set(), now)
+    if any(outcome.answer.succeeded for outcome in outcomes):
         if endpoint.failing_since is not None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
     else:
-        _failed(delivery, now)
         _endpoint_failed(endpoint, now)
-    delivery.save(update_fields=["status", "next_attempt_at", "updated_at"])
-    return attempt
 
 
 def _endpoint_degraded(endpoint: WebhookEndpoint, degraded: bool, now: datetime) -> None:
-    """Start the endpoint's degraded spell after a failed or slow attempt, end it after one that
-    succeeded in time. A healthy endpoint's fast success writes nothing."""
+    """Start the endpoint's degraded spell after a failed or slow attempt, end it after
+    attempts that all succeeded in time. A healthy endpoint's fast successes write nothing."""
     if degraded:
         WebhookEndpoint.objects.filter(pk=endpoint.pk, degraded_since__isnull=True).update(
             degraded_since=now
@@ -248,6 +432,7 @@ def _endpoint_degraded(endpoint: WebhookEndpoint, degraded: bool, now: datetime)
 
 
 def _failed(delivery: Delivery, now: datetime) -> None:
+    delivery.updated_at = now
     if delivery.attempts >= delivery.max_attempts:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
@@ -258,7 +443,7 @@ def _failed(delivery: Delivery, now: datetime) -> None:
     delay *= 1 + random.uniform(-JITTER, JITTER)  # noqa: S311  (not a secret)
     delivery.next_attempt_at = now + timedelta(seconds=delay)
     # A failed attempt leaves its endpoint degraded: the retry is the degraded lane's.
-    _enqueue(delivery.pk, degraded=True, at=delivery.next_attempt_at)
+    _enqueue_each([delivery], at=delivery.next_attempt_at)
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint, now: datetime) -> None:

@@ -1,10 +1,15 @@
 """The background tasks of the events (run by ``manage.py db_worker``). Each is idempotent: it
 may run twice, or after its work was done another way, and then does nothing.
 
+A dispatch task writes the deliveries of the events emitted together and sends those to healthy
+endpoints itself, right away (``events.delivery``). The other tasks are for what that did not
+finish: ``deliver_batch`` tries deliveries whose worker died (at the end of its lease), or that
+were handed on; ``deliver`` makes one delivery's retry.
+
 Deliveries run in two lanes: those to healthy endpoints on the default queue, those to degraded
-ones (slow or failing, ``WebhookEndpoint.degraded_since``) on ``DEGRADED_QUEUE``, each lane with
-workers of its own. A worker makes one attempt at a time, and an endpoint that does not answer
-holds it for the whole timeout; in their own lane such endpoints hold up only each other.
+ones (slow or failing, ``WebhookEndpoint.degraded_since``) on ``DEGRADED_QUEUE``, one delivery
+a task, each lane with workers of its own. An endpoint that does not answer holds its worker for
+the whole timeout; in their own lane such endpoints hold up only each other.
 """
 
 from django_tasks import TaskContext, task
@@ -13,31 +18,45 @@ from django_tasks import TaskContext, task
 DEGRADED_QUEUE = "webhooks-degraded"
 
 
-@task()
-def dispatch_event(event_id: int) -> None:
-    """Write the deliveries of an event to the endpoints subscribed to it, and enqueue them;
-    then those of events whose dispatch died with its worker."""
+def _dispatch(event_ids: list[int]) -> None:
     from events import delivery
 
-    delivery.event_dispatch(event_id=event_id)
+    delivery.batches_send(delivery.events_dispatch(event_ids=event_ids, send=True).batches)
     delivery.events_dispatch_stale()
+
+
+@task()
+def dispatch_event(event_id: int) -> None:
+    """Write the deliveries of an event to the endpoints subscribed to it and send them; then
+    dispatch the events whose dispatch died with its worker."""
+    _dispatch([event_id])
 
 
 @task()
 def dispatch_events(event_ids: list[int]) -> None:
-    """``dispatch_event`` for each of the events (those emitted together), one by one."""
+    """``dispatch_event`` for events emitted together, all at once."""
+    _dispatch(event_ids)
+
+
+def _in_degraded_lane(context: TaskContext) -> bool:
+    return context.task_result.task.queue_name == DEGRADED_QUEUE
+
+
+@task(takes_context=True)
+def deliver_batch(context: TaskContext, delivery_ids: list[int]) -> None:
+    """Try the deliveries that are due and that no other worker is trying; on the default queue,
+    hand those of a degraded endpoint over to the degraded one instead."""
     from events import delivery
 
-    for event_id in event_ids:
-        delivery.event_dispatch(event_id=event_id)
-    delivery.events_dispatch_stale()
+    batches = delivery.deliveries_claim(
+        delivery_ids=delivery_ids, degraded_lane=_in_degraded_lane(context)
+    )
+    delivery.batches_send(batches)
 
 
 @task(takes_context=True)
 def deliver(context: TaskContext, delivery_id: int) -> None:
-    """Try a delivery, if it is due and no other worker is trying it; on the default queue, hand
-    it over to the degraded one instead if its endpoint is degraded."""
+    """``deliver_batch`` of one delivery."""
     from events import delivery
 
-    degraded_lane = context.task_result.task.queue_name == DEGRADED_QUEUE
-    delivery.delivery_attempt(delivery_id=delivery_id, degraded_lane=degraded_lane)
+    delivery.delivery_attempt(delivery_id=delivery_id, degraded_lane=_in_degraded_lane(context))

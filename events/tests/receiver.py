@@ -35,6 +35,9 @@ class Receiver:
     # Over HTTPS: the host names clients asked for (SNI), and the handshakes that failed.
     server_names: list[str | None] = field(default_factory=list)
     tls_errors: list[str] = field(default_factory=list)
+    # Requests being answered now, and the most there were at once.
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -139,8 +142,14 @@ def receiver(
                 state.requests.append(
                     Received(path=self.path, headers=dict(self.headers.items()), body=body)
                 )
-            if state.delay:
-                threading.Event().wait(state.delay)
+                state.in_flight += 1
+                state.max_in_flight = max(state.max_in_flight, state.in_flight)
+            try:
+                if state.delay:
+                    threading.Event().wait(state.delay)
+            finally:
+                with state.lock:
+                    state.in_flight -= 1
             if state.hang_up:
                 self.close_connection = True
                 return

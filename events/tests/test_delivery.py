@@ -4,6 +4,7 @@ Webhooks, retried on failure with backoff, logged, never sent to a refused addre
 import json
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from events import delivery as sending
 from events import services
 from events.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from events.tasks import DEGRADED_QUEUE
 from events.tests.receiver import receiver, run_ready_tasks
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +26,13 @@ def emit_and_dispatch(event_type="order.placed", data=None):
     event = services.emit(event_type, data or {"number": "SO-1"})
     sending.event_dispatch(event_id=event.pk)
     return event
+
+
+def emit_together(count):
+    """``count`` events emitted together (as one change's are), with one task to send them."""
+    return services.emit_many(
+        [services.Emission("order.placed", {"number": f"SO-{n}"}) for n in range(count)]
+    )
 
 
 def make_due(delivery):
@@ -262,28 +271,123 @@ def test_a_success_ends_the_failing_streak():
 def test_an_attempt_claimed_by_one_worker_is_not_made_by_another(endpoint, hook):
     emit_and_dispatch()
     delivery = Delivery.objects.get()
-    claim = sending._claim(delivery.pk)
-    assert claim is not None
+    [batch] = sending.deliveries_claim(delivery_ids=[delivery.pk])
+    assert batch.deliveries == [delivery]
     # The second worker finds it leased.
     assert sending.delivery_attempt(delivery_id=delivery.pk) is None
+    assert sending.deliveries_claim(delivery_ids=[delivery.pk]) == []
     assert hook.requests == []
 
 
 def test_an_attempt_whose_worker_died_is_made_again_when_its_lease_ends(endpoint, hook):
     emit_and_dispatch()
     delivery = Delivery.objects.get()
-    assert sending._claim(delivery.pk) is not None  # ... and the worker dies here
+    assert sending.deliveries_claim(delivery_ids=[delivery.pk])  # ... and the worker dies here
     leased_until = Delivery.objects.get().next_attempt_at
     assert leased_until - timezone.now() > timedelta(seconds=25)
-    assert DBTaskResult.objects.filter(
-        status="READY", task_path="events.tasks.deliver", run_after=leased_until
-    ).exists()
+    [safety_net] = DBTaskResult.objects.filter(
+        status="READY", task_path="events.tasks.deliver_batch", run_after=leased_until
+    )
+    assert safety_net.args_kwargs["args"] == [[delivery.pk]]
 
     make_due(delivery)
     run_ready_tasks()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("succeeded", 2)
     assert len(hook.requests) == 1
+
+
+def test_the_dispatch_task_sends_what_it_writes_and_drops_its_lease_task(endpoint, hook):
+    with receiver() as other:
+        second = services.endpoint_create(url=other.url, events=["order.placed"])
+        events = emit_together(3)
+
+        # One task, the dispatch: it writes the six deliveries, claimed, and sends them.
+        assert run_ready_tasks() == 1
+
+        assert sorted(r.headers["webhook-id"] for r in hook.requests) == sorted(
+            str(event.uuid) for event in events
+        )
+        assert len(other.requests) == 3
+        assert Delivery.objects.filter(endpoint=second, status="succeeded").count() == 3
+        assert set(Delivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+        assert DeliveryAttempt.objects.filter(succeeded=True).count() == 6
+        # The lease's tasks (one per endpoint) were dropped once the attempts ended.
+        assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_a_dispatch_whose_worker_died_while_sending_is_sent_when_the_lease_ends(endpoint, hook):
+    events = emit_together(3)
+    [dispatch] = DBTaskResult.objects.all()
+    dispatched = sending.events_dispatch(event_ids=[e.pk for e in events], send=True)
+    # ... and the worker dies before sending: the task it took stays running for ever.
+    DBTaskResult.objects.filter(pk=dispatch.pk).update(status="RUNNING")
+    [batch] = dispatched.batches
+    assert [(d.attempts, d.next_attempt_at) for d in Delivery.objects.all()] == [
+        (1, batch.lease_end)
+    ] * 3
+    assert run_ready_tasks() == 0  # nothing is due before the lease ends
+
+    # The lease ends.
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    assert run_ready_tasks() == 1
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("succeeded", 2)}
+    assert len(hook.requests) == 3
+
+
+def test_a_batch_stops_at_the_first_failure_and_hands_the_rest_to_the_degraded_lane(settings):
+    settings.WEBHOOK_SENDS_PER_ENDPOINT = 1
+    with receiver(script=[200, 500]) as hook:
+        services.endpoint_create(url=hook.url, events=["*"])
+        emit_together(4)
+
+        assert run_ready_tasks(limit=1) == 1
+
+        assert len(hook.requests) == 2
+        rows = list(Delivery.objects.order_by("id").values_list("status", "attempts"))
+        assert rows == [("succeeded", 1), ("pending", 1), ("pending", 0), ("pending", 0)]
+        ready = DBTaskResult.objects.filter(status="READY")
+        assert (
+            sorted(ready.values_list("task_path", "queue_name"))
+            == [("events.tasks.deliver", DEGRADED_QUEUE)] * 3
+        )
+
+
+def test_a_batch_starts_no_attempt_that_could_outlast_its_lease(settings, endpoint, hook):
+    settings.WEBHOOK_SENDS_PER_ENDPOINT = 1
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_ATTEMPT_LEASE_SECONDS = 2.5
+    settings.WEBHOOK_SLOW_SECONDS = 1
+    hook.delay = 0.3  # each attempt a third of a second; 0.5 s after the claim, no more start
+    emit_together(6)
+
+    assert run_ready_tasks(limit=1) == 1
+
+    assert len(hook.requests) == 2
+    rows = list(Delivery.objects.order_by("id").values_list("status", "attempts"))
+    assert rows == [("succeeded", 1)] * 2 + [("pending", 0)] * 4
+    # The rest wait, due now, for one task in the same lane.
+    [rest] = DBTaskResult.objects.filter(status="READY")
+    assert (rest.task_path, rest.queue_name) == ("events.tasks.deliver_batch", "default")
+    assert sorted(rest.args_kwargs["args"][0]) == sorted(
+        Delivery.objects.filter(attempts=0).values_list("id", flat=True)
+    )
+
+
+def test_sends_to_one_endpoint_run_side_by_side_up_to_the_setting(settings, endpoint, hook):
+    settings.WEBHOOK_SENDS_PER_ENDPOINT = 4
+    hook.delay = 0.4
+    emit_together(8)
+    started = time.monotonic()
+
+    run_ready_tasks(limit=1)
+
+    took = time.monotonic() - started
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    # Two rounds of four, not eight one after another (3.2 s).
+    assert 0.8 <= took < 2.0, took
+    assert hook.max_in_flight == 4
 
 
 @override_settings(WEBHOOK_ALLOW_PRIVATE_TARGETS=False)

@@ -23,16 +23,19 @@ def _short_timeouts(settings):
 
 
 def queues_of(endpoint: WebhookEndpoint) -> list[str]:
-    """The queues of the ready tasks of the endpoint's deliveries, in delivery order."""
-    deliveries = dict(Delivery.objects.filter(endpoint=endpoint).values_list("pk", "event_id"))
-    ready = DBTaskResult.objects.filter(status="READY", task_path="events.tasks.deliver")
-    return [
-        queue
-        for args, queue in sorted(
-            ready.values_list("args_kwargs", "queue_name"), key=lambda row: row[0]["args"]
-        )
-        if args["args"][0] in deliveries
-    ]
+    """The queues of the ready tasks of the endpoint's deliveries, a task of several deliveries
+    once, in delivery order."""
+    deliveries = set(Delivery.objects.filter(endpoint=endpoint).values_list("pk", flat=True))
+    ready = DBTaskResult.objects.filter(
+        status="READY", task_path__in=["events.tasks.deliver", "events.tasks.deliver_batch"]
+    )
+    tasks = []
+    for args_kwargs, queue in ready.values_list("args_kwargs", "queue_name"):
+        [ids] = args_kwargs["args"]
+        ids = ids if isinstance(ids, list) else [ids]
+        if deliveries.intersection(ids):
+            tasks.append((min(ids), queue))
+    return [queue for _, queue in sorted(tasks)]
 
 
 def times_out(hook: Receiver) -> None:
@@ -118,11 +121,15 @@ def test_default_lane_tasks_of_an_endpoint_gone_bad_hand_over_without_an_attempt
 def test_a_degraded_lane_task_of_an_endpoint_healthy_again_is_made_there(endpoint, hook):
     emit_and_dispatch()
     # Queued while the endpoint was degraded; it recovered before the task ran.
-    DBTaskResult.objects.filter(task_path="events.tasks.deliver").update(queue_name=DEGRADED_QUEUE)
+    DBTaskResult.objects.filter(task_path="events.tasks.deliver_batch").update(
+        queue_name=DEGRADED_QUEUE
+    )
     run_ready_tasks(queue=DEGRADED_QUEUE)
     assert Delivery.objects.get().status == "succeeded"
     assert len(hook.requests) == 1
-    assert not DBTaskResult.objects.filter(status="READY", task_path="events.tasks.deliver")
+    assert not DBTaskResult.objects.filter(
+        status="READY", task_path__in=["events.tasks.deliver", "events.tasks.deliver_batch"]
+    )
 
 
 def test_a_redelivery_to_a_degraded_endpoint_is_made_in_the_degraded_lane():

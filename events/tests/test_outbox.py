@@ -64,8 +64,32 @@ def test_dispatch_writes_a_delivery_to_each_active_subscribed_endpoint(hook):
     assert [d.endpoint_id for d in deliveries] == [everything.pk, orders.pk]
     event.refresh_from_db()
     assert event.dispatched_at is not None
-    # Each delivery has its task.
-    assert DBTaskResult.objects.filter(task_path="events.tasks.deliver").count() == 2
+    # The dispatch task sent both itself, and no task is left.
+    assert len(hook.requests) == 2
+    assert set(deliveries.values_list("status", flat=True)) == {"succeeded"}
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_dispatch_outside_the_task_leaves_one_task_per_endpoint(hook):
+    everything = services.endpoint_create(url=hook.url, events=["*"])
+    orders = services.endpoint_create(url=hook.url, events=["order.placed"])
+    with transaction.atomic():
+        placed = [services.emit("order.placed", {"number": f"SO-{n}"}) for n in range(3)]
+        paid = services.emit("order.paid", {"number": "SO-1"})
+    from events.delivery import events_dispatch
+
+    dispatched = events_dispatch(event_ids=[*(e.pk for e in placed), paid.pk])
+
+    assert (dispatched.events, dispatched.deliveries, dispatched.batches) == (4, 7, [])
+    batches = DBTaskResult.objects.filter(task_path="events.tasks.deliver_batch")
+    by_endpoint = {
+        endpoint.pk: sorted(endpoint.deliveries.values_list("pk", flat=True))
+        for endpoint in (everything, orders)
+    }
+    assert sorted(sorted(task.args_kwargs["args"][0]) for task in batches) == sorted(
+        by_endpoint.values()
+    )
+    assert not Delivery.objects.exclude(attempts=0).exists()
 
 
 def test_dispatching_twice_delivers_once(hook):
