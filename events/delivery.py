@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks.base import Task
 from django_tasks_db.models import DBTaskResult
@@ -54,6 +54,10 @@ logger = logging.getLogger(__name__)
 DISABLE_AFTER = timedelta(days=1)
 # An event not dispatched this long after it occurred lost its dispatching worker.
 STALE_DISPATCH = timedelta(minutes=2)
+# Events with a key wait this long before they are sent, gathering the burst they start.
+COALESCE_WINDOW = timedelta(seconds=1)
+# The most events a dispatch task takes on beyond its own (``events_dispatch``'s ``sweep``).
+SWEEP_LIMIT = 500
 # Each retry waits its delay give or take this share, so that the retries of many deliveries
 # that failed together (a receiver's outage) do not all come back at the same second.
 JITTER = 0.2
@@ -137,7 +141,9 @@ def _by_endpoint(deliveries: Iterable[Delivery]) -> list[tuple[WebhookEndpoint, 
     return list(groups.values())
 
 
-def events_dispatch(*, event_ids: Sequence[int], send: bool = False) -> Dispatched:
+def events_dispatch(
+    *, event_ids: Sequence[int], send: bool = False, sweep: bool = False
+) -> Dispatched:
     """Write a delivery of each of the events to each active endpoint subscribed to its type:
     all in one transaction, once (events already dispatched are left alone).
 
@@ -145,16 +151,36 @@ def events_dispatch(*, event_ids: Sequence[int], send: bool = False) -> Dispatch
     endpoint get one task for them all, or with ``send`` are claimed for the caller (the
     dispatch task), who sends them right away with ``batches_send``: their task then is the
     lease's, which sends them only if the caller dies first.
+
+    With ``sweep`` the other events that are due (up to ``SWEEP_LIMIT``, not being dispatched by
+    another worker, a keyed one once its window has passed) are taken on too, and the ready
+    dispatch tasks of single events so taken are dropped. Under load the events' tasks queue
+    behind one another, and the first to run takes on those of the rest: a worker's queries,
+    tasks and round trips are shared by all the events written since it last looked, however
+    they were written, rather than spent on each.
     """
     with transaction.atomic():
+        # Their own events are waited for (an emission coalescing into one holds it a moment).
         events = list(
             Event.objects.select_for_update()
             .filter(pk__in=event_ids, dispatched_at__isnull=True)
             .order_by("id")
         )
+        now = timezone.now()
+        swept: list[Event] = []
+        if sweep:
+            # Never waited for: a worker that holds one is dispatching it. Since this lock is
+            # taken last, a worker never waits while it holds any, and no two deadlock.
+            swept = list(
+                Event.objects.select_for_update(skip_locked=True)
+                .filter(dispatched_at__isnull=True)
+                .filter(Q(key="") | Q(occurred_at__lte=now - COALESCE_WINDOW))
+                .exclude(pk__in=event_ids)
+                .order_by("id")[:SWEEP_LIMIT]
+            )
+            events = sorted(events + swept, key=lambda event: event.pk)
         if not events:
             return Dispatched(events=0, deliveries=0, batches=[])
-        now = timezone.now()
         lease_end = now + lease()
         deliveries: list[Delivery] = []
         for endpoint in WebhookEndpoint.objects.filter(is_active=True).order_by("id"):
@@ -181,6 +207,13 @@ def events_dispatch(*, event_ids: Sequence[int], send: bool = False) -> Dispatch
             else:
                 _enqueue_batch(group, degraded=False)
         Event.objects.filter(pk__in=[event.pk for event in events]).update(dispatched_at=now)
+        if swept:
+            # Theirs would find nothing to do; a task a worker has taken is left to it.
+            DBTaskResult.objects.filter(
+                status="READY",
+                task_path=tasks.dispatch_event.module_path,
+                args_kwargs__args__0__in=[event.pk for event in swept],
+            ).delete()
         return Dispatched(events=len(events), deliveries=len(deliveries), batches=batches)
 
 
@@ -192,7 +225,8 @@ def event_dispatch(*, event_id: int) -> int:
 def events_dispatch_stale(*, limit: int = 100) -> int:
     """Dispatch events left undispatched well past their time: their task's worker died in the
     middle of it (the task queue leaves such a task running for ever, and nothing else would
-    send them). Every dispatch task and ``purge_events`` call it. The number dispatched."""
+    send them). ``purge_events`` calls it; a dispatch task's sweep takes them on too. The number
+    dispatched."""
     stale = (
         Event.objects.filter(
             dispatched_at__isnull=True, occurred_at__lt=timezone.now() - STALE_DISPATCH

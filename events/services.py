@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from events import tasks
-from events.delivery import attempts_per_round
+from events.delivery import COALESCE_WINDOW, attempts_per_round
 from events.models import (
     ALL_EVENTS,
     EVENT_TYPES,
@@ -27,8 +27,6 @@ from events.targets import check_url
 
 # After a rotation the previous secret signs alongside the new one this long.
 ROTATION_OVERLAP = timedelta(hours=24)
-# Events with a key wait this long before they are sent, gathering the burst they start.
-COALESCE_WINDOW = timedelta(seconds=1)
 # The most events one query reads or one task sends.
 EMIT_CHUNK = 500
 

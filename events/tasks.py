@@ -21,14 +21,16 @@ DEGRADED_QUEUE = "webhooks-degraded"
 def _dispatch(event_ids: list[int]) -> None:
     from events import delivery
 
-    delivery.batches_send(delivery.events_dispatch(event_ids=event_ids, send=True).batches)
-    delivery.events_dispatch_stale()
+    # The sweep takes on the events due beside these, those whose dispatch died with its
+    # worker among them.
+    dispatched = delivery.events_dispatch(event_ids=event_ids, send=True, sweep=True)
+    delivery.batches_send(dispatched.batches)
 
 
 @task()
 def dispatch_event(event_id: int) -> None:
-    """Write the deliveries of an event to the endpoints subscribed to it and send them; then
-    dispatch the events whose dispatch died with its worker."""
+    """Write the deliveries of an event, and of the other events due, to the endpoints
+    subscribed to them and send them."""
     _dispatch([event_id])
 
 

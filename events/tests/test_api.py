@@ -176,9 +176,9 @@ def test_an_endpoints_deliveries_with_their_attempts_and_a_redelivery(
 ):
     with receiver(script=[500]) as hook:
         endpoint = services.endpoint_create(url=hook.url, events=["*"])
-        for number in ("SO-1", "SO-2"):
+        for number in ("SO-1", "SO-2"):  # one after the other: the first is answered 500
             services.emit("order.placed", {"number": number})
-        run_ready_tasks()
+            run_ready_tasks()
         first, second = Event.objects.order_by("id")
         failed = Delivery.objects.get(event=first)
         assert failed.status == "pending"

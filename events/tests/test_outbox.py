@@ -148,6 +148,30 @@ def test_an_event_whose_dispatching_worker_died_is_dispatched_by_the_next_dispat
     }
 
 
+def test_a_dispatch_takes_on_the_events_due_beside_its_own_and_drops_their_tasks(hook):
+    endpoint = services.endpoint_create(url=hook.url, events=["*"])
+    first, second, third = (services.emit("order.placed", {"n": n}) for n in range(3))
+    # A keyed event waits out its window (it may yet gather a burst); once past it, it is due.
+    waiting = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=1)
+    past = services.emit("stock_level.updated", {"on_hand": 7}, key="level:2:1", sequence=1)
+    Event.objects.filter(pk=past.pk).update(occurred_at=timezone.now() - timedelta(seconds=2))
+
+    assert run_ready_tasks(limit=1) == 1  # the first event's dispatch
+
+    sent = {first.pk, second.pk, third.pk, past.pk}
+    assert set(Delivery.objects.values_list("event_id", flat=True)) == sent
+    assert Delivery.objects.filter(status="succeeded", endpoint=endpoint).count() == 4
+    assert len(hook.requests) == 4
+    assert not Event.objects.filter(pk__in=sent, dispatched_at__isnull=True).exists()
+    waiting.refresh_from_db()
+    assert waiting.dispatched_at is None
+    # The dispatch tasks of the events taken on are gone; the waiting one's stays, for later.
+    left = DBTaskResult.objects.filter(status="READY")
+    assert [(row.task_path, row.args_kwargs["args"]) for row in left] == [
+        ("events.tasks.dispatch_event", [waiting.pk])
+    ]
+
+
 def test_purge_events_dispatches_the_events_whose_worker_died(hook):
     services.endpoint_create(url=hook.url, events=["*"])
     lost = services.emit("order.placed", {"number": "SO-1"})
