@@ -25,9 +25,10 @@ full run. Four figures, against a receiver on loopback:
 Every event type counts alike: the stage does not depend on which events an order emits
 (``events_per_order`` says how many it did).
 
-The receiver is a threaded HTTP server in this process: it answers 204 at once (but on the bad
-paths) and records, per ``webhook-id``, when each copy arrived (a second copy is a duplicate),
-and checks one signature in ``VERIFY_EVERY`` with the standardwebhooks verifier. Endpoints on
+The receiver is a threaded HTTP/1.1 server in this process, keeping connections open between
+requests as receivers' web servers do: it answers 204 at once (but on the bad paths) and
+records, per ``webhook-id``, when each copy arrived (a second copy is a duplicate), and checks
+one signature in ``VERIFY_EVERY`` with the standardwebhooks verifier. Endpoints on
 loopback need ``WEBHOOK_ALLOW_PRIVATE_TARGETS=1``: the production settings read it from the
 environment (and ``check --deploy`` warns when it is on); it is set for this stage's API and
 workers only.
@@ -201,6 +202,9 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
+        # Keeps connections open between requests, as receivers' web servers do.
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             at = time.time()
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -211,6 +215,7 @@ def receiver() -> Iterator[Receiver]:
                 self.close_connection = True
             else:
                 self.send_response(500 if mode == "500" else 204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
             state.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body, at)
 

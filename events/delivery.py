@@ -46,7 +46,7 @@ from events.models import (
     Event,
     WebhookEndpoint,
 )
-from events.targets import Target, UnsafeTarget, resolve_target
+from events.targets import UnsafeTarget, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -305,11 +305,11 @@ class _Outcome:
     took: float
 
 
-def _post(delivery: Delivery, target: Target) -> transport.Answer:
+def _post(delivery: Delivery, session: transport.Session) -> transport.Answer:
     event, endpoint = delivery.event, delivery.endpoint
     body = json.dumps(event.payload(), separators=(",", ":"), ensure_ascii=False).encode()
     headers = signature_headers(endpoint, message_id=str(event.uuid), body=body, at=timezone.now())
-    return transport.post(target, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    return session.post(body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
 class _Sender:
@@ -330,30 +330,35 @@ class _Sender:
         return max(1, min(int(settings.WEBHOOK_SENDS_PER_ENDPOINT), len(self.waiting)))
 
     def run(self) -> None:
-        """One thread's share: its first attempt is always made (the lease covers one)."""
-        target: Target | None = None
+        """One thread's share, on one connection while the receiver keeps it open: its first
+        attempt is always made (the lease covers one)."""
+        session: transport.Session | None = None
         first = True
-        while not self.gone_bad.is_set() and (first or time.monotonic() < self._start_by):
-            try:
-                delivery = self.waiting.popleft()
-            except IndexError:
-                return
-            first = False
-            attempted_at = timezone.now()
-            started = time.monotonic()
-            try:
-                # Resolved (and checked) once for the thread's attempts: at delivery time.
-                target = target or resolve_target(self.batch.endpoint.url)
-                answer = _post(delivery, target)
-            except UnsafeTarget as refused:
-                answer = transport.Answer(None, "", refused.message, 0)
-            except Exception as error:  # a fault of ours: logged, and retried like any failure
-                logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
-                answer = transport.Answer(None, "", f"{type(error).__name__}: {error}", 0)
-            took = time.monotonic() - started
-            self.outcomes.append(_Outcome(delivery, attempted_at, answer, took))
-            if not answer.succeeded or took > slow_seconds():
-                self.gone_bad.set()
+        try:
+            while not self.gone_bad.is_set() and (first or time.monotonic() < self._start_by):
+                try:
+                    delivery = self.waiting.popleft()
+                except IndexError:
+                    return
+                first = False
+                attempted_at = timezone.now()
+                started = time.monotonic()
+                try:
+                    # Resolved (and checked) once for the thread's attempts: at delivery time.
+                    session = session or transport.Session(resolve_target(self.batch.endpoint.url))
+                    answer = _post(delivery, session)
+                except UnsafeTarget as refused:
+                    answer = transport.Answer(None, "", refused.message, 0)
+                except Exception as error:  # a fault of ours: logged, retried like any failure
+                    logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+                    answer = transport.Answer(None, "", f"{type(error).__name__}: {error}", 0)
+                took = time.monotonic() - started
+                self.outcomes.append(_Outcome(delivery, attempted_at, answer, took))
+                if not answer.succeeded or took > slow_seconds():
+                    self.gone_bad.set()
+        finally:
+            if session is not None:
+                session.close()
 
     @property
     def unsent(self) -> list[Delivery]:

@@ -133,48 +133,102 @@ _watchdog = _Watchdog()
 
 
 def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
-    """POST ``body``; any answer within ``timeout`` seconds, or the reason there was none.
-    Never raises for the network."""
-    started = time.monotonic()
-    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(target, timeout=timeout)
-    deadline = _Deadline(connection, timeout)
-    status_code: int | None = None
-    text = ""
-    error = ""
-    try:
-        with deadline:
-            connection.request(
-                "POST",
-                target.path,
-                body=body,
-                headers={
-                    **headers,
-                    "Content-Type": "application/json",
-                    "User-Agent": "inventory-webhooks/1",
-                    "Connection": "close",
-                },
+    """POST ``body`` on a connection of its own; see ``Session.post``."""
+    with Session(target) as session:
+        return session.post(body, headers, timeout=timeout)
+
+
+# The receiver closed an idle kept-alive connection just as a request went out on it.
+_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class Session:
+    """Attempts to one target, one after another, on one connection for as long as the
+    receiver keeps it open (HTTP/1.1 keep-alive): a batch's attempts cost one TCP (and TLS)
+    handshake, and the receiver one connection, rather than one each. A connection is kept
+    only after an answer read to its end that did not ask for it to be closed; one cut off,
+    or with more to read than is kept, is closed."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._connection: http.client.HTTPConnection | None = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def post(self, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
+        """POST ``body``; any answer within ``timeout`` seconds, or the reason there was none.
+        Never raises for the network."""
+        return self._post(body, headers, timeout=timeout, started=time.monotonic())
+
+    def _post(
+        self, body: bytes, headers: dict[str, str], *, timeout: float, started: float
+    ) -> Answer:
+        connection = self._connection
+        reused = connection is not None
+        if connection is None:
+            kind = (
+                _PinnedHTTPSConnection if self.target.scheme == "https" else _PinnedHTTPConnection
             )
-            response = connection.getresponse()
-            status_code = response.status
-            # One byte more than is kept tells a longer answer from one of exactly that length;
-            # the rest (which may be gigabytes) is never read.
-            text = response.read(RESPONSE_KEPT_BYTES + 1)[:RESPONSE_KEPT_BYTES].decode(
-                "utf-8", errors="replace"
-            )
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
-            if 300 <= status_code < 400:
-                error += " (redirects are not followed)"
-    except (OSError, http.client.HTTPException) as exc:
-        if deadline.passed:
-            error = f"TimeoutError: timed out (no whole answer within {timeout:g} s)"
-        else:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
-        if status_code is not None and 200 <= status_code < 300:
-            # The answer was 2xx but its body broke off: the receiver did get the event.
-            error = ""
-    finally:
-        connection.close()
-    duration_ms = int((time.monotonic() - started) * 1000)
-    return Answer(status_code=status_code, body=text, error=error, duration_ms=duration_ms)
+            connection = self._connection = kind(self.target, timeout=timeout)
+        elif connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        deadline = _Deadline(connection, timeout)
+        status_code: int | None = None
+        text = ""
+        error = ""
+        keep = False
+        try:
+            with deadline:
+                connection.request(
+                    "POST",
+                    self.target.path,
+                    body=body,
+                    headers={
+                        **headers,
+                        "Content-Type": "application/json",
+                        "User-Agent": "inventory-webhooks/1",
+                    },
+                )
+                response = connection.getresponse()
+                status_code = response.status
+                # One byte more than is kept tells a longer answer from one of exactly that
+                # length; the rest (which may be gigabytes) is never read.
+                text = response.read(RESPONSE_KEPT_BYTES + 1)[:RESPONSE_KEPT_BYTES].decode(
+                    "utf-8", errors="replace"
+                )
+                keep = response.isclosed() and not response.will_close
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+                if 300 <= status_code < 400:
+                    error += " (redirects are not followed)"
+        except (OSError, http.client.HTTPException) as exc:
+            left = timeout - (time.monotonic() - started)
+            stale = reused and status_code is None and isinstance(exc, _STALE_CONNECTION)
+            if stale and not deadline.passed and left > 0:
+                # Nothing was answered on a connection the receiver had closed: once more on a
+                # new one, within the attempt's time (should the request have got through, the
+                # receiver sees it twice, as at-least-once allows).
+                self.close()
+                return self._post(body, headers, timeout=left, started=started)
+            if deadline.passed:
+                error = f"TimeoutError: timed out (no whole answer within {timeout:g} s)"
+            else:
+                error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+            if status_code is not None and 200 <= status_code < 300:
+                # The answer was 2xx but its body broke off: the receiver did get the event.
+                error = ""
+        finally:
+            # (After a retry, the connection open is the retry's, kept or closed by it.)
+            if not keep and self._connection is connection:
+                self.close()
+        duration_ms = int((time.monotonic() - started) * 1000)
+        return Answer(status_code=status_code, body=text, error=error, duration_ms=duration_ms)
