@@ -85,6 +85,13 @@ def emit_many(emissions: Sequence[Emission], *, new_keys: bool = False) -> list[
     return result
 
 
+def _dispatch_after(events: Sequence[Event], now: datetime) -> datetime | None:
+    if any(event.key for event in events):
+        return now + COALESCE_WINDOW
+    window = float(settings.WEBHOOK_BATCH_WINDOW_SECONDS)
+    return now + timedelta(seconds=window) if window > 0 else None
+
+
 def _emit_chunk(emissions: Sequence[Emission], now: datetime, *, new_keys: bool) -> list[Event]:
     keys = sorted({emission.key for emission in emissions if emission.key})
     pending: dict[str, Event] = {}
@@ -124,8 +131,9 @@ def _emit_chunk(emissions: Sequence[Emission], now: datetime, *, new_keys: bool)
         Event.objects.bulk_update(list(updated.values()), ["data", "sequence", "occurred_at"])
     if created:
         Event.objects.bulk_create(created)
-        # One task sends them all; with a keyed one among them, after the window.
-        run_after = now + COALESCE_WINDOW if any(event.key for event in created) else None
+        # One task sends them all: with a keyed one among them after the coalescing window,
+        # else after the batch window (under load, the first task due sends the window's).
+        run_after = _dispatch_after(created, now)
         if len(created) == 1:
             single = tasks.dispatch_event
             (single.using(run_after=run_after) if run_after else single).enqueue(created[0].pk)

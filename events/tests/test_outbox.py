@@ -5,13 +5,15 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from events import services
 from events.delivery import STALE_DISPATCH
+from events.management.commands.db_worker import POLL_INTERVAL_SECONDS
 from events.models import Delivery, Event, WebhookEndpoint
 from events.tests.receiver import run_ready_tasks
 
@@ -44,6 +46,31 @@ def test_a_committed_event_has_its_task_written_with_it():
     assert task.task_path == "events.tasks.dispatch_event"
     assert task.args_kwargs == {"args": [event.pk], "kwargs": {}}
     assert task.status == "READY"
+
+
+def test_a_dispatch_is_due_after_the_batch_window_and_sends_the_windows_events(hook):
+    endpoint = services.endpoint_create(url=hook.url, events=["*"])
+    with override_settings(WEBHOOK_BATCH_WINDOW_SECONDS=0.2):
+        first = services.emit("order.placed", {"number": "SO-1"})
+        second = services.emit("order.placed", {"number": "SO-2"})
+    tasks = list(DBTaskResult.objects.order_by("run_after"))
+    assert [task.args_kwargs["args"] for task in tasks] == [[first.pk], [second.pk]]
+    for task, event in zip(tasks, (first, second), strict=True):
+        assert task.run_after == event.occurred_at + timedelta(seconds=0.2)
+    assert run_ready_tasks() == 0  # not due yet
+
+    DBTaskResult.objects.update(run_after=timezone.now())  # the window has passed
+    assert run_ready_tasks() == 1  # the first sends both; the second's task is dropped
+
+    assert Delivery.objects.filter(endpoint=endpoint, status="succeeded").count() == 2
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_an_idle_worker_looks_for_due_tasks_well_within_the_batch_window():
+    parser = load_command_class("events", "db_worker").create_parser("manage.py", "db_worker")
+    interval = parser.parse_args([]).interval
+    assert interval == POLL_INTERVAL_SECONDS == 0.1
+    assert get_commands()["db_worker"] == "events"  # ours, not the library's
 
 
 def test_emitting_costs_two_queries(django_assert_num_queries):

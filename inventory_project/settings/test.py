@@ -26,3 +26,6 @@ WHITENOISE_AUTOREFRESH = True
 # The tests' webhook receivers listen on loopback. (Set here, not in the environment, which the
 # servers that some tests start with production settings would inherit.)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+# An event's dispatch task is due at once, so that a test runs it right after the change (the
+# window's own test sets it).
+WEBHOOK_BATCH_WINDOW_SECONDS = 0
