@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks.base import Task
@@ -325,13 +325,43 @@ class _Sender:
         self.gone_bad = threading.Event()
         timeout = float(settings.WEBHOOK_TIMEOUT_SECONDS)
         self._start_by = batch.claimed_at + lease().total_seconds() - timeout - LEASE_MARGIN_SECONDS
-
-    def senders(self) -> int:
-        return max(1, min(int(settings.WEBHOOK_SENDS_PER_ENDPOINT), len(self.waiting)))
+        self.runners = max(1, min(int(settings.WEBHOOK_SENDS_PER_ENDPOINT), len(self.waiting)))
+        # Set when every runner is done. A batch left behind (``batches_send``) is ``detached``:
+        # its last runner records it.
+        self.finished = threading.Event()
+        self.detached = False
+        self._running = self.runners
+        self._lock = threading.Lock()
 
     def run(self) -> None:
-        """One thread's share, on one connection while the receiver keeps it open: its first
+        """One runner's share, on one connection while the receiver keeps it open: its first
         attempt is always made (the lease covers one)."""
+        try:
+            self._send()
+        finally:
+            with self._lock:
+                self._running -= 1
+                last = self._running == 0
+            if last:
+                self.finished.set()
+                if self.detached:
+                    self._record_detached()
+
+    def detach(self) -> bool:
+        """Leave the batch to its runners, who record it when done; False if they are."""
+        with self._lock:
+            self.detached = self._running > 0
+            return self.detached
+
+    def _record_detached(self) -> None:
+        try:
+            _record([self])
+        except Exception:  # the lease's task sends the deliveries again
+            logger.exception("recording a batch to endpoint %s failed", self.batch.endpoint.pk)
+        finally:
+            connection.close()  # this thread's own
+
+    def _send(self) -> None:
         session: transport.Session | None = None
         first = True
         try:
@@ -367,19 +397,43 @@ class _Sender:
 
 def batches_send(batches: Sequence[Batch]) -> list[DeliveryAttempt]:
     """Make the claimed attempts, endpoints side by side, and record their outcomes (no
-    database work while sending); the attempts, in the order made."""
+    database work while sending); the attempts recorded, in the order made.
+
+    In the default lane, batches still sending after ``WEBHOOK_SLOW_SECONDS`` are left behind:
+    their endpoints are degraded at once (the next dispatches send theirs to the degraded
+    lane), the others' outcomes are recorded, and the caller goes on to its next task while
+    the slow batches' own threads wait out the timeout and record them. An endpoint turning
+    slow holds up the default lane's worker for that long, not for the whole timeout. The
+    degraded lane, there to wait on such endpoints, waits for every batch."""
     if not batches:
         return []
     senders = [_Sender(batch) for batch in batches]
-    threads = sum(sender.senders() for sender in senders)
-    if threads == 1:
+    waits = not settings.WEBHOOK_LEAVE_SLOW_BATCHES or all(b.degraded_lane for b in batches)
+    if waits and len(senders) == 1 and senders[0].runners == 1:
         senders[0].run()
-    else:
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook") as pool:
-            for sender in senders:
-                for _ in range(sender.senders()):
-                    pool.submit(sender.run)
-    return _record(senders)
+        return _record(senders)
+    runners = sum(sender.runners for sender in senders)
+    pool = ThreadPoolExecutor(max_workers=runners, thread_name_prefix="webhook")
+    for sender in senders:
+        for _ in range(sender.runners):
+            pool.submit(sender.run)
+    patience = time.monotonic() + slow_seconds()
+    for sender in senders:
+        sender.finished.wait(None if waits else max(0.0, patience - time.monotonic()))
+    left = [sender for sender in senders if sender.detach()]
+    # The threads of batches left behind go on; those of the others have ended.
+    pool.shutdown(wait=False)
+    if left:
+        now = timezone.now()
+        WebhookEndpoint.objects.filter(
+            pk__in=[sender.batch.endpoint.pk for sender in left], degraded_since__isnull=True
+        ).update(degraded_since=now)
+        logger.info(
+            "webhook batches to endpoint(s) %s left to finish on their own (slow)",
+            ", ".join(str(sender.batch.endpoint.pk) for sender in left),
+        )
+    done = [sender for sender in senders if not sender.detached]
+    return _record(done) if done else []
 
 
 def delivery_attempt(*, delivery_id: int, degraded_lane: bool = False) -> DeliveryAttempt | None:

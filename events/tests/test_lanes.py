@@ -3,10 +3,13 @@ is degraded and its deliveries' tasks go to the degraded queue; a default-queue 
 degraded endpoint hands its delivery over without an attempt; a fast success brings the endpoint
 back to the default queue."""
 
+import time
+
 import pytest
 from django_tasks import DEFAULT_TASK_QUEUE_NAME
 from django_tasks_db.models import DBTaskResult
 
+from events import delivery as sending
 from events import services
 from events.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from events.tasks import DEGRADED_QUEUE
@@ -152,3 +155,45 @@ def test_a_redelivery_to_a_degraded_endpoint_is_made_in_the_degraded_lane():
         delivery.refresh_from_db()
         endpoint.refresh_from_db()
         assert (delivery.status, endpoint.degraded_since) == ("succeeded", None)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_still_sending_when_slow_is_left_to_finish_on_its_own(settings):
+    # The default lane's worker leaves a batch still sending after 0.2 s and goes on; the
+    # batch's thread waits out the receiver (0.6 s, within the 1 s timeout) and records it.
+    settings.WEBHOOK_LEAVE_SLOW_BATCHES = True
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1.0
+    with receiver() as slow, receiver() as good:
+        slow.delay = 0.6
+        slow_endpoint = services.endpoint_create(url=slow.url, events=["*"])
+        good_endpoint = services.endpoint_create(url=good.url, events=["*"])
+        event = services.emit("order.placed", {"number": "SO-1"})
+
+        started = time.monotonic()
+        dispatched = sending.events_dispatch(event_ids=[event.pk], send=True)
+        made = sending.batches_send(dispatched.batches)
+        took = time.monotonic() - started
+
+        assert took < 0.5, f"the worker was held {took:.2f} s"
+        assert [attempt.delivery.endpoint_id for attempt in made] == [good_endpoint.pk]
+        assert Delivery.objects.get(endpoint=good_endpoint).status == "succeeded"
+        # Degraded at once: the next dispatches send its deliveries to the degraded lane.
+        slow_endpoint.refresh_from_db()
+        assert slow_endpoint.degraded_since is not None
+        left = Delivery.objects.get(endpoint=slow_endpoint)
+        assert (left.status, left.attempts) == ("pending", 1)
+
+        deadline = time.monotonic() + 5
+        while left.status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left.refresh_from_db()
+    assert (left.status, left.attempts) == ("succeeded", 1)
+    [attempt] = left.attempt_log.all()
+    assert attempt.succeeded
+    assert attempt.duration_ms >= 600
+    slow_endpoint.refresh_from_db()
+    assert slow_endpoint.degraded_since is not None  # it answered, but slowly
+    # Both batches' lease tasks are gone: nothing is sent twice.
+    ready = DBTaskResult.objects.filter(status="READY")
+    assert list(ready.values_list("task_path", flat=True)) == ["events.tasks.dispatch_event"]
+    assert len(slow.requests) == len(good.requests) == 1

@@ -259,6 +259,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
 WEBHOOK_SLOW_SECONDS = env.float("WEBHOOK_SLOW_SECONDS", default=2)
 # The most requests one worker has in flight to one endpoint at once (a batch of its deliveries).
 WEBHOOK_SENDS_PER_ENDPOINT = env.int("WEBHOOK_SENDS_PER_ENDPOINT", default=4)
+# A default-lane worker whose batch to an endpoint is still sending after WEBHOOK_SLOW_SECONDS
+# leaves it to its own threads (which record it when done) and goes on (events.delivery).
+WEBHOOK_LEAVE_SLOW_BATCHES = env.bool("WEBHOOK_LEAVE_SLOW_BATCHES", default=True)
 # An event's dispatch task is due this long after the event: under load, the first task due
 # sends all the events of its window at once (``events.delivery``), so a worker's round trips
 # are shared by many events rather than spent on each. 0 dispatches each at once.
