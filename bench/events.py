@@ -20,7 +20,8 @@ full run. Four figures, against a receiver on loopback:
    emitting transaction just before its commit): p50, p95, p99 and max, and the share over 2 s.
 4. Bad endpoints: the good endpoint's lag at 20 events a second, alone and then beside three
    endpoints subscribed to everything that answer after 6 s (past the 5 s timeout), answer
-   500, and close the connection unanswered. Last, since their retries stay queued.
+   500, and close the connection unanswered, with the two lanes' workers as deployed (one on
+   the default queue, one on the degraded one). Last, since their retries stay queued.
 
 Every event type counts alike: the stage does not depend on which events an order emits
 (``events_per_order`` says how many it did).
@@ -73,11 +74,13 @@ BAD_MODES = ("slow", "500", "close")
 SLOW_S = 6.0
 BAD_RATE = 20.0
 BAD_SECONDS = 5.0
-BAD_WORKERS = 2
 BAD_TIMEOUT_S = 60.0
 # Long enough for a worker to set Django up and start polling.
 STARTUP_S = 3.0
-WORKER_COMMAND = ["manage.py", "db_worker", "--queue-name", "*", "--no-reload"]
+WORKER_COMMAND = ["manage.py", "db_worker", "--no-reload", "--queue-name"]
+# Beside bad endpoints, the lanes as deployed (``make run``, the compose file): a worker for the
+# default queue and one for the degraded endpoints' (events/tasks.py).
+LANES = ("default", "webhooks-degraded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +252,17 @@ def first_copies(receipts: Sequence[Receipt]) -> tuple[list[Receipt], int]:
 
 
 class Workers:
-    """``count`` worker processes, as deployed, their output in bench/logs/."""
+    """``count`` worker processes, as deployed, their output in bench/logs/: each on every
+    queue, or on the one of ``queues`` in its place."""
 
-    def __init__(self, count: int, env: dict[str, str], log_dir: Path, label: str) -> None:
+    def __init__(
+        self,
+        count: int,
+        env: dict[str, str],
+        log_dir: Path,
+        label: str,
+        queues: Sequence[str] | None = None,
+    ) -> None:
         self.logs: list[TextIO] = []
         self.processes: list[subprocess.Popen[bytes]] = []
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
@@ -260,7 +271,7 @@ class Workers:
             self.logs.append(log)
             self.processes.append(
                 subprocess.Popen(  # noqa: S603  # our own command line
-                    [sys.executable, *WORKER_COMMAND],
+                    [sys.executable, *WORKER_COMMAND, queues[number - 1] if queues else "*"],
                     cwd=ROOT,
                     env=env,
                     stdout=log,
@@ -291,8 +302,14 @@ class Workers:
 
 
 @contextmanager
-def workers(count: int, env: dict[str, str], log_dir: Path, label: str) -> Iterator[Workers]:
-    running = Workers(count, env, log_dir, label)
+def workers(
+    count: int,
+    env: dict[str, str],
+    log_dir: Path,
+    label: str,
+    queues: Sequence[str] | None = None,
+) -> Iterator[Workers]:
+    running = Workers(count, env, log_dir, label, queues)
     try:
         yield running
     finally:
@@ -523,7 +540,8 @@ def bad_endpoints(
             conn=conn,
             hook=hook,
             path=path,
-            n=BAD_WORKERS,
+            n=len(LANES),
+            queues=LANES,
             rate=BAD_RATE,
             seconds=BAD_SECONDS,
             label=label,
@@ -714,10 +732,12 @@ def at_rate(
     log_dir: Path,
     timeout: float = DRAIN_TIMEOUT_S,
     then_drain: bool = True,
+    queues: Sequence[str] | None = None,
 ) -> JSON:
-    """Events emitted at ``rate`` a second for ``seconds`` while ``n`` workers run: their lag
-    at ``path`` (those that arrived within ``timeout`` after the emitting ended)."""
-    with workers(n, env, log_dir, label) as running:
+    """Events emitted at ``rate`` a second for ``seconds`` while ``n`` workers run (on
+    ``queues``, one each, if given): their lag at ``path`` (those that arrived within
+    ``timeout`` after the emitting ended)."""
+    with workers(n, env, log_dir, label, queues) as running:
         time.sleep(STARTUP_S)
         cpu_before = running.cpu_seconds()
         mark = hook.mark()
