@@ -78,6 +78,11 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_ATTEMPT_LEASE_SECONDS)
 
 
+def batch_window() -> timedelta:
+    """How long after an event its dispatch task is due (``WEBHOOK_BATCH_WINDOW_SECONDS``)."""
+    return timedelta(seconds=float(settings.WEBHOOK_BATCH_WINDOW_SECONDS))
+
+
 def attempts_per_round() -> int:
     return len(retry_delays()) + 1
 
@@ -153,7 +158,8 @@ def events_dispatch(
     lease's, which sends them only if the caller dies first.
 
     With ``sweep`` the other events that are due (up to ``SWEEP_LIMIT``, not being dispatched by
-    another worker, a keyed one once its window has passed) are taken on too, and the ready
+    another worker, a keyed one once its window has passed, or will within the batch window)
+    are taken on too, and the ready
     dispatch tasks of single events so taken are dropped. Under load the events' tasks queue
     behind one another, and the first to run takes on those of the rest: a worker's queries,
     tasks and round trips are shared by all the events written since it last looked, however
@@ -171,10 +177,14 @@ def events_dispatch(
         if sweep:
             # Never waited for: a worker that holds one is dispatching it. Since this lock is
             # taken last, a worker never waits while it holds any, and no two deadlock.
+            # Keyed events due within the next batch window are taken on too (their coalescing
+            # cut that much short): what a worker takes on comes due no sooner than a window
+            # later, so under a steady stream of changes it takes windows, not each event.
+            due_by = now - COALESCE_WINDOW + batch_window()
             swept = list(
                 Event.objects.select_for_update(skip_locked=True)
                 .filter(dispatched_at__isnull=True)
-                .filter(Q(key="") | Q(occurred_at__lte=now - COALESCE_WINDOW))
+                .filter(Q(key="") | Q(occurred_at__lte=due_by))
                 .exclude(pk__in=event_ids)
                 .order_by("id")[:SWEEP_LIMIT]
             )

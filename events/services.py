@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from events import tasks
-from events.delivery import COALESCE_WINDOW, attempts_per_round
+from events.delivery import COALESCE_WINDOW, attempts_per_round, batch_window
 from events.models import (
     ALL_EVENTS,
     EVENT_TYPES,
@@ -88,8 +88,8 @@ def emit_many(emissions: Sequence[Emission], *, new_keys: bool = False) -> list[
 def _dispatch_after(events: Sequence[Event], now: datetime) -> datetime | None:
     if any(event.key for event in events):
         return now + COALESCE_WINDOW
-    window = float(settings.WEBHOOK_BATCH_WINDOW_SECONDS)
-    return now + timedelta(seconds=window) if window > 0 else None
+    window = batch_window()
+    return now + window if window else None
 
 
 def _emit_chunk(emissions: Sequence[Emission], now: datetime, *, new_keys: bool) -> list[Event]:

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from events import services
+from events import delivery, services
 from events.delivery import STALE_DISPATCH
 from events.management.commands.db_worker import POLL_INTERVAL_SECONDS
 from events.models import Delivery, Event, WebhookEndpoint
@@ -197,6 +197,26 @@ def test_a_dispatch_takes_on_the_events_due_beside_its_own_and_drops_their_tasks
     assert [(row.task_path, row.args_kwargs["args"]) for row in left] == [
         ("events.tasks.dispatch_event", [waiting.pk])
     ]
+
+
+def test_a_dispatch_takes_on_the_keyed_events_due_within_the_batch_window(hook, settings):
+    settings.WEBHOOK_BATCH_WINDOW_SECONDS = 0.2
+    services.endpoint_create(url=hook.url, events=["*"])
+    own = services.emit("order.placed", {"n": 1})
+    soon = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=1)
+    later = services.emit("stock_level.updated", {"on_hand": 7}, key="level:2:1", sequence=1)
+    now = timezone.now()
+    # Due in 0.1 s (within the window) and in 0.3 s (past it).
+    Event.objects.filter(pk=soon.pk).update(occurred_at=now - timedelta(seconds=0.9))
+    Event.objects.filter(pk=later.pk).update(occurred_at=now - timedelta(seconds=0.7))
+
+    dispatched = delivery.events_dispatch(event_ids=[own.pk], sweep=True)
+
+    assert dispatched.events == 2
+    assert set(Event.objects.filter(dispatched_at__isnull=False).values_list("pk", flat=True)) == {
+        own.pk,
+        soon.pk,
+    }
 
 
 def test_purge_events_dispatches_the_events_whose_worker_died(hook):
