@@ -166,17 +166,20 @@ def events_dispatch(
     they were written, rather than spent on each.
     """
     with transaction.atomic():
-        # Their own events are waited for (an emission coalescing into one holds it a moment).
+        # No lock is waited for, so a dispatch never deadlocks with the transactions that emit.
+        # One of its events that is locked is being coalesced into by an emission, or taken on
+        # by another worker: it gets a task of its own, a window later (which finds nothing
+        # to do if the other worker dispatched it).
         events = list(
-            Event.objects.select_for_update()
+            Event.objects.select_for_update(skip_locked=True)
             .filter(pk__in=event_ids, dispatched_at__isnull=True)
             .order_by("id")
         )
+        if len(events) < len(event_ids):
+            _dispatch_later(set(event_ids) - {event.pk for event in events})
         now = timezone.now()
         swept: list[Event] = []
         if sweep:
-            # Never waited for: a worker that holds one is dispatching it. Since this lock is
-            # taken last, a worker never waits while it holds any, and no two deadlock.
             # Keyed events due within the next batch window are taken on too (their coalescing
             # cut that much short): what a worker takes on comes due no sooner than a window
             # later, so under a steady stream of changes it takes windows, not each event.
@@ -225,6 +228,18 @@ def events_dispatch(
                 args_kwargs__args__0__in=[event.pk for event in swept],
             ).delete()
         return Dispatched(events=len(events), deliveries=len(deliveries), batches=batches)
+
+
+def _dispatch_later(event_ids: set[int]) -> None:
+    """A dispatch task, a batch window from now, for those of the events not dispatched."""
+    waiting = list(
+        Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if waiting:
+        at = timezone.now() + max(batch_window(), timedelta(milliseconds=100))
+        tasks.dispatch_events.using(run_after=at).enqueue(waiting)
 
 
 def event_dispatch(*, event_id: int) -> int:
@@ -342,6 +357,8 @@ class _Sender:
         self.detached = False
         self._running = self.runners
         self._lock = threading.Lock()
+        # When each runner's attempt in flight began (by thread).
+        self._in_flight: dict[int, float] = {}
 
     def run(self) -> None:
         """One runner's share, on one connection while the receiver keeps it open: its first
@@ -357,11 +374,20 @@ class _Sender:
                 if self.detached:
                     self._record_detached()
 
+    def stuck(self, now: float) -> bool:
+        """Whether an attempt has been in flight longer than an endpoint answers when well."""
+        with self._lock:
+            return any(now - began > slow_seconds() for began in self._in_flight.values())
+
     def detach(self) -> bool:
-        """Leave the batch to its runners, who record it when done; False if they are."""
+        """Leave the batch to its runners, who record it when done, and start no more of its
+        attempts (the endpoint is slow: the rest are for the degraded lane); False if the
+        runners are done."""
         with self._lock:
             self.detached = self._running > 0
-            return self.detached
+        if self.detached:
+            self.gone_bad.set()
+        return self.detached
 
     def _record_detached(self) -> None:
         try:
@@ -383,6 +409,8 @@ class _Sender:
                 first = False
                 attempted_at = timezone.now()
                 started = time.monotonic()
+                with self._lock:
+                    self._in_flight[threading.get_ident()] = started
                 try:
                     # Resolved (and checked) once for the thread's attempts: at delivery time.
                     session = session or transport.Session(resolve_target(self.batch.endpoint.url))
@@ -393,6 +421,8 @@ class _Sender:
                     logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
                     answer = transport.Answer(None, "", f"{type(error).__name__}: {error}", 0)
                 took = time.monotonic() - started
+                with self._lock:
+                    del self._in_flight[threading.get_ident()]
                 self.outcomes.append(_Outcome(delivery, attempted_at, answer, took))
                 if not answer.succeeded or took > slow_seconds():
                     self.gone_bad.set()
@@ -409,12 +439,13 @@ def batches_send(batches: Sequence[Batch]) -> list[DeliveryAttempt]:
     """Make the claimed attempts, endpoints side by side, and record their outcomes (no
     database work while sending); the attempts recorded, in the order made.
 
-    In the default lane, batches still sending after ``WEBHOOK_SLOW_SECONDS`` are left behind:
-    their endpoints are degraded at once (the next dispatches send theirs to the degraded
-    lane), the others' outcomes are recorded, and the caller goes on to its next task while
-    the slow batches' own threads wait out the timeout and record them. An endpoint turning
-    slow holds up the default lane's worker for that long, not for the whole timeout. The
-    degraded lane, there to wait on such endpoints, waits for every batch."""
+    In the default lane, a batch with an attempt in flight for longer than
+    ``WEBHOOK_SLOW_SECONDS`` is left behind: its endpoint is degraded at once (the next
+    dispatches send its deliveries to the degraded lane, as do the batch's threads what they
+    have not started), the others' outcomes are recorded, and the caller goes on to its next
+    task while the slow batch's threads wait for their answers (or the timeout) and record it.
+    An endpoint turning slow holds up the default lane's worker that long, not for the whole
+    timeout. The degraded lane, there to wait on such endpoints, waits for every batch."""
     if not batches:
         return []
     senders = [_Sender(batch) for batch in batches]
@@ -427,9 +458,16 @@ def batches_send(batches: Sequence[Batch]) -> list[DeliveryAttempt]:
     for sender in senders:
         for _ in range(sender.runners):
             pool.submit(sender.run)
-    patience = time.monotonic() + slow_seconds()
-    for sender in senders:
-        sender.finished.wait(None if waits else max(0.0, patience - time.monotonic()))
+    if waits:
+        for sender in senders:
+            sender.finished.wait()
+    else:
+        # Until every batch has ended but those with an attempt in flight for longer than
+        # an endpoint answers when well: those are left behind.
+        while not all(
+            sender.finished.is_set() or sender.stuck(time.monotonic()) for sender in senders
+        ):
+            next(s for s in senders if not s.finished.is_set()).finished.wait(0.05)
     left = [sender for sender in senders if sender.detach()]
     # The threads of batches left behind go on; those of the others have ended.
     pool.shutdown(wait=False)
@@ -438,6 +476,8 @@ def batches_send(batches: Sequence[Batch]) -> list[DeliveryAttempt]:
         WebhookEndpoint.objects.filter(
             pk__in=[sender.batch.endpoint.pk for sender in left], degraded_since__isnull=True
         ).update(degraded_since=now)
+        for sender in left:
+            sender.batch.endpoint.degraded_since = sender.batch.endpoint.degraded_since or now
         logger.info(
             "webhook batches to endpoint(s) %s left to finish on their own (slow)",
             ", ".join(str(sender.batch.endpoint.pk) for sender in left),
@@ -458,7 +498,15 @@ def delivery_attempt(*, delivery_id: int, degraded_lane: bool = False) -> Delive
 @transaction.atomic
 def _record(senders: Sequence[_Sender]) -> list[DeliveryAttempt]:
     now = timezone.now()
-    outcomes = [outcome for sender in senders for outcome in sender.outcomes]
+    # Deliveries deleted meanwhile (with their endpoint) are left out, and those left are
+    # kept from it until this commits: one endpoint gone costs the others nothing.
+    claimed = [delivery.pk for sender in senders for delivery in sender.batch.deliveries]
+    kept = set(
+        Delivery.objects.select_for_update().filter(pk__in=claimed).values_list("pk", flat=True)
+    )
+    outcomes = [
+        outcome for sender in senders for outcome in sender.outcomes if outcome.delivery.pk in kept
+    ]
     attempts = DeliveryAttempt.objects.bulk_create(
         DeliveryAttempt(
             delivery=outcome.delivery,
@@ -485,7 +533,7 @@ def _record(senders: Sequence[_Sender]) -> list[DeliveryAttempt]:
     if failed:
         Delivery.objects.bulk_update(failed, ["status", "next_attempt_at", "updated_at"])
     for sender in senders:
-        _release(sender, now)
+        _release(sender, now, kept)
     # Only a ready task is dropped: one a worker has taken finds its deliveries not due.
     DBTaskResult.objects.filter(
         id__in=[sender.batch.safety_net for sender in senders], status="READY"
@@ -495,10 +543,10 @@ def _record(senders: Sequence[_Sender]) -> list[DeliveryAttempt]:
     return attempts
 
 
-def _release(sender: _Sender, now: datetime) -> None:
+def _release(sender: _Sender, now: datetime, kept: set[int]) -> None:
     """Give back the attempts the batch did not make: due now, in the degraded lane when the
     endpoint has gone bad, else in a task of the batch's lane."""
-    unsent = sender.unsent
+    unsent = [delivery for delivery in sender.unsent if delivery.pk in kept]
     if not unsent:
         return
     Delivery.objects.filter(pk__in=[d.pk for d in unsent]).update(

@@ -197,3 +197,41 @@ def test_a_batch_still_sending_when_slow_is_left_to_finish_on_its_own(settings):
     ready = DBTaskResult.objects.filter(status="READY")
     assert list(ready.values_list("task_path", flat=True)) == ["events.tasks.dispatch_event"]
     assert len(slow.requests) == len(good.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_long_batch_of_quick_answers_is_waited_for_and_leaves_its_endpoint_healthy(settings):
+    # Six answers of 0.1 s one after another: 0.6 s in all, past the 0.2 s of a slow answer,
+    # but no answer is slow.
+    settings.WEBHOOK_LEAVE_SLOW_BATCHES = True
+    settings.WEBHOOK_SENDS_PER_ENDPOINT = 1
+    with receiver() as hook:
+        hook.delay = 0.1
+        endpoint = services.endpoint_create(url=hook.url, events=["*"])
+        events = [services.emit("order.placed", {"n": n}) for n in range(6)]
+
+        dispatched = sending.events_dispatch(event_ids=[e.pk for e in events], send=True)
+        made = sending.batches_send(dispatched.batches)
+
+    assert len(made) == 6
+    assert all(attempt.succeeded for attempt in made)
+    endpoint.refresh_from_db()
+    assert endpoint.degraded_since is None
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_an_endpoint_deleted_while_its_batch_is_sending_costs_the_others_nothing():
+    with receiver() as gone, receiver() as kept:
+        doomed = services.endpoint_create(url=gone.url, events=["*"])
+        staying = services.endpoint_create(url=kept.url, events=["*"])
+        event = services.emit("order.placed", {"number": "SO-1"})
+        dispatched = sending.events_dispatch(event_ids=[event.pk], send=True)
+        services.endpoint_delete(endpoint=doomed)  # meanwhile, in the API or the admin
+
+        made = sending.batches_send(dispatched.batches)
+
+    assert [attempt.delivery.endpoint_id for attempt in made] == [staying.pk]
+    assert list(Delivery.objects.values_list("endpoint_id", "status")) == [
+        (staying.pk, "succeeded")
+    ]
+    assert not DBTaskResult.objects.filter(task_path="events.tasks.deliver_batch").exists()
