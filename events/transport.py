@@ -138,8 +138,11 @@ def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: float
         return session.post(body, headers, timeout=timeout)
 
 
-# The receiver closed an idle kept-alive connection just as a request went out on it.
+# The receiver closed an idle kept-alive connection just as a request went out on it: the
+# request fails at once, not after the receiver has had it for a while (it may have acted on
+# it, and is not sent it again within the attempt).
 _STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_STALE_WITHIN_SECONDS = 0.5
 
 
 class Session:
@@ -213,7 +216,8 @@ class Session:
         except (OSError, http.client.HTTPException) as exc:
             left = timeout - (time.monotonic() - started)
             stale = reused and status_code is None and isinstance(exc, _STALE_CONNECTION)
-            if stale and not deadline.passed and left > 0:
+            at_once = time.monotonic() - started < _STALE_WITHIN_SECONDS
+            if stale and at_once and not deadline.passed and left > 0:
                 # Nothing was answered on a connection the receiver had closed: once more on a
                 # new one, within the attempt's time (should the request have got through, the
                 # receiver sees it twice, as at-least-once allows).

@@ -9,7 +9,8 @@ from django_tasks_db.management.commands.db_worker import Command as DBWorkerCom
 # An idle worker looks for due tasks this often (the library's default is every second). An
 # event's dispatch task is due ``WEBHOOK_BATCH_WINDOW_SECONDS`` after it: a worker that has
 # just found it not yet due comes back this much later, not a second later. An idle look is
-# one indexed query on the tasks' table.
+# a few round trips (the connection's health check, then a locking SELECT in a transaction)
+# on the tasks' table's index of ready tasks.
 POLL_INTERVAL_SECONDS = 0.1
 
 
