@@ -56,3 +56,22 @@ def sends_per_endpoint_check(app_configs: Any, **kwargs: Any) -> list[checks.Che
             id="inventory.E012",
         )
     ]
+
+
+@checks.register()
+def batch_window_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The batch window must end before a stock level's coalescing window: the dispatch takes
+    on keyed events due within it, which must have gathered some of their burst first."""
+    from events.delivery import COALESCE_WINDOW
+
+    window = settings.WEBHOOK_BATCH_WINDOW_SECONDS
+    limit = COALESCE_WINDOW.total_seconds()
+    if isinstance(window, int | float) and 0 <= window < limit:
+        return []
+    return [
+        checks.Error(
+            f"WEBHOOK_BATCH_WINDOW_SECONDS ({window!r}) must be at least 0 and below {limit:g}.",
+            hint="0.2 by default; 0 dispatches each event at once.",
+            id="inventory.E013",
+        )
+    ]

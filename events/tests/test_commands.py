@@ -8,7 +8,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from events import services
-from events.checks import attempt_lease_check, private_targets_check, sends_per_endpoint_check
+from events.checks import (
+    attempt_lease_check,
+    batch_window_check,
+    private_targets_check,
+    sends_per_endpoint_check,
+)
 from events.delivery import event_dispatch
 from events.models import Delivery, Event
 
@@ -65,3 +70,16 @@ def test_the_check_refuses_sends_per_endpoint_that_are_not_a_whole_number_from_o
 def test_the_check_accepts_sends_per_endpoint_from_one(sends):
     with override_settings(WEBHOOK_SENDS_PER_ENDPOINT=sends):
         assert sends_per_endpoint_check(None) == []
+
+
+@pytest.mark.parametrize("window", [-0.1, 1, 1.5, "0.2"])
+def test_the_check_refuses_a_batch_window_outside_the_coalescing_window(window):
+    with override_settings(WEBHOOK_BATCH_WINDOW_SECONDS=window):
+        [error] = batch_window_check(None)
+    assert error.id == "inventory.E013"
+
+
+@pytest.mark.parametrize("window", [0, 0.2, 0.9])
+def test_the_check_accepts_a_batch_window_within_the_coalescing_window(window):
+    with override_settings(WEBHOOK_BATCH_WINDOW_SECONDS=window):
+        assert batch_window_check(None) == []
