@@ -1,6 +1,7 @@
 """The outbox: an event and its task are written in the transaction of the change, so a change
 rolled back leaves neither, and a committed one both."""
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -206,9 +207,9 @@ def test_a_dispatch_takes_on_the_keyed_events_due_within_the_batch_window(hook, 
     soon = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=1)
     later = services.emit("stock_level.updated", {"on_hand": 7}, key="level:2:1", sequence=1)
     now = timezone.now()
-    # Due in 0.1 s (within the window) and in 0.3 s (past it).
+    # Due in 0.1 s (within the window) and in 0.5 s (past it).
     Event.objects.filter(pk=soon.pk).update(occurred_at=now - timedelta(seconds=0.9))
-    Event.objects.filter(pk=later.pk).update(occurred_at=now - timedelta(seconds=0.7))
+    Event.objects.filter(pk=later.pk).update(occurred_at=now - timedelta(seconds=0.5))
 
     dispatched = delivery.events_dispatch(event_ids=[own.pk], sweep=True)
 
@@ -235,3 +236,32 @@ def test_purge_events_dispatches_the_events_whose_worker_died(hook):
     assert list(Delivery.objects.values_list("event_id", flat=True)) == [lost.pk]
     fresh.refresh_from_db()
     assert fresh.dispatched_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_dispatch_waits_for_no_lock_and_leaves_an_event_being_coalesced_to_a_later_task():
+    import psycopg
+
+    from inventory_project.tests.support import database_url
+
+    event = services.emit("stock_level.updated", {"on_hand": 4}, key="level:1:1", sequence=1)
+    DBTaskResult.objects.all().delete()
+    # Another transaction holds the event, as an emission coalescing into it does.
+    with psycopg.connect(database_url()) as other:
+        other.execute("SELECT id FROM events_event WHERE id = %s FOR UPDATE", [event.pk])
+        started = time.monotonic()
+        dispatched = delivery.events_dispatch(event_ids=[event.pk], send=True)
+        took = time.monotonic() - started
+        other.rollback()
+
+    assert dispatched.events == 0
+    assert took < 1
+    [later] = DBTaskResult.objects.all()
+    assert (later.task_path, later.args_kwargs["args"]) == (
+        "events.tasks.dispatch_events",
+        [[event.pk]],
+    )
+    assert later.run_after > timezone.now()
+    event.refresh_from_db()
+    assert event.dispatched_at is None
