@@ -2,6 +2,7 @@
 keep-alive), and never one it cannot safely reuse."""
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ class KeepAlive:
 
     port: int = 0
     # "keep": 204 and the connection kept; "close": 204 with Connection: close; "drop": 204,
-    # then the connection closed unannounced once idle; "long": 200 with 5000 bytes.
+    # then the connection closed unannounced once idle; "long": 200 with 5000 bytes;
+    # "endless": 200 with gigabytes.
     mode: str = "keep"
     connections: int = 0
     bodies: list[bytes] = field(default_factory=list)
@@ -46,6 +48,9 @@ def keep_alive_receiver(mode: str) -> Iterator[KeepAlive]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with state.lock:
                 state.bodies.append(body)
+            if state.mode == "endless":
+                self.endless()
+                return
             answer = b"x" * 5000 if state.mode == "long" else b""
             self.send_response(200 if answer else 204)
             self.send_header("Content-Length", str(len(answer)))
@@ -56,6 +61,18 @@ def keep_alive_receiver(mode: str) -> Iterator[KeepAlive]:
             if state.mode == "drop":
                 # As a server whose idle time-out has passed: no word to the client.
                 self.wfile.flush()
+                self.close_connection = True
+
+        def endless(self) -> None:
+            """Ten gigabytes announced, sent until the client hangs up."""
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 * 1024**3))
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                while True:
+                    self.wfile.write(chunk)
+            except OSError:
                 self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:
@@ -100,3 +117,15 @@ def test_a_connection_the_receiver_dropped_while_idle_is_replaced_and_the_attemp
     # Each request after the first found its connection closed, and went out on a new one:
     # none was lost, and none was counted as a failure.
     assert state.connections == 3
+
+
+def test_an_answer_of_gigabytes_is_read_no_further_than_is_kept_and_its_connection_dropped():
+    with keep_alive_receiver("endless") as state, Session(state.target) as session:
+        started = time.monotonic()
+        answers = [session.post(b"%d" % n, {}, timeout=5) for n in range(2)]
+        took = time.monotonic() - started
+    assert took < 2
+    for answer in answers:
+        assert answer.succeeded
+        assert answer.body == "x" * 1024
+    assert state.connections == 2
