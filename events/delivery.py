@@ -10,13 +10,18 @@ transaction, and the lease's task is dropped.
 The dispatch task claims the deliveries it writes to healthy endpoints in the same transaction
 and sends them itself right after: an event costs its endpoint no task of its own, and the
 tasks, queries and round trips of a dispatch are shared by all the events written together.
-A batch sends up to ``WEBHOOK_SENDS_PER_ENDPOINT`` requests at once, endpoints side by side.
+A batch sends up to ``WEBHOOK_SENDS_PER_ENDPOINT`` requests at once, endpoints side by side,
+each sender on one kept-alive connection (``transport.Session``). An event's dispatch task is
+due a batch window after it, and takes on the other events due (``events_dispatch``'s sweep):
+under load a worker dispatches a window's events at a time.
 
 An endpoint whose latest attempt failed or was slow is degraded, and its deliveries' tasks go to
 the degraded queue (``events.tasks``), one delivery a task. A batch stops at the first failed
 or slow answer and hands the deliveries it did not try to that queue; a task on the default
 queue that finds its deliveries' endpoint degraded makes no attempt and hands them over too, so
-deliveries queued before the endpoint went bad cost the default lane nothing.
+deliveries queued before the endpoint went bad cost the default lane nothing. A batch whose
+attempt has waited longer than a slow answer is left to its own threads (``batches_send``): an
+endpoint turning slow holds the default lane up that long, not for the whole timeout.
 """
 
 import json
@@ -159,11 +164,10 @@ def events_dispatch(
 
     With ``sweep`` the other events that are due (up to ``SWEEP_LIMIT``, not being dispatched by
     another worker, a keyed one once its window has passed, or will within the batch window)
-    are taken on too, and the ready
-    dispatch tasks of single events so taken are dropped. Under load the events' tasks queue
-    behind one another, and the first to run takes on those of the rest: a worker's queries,
-    tasks and round trips are shared by all the events written since it last looked, however
-    they were written, rather than spent on each.
+    are taken on too, and the ready dispatch tasks of single events so taken are dropped.
+    Under load the events' tasks queue behind one another, and the first to run takes on those
+    of the rest: a worker's queries, tasks and round trips are shared by all the events written
+    since it last looked, however they were written, rather than spent on each.
     """
     with transaction.atomic():
         # No lock is waited for, so a dispatch never deadlocks with the transactions that emit.
