@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -107,7 +107,6 @@ class Batch:
     safety_net: str
     degraded_lane: bool
     lease_end: datetime
-    claimed_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,8 +351,11 @@ class _Sender:
         self.waiting = deque(batch.deliveries)
         self.outcomes: list[_Outcome] = []
         self.gone_bad = threading.Event()
+        # The last moment (on this process's clock) an attempt may start and still end, timed
+        # out, before the lease does.
+        left = (batch.lease_end - timezone.now()).total_seconds()
         timeout = float(settings.WEBHOOK_TIMEOUT_SECONDS)
-        self._start_by = batch.claimed_at + lease().total_seconds() - timeout - LEASE_MARGIN_SECONDS
+        self._start_by = time.monotonic() + left - timeout - LEASE_MARGIN_SECONDS
         self.runners = max(1, min(int(settings.WEBHOOK_SENDS_PER_ENDPOINT), len(self.waiting)))
         # Set when every runner is done. A batch left behind (``batches_send``) is ``detached``:
         # its last runner records it.
