@@ -200,10 +200,17 @@ def receiver(
 
         server = TLSServer((address, 0), Handler)
         state.url = f"https://localhost:{server.server_address[1]}/hook"
+    with serving(server):
+        yield state
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """The server answering from a thread of its own while in the block, then closed."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield
     finally:
         server.shutdown()
         server.server_close()

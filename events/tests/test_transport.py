@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from events.targets import Target
+from events.tests.receiver import serving
 from events.transport import Session
 
 
@@ -81,13 +82,8 @@ def keep_alive_receiver(mode: str) -> Iterator[KeepAlive]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def post_three(state: KeepAlive) -> list[int | None]:
