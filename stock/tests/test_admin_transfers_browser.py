@@ -37,6 +37,9 @@ def test_staff_ship_a_transfer_receive_it_short_by_scanning_and_close_it(
         admin_log_in(page, live_server.url, store_staff.username)
         page.locator("#content-main").get_by_role("link", name="Transfers", exact=True).click()
         page.get_by_role("link", name="Add transfer").click()
+        # The scanner's Enter is the page script's, bound once the page has loaded: a click
+        # waits for the navigation to begin, not for that.
+        page.wait_for_load_state()
         page.select_option("#id_transfer-from_location", "MAIN")
         page.select_option("#id_transfer-to_location", "STORE-01")
         page.fill("#id_transfer-reference", "REQ-42")

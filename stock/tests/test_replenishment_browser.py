@@ -83,6 +83,7 @@ def test_a_manager_replenishes_a_shop_from_suggestion_to_short_receipt(
         # The van arrives one L-XL short: scan what came, then close the rest as lost.
         page.goto(transfer_page)
         page.get_by_role("link", name="Receive", exact=True).click()
+        page.wait_for_load_state()  # the scanning is the page script's, bound once it loaded
         page.get_by_role("button", name="Set every line to 0").click()
         scan = page.locator("#id_scan")
         for code in (small.sku, small.sku, large.sku):
