@@ -43,6 +43,7 @@ def test_store_staff_count_the_shop_by_scanning_preview_and_apply(
         screenshot(page, "01-start")
         page.get_by_role("button", name="Start the count").click()
         expect(page.locator(".messagelist .success")).to_contain_text("started at STORE-01")
+        page.wait_for_load_state()  # the scanning is the page script's, bound once it loaded
 
         # Three scans of the small size, each with Enter into the focused field.
         scan = page.get_by_label("Scan or type a barcode or SKU")
